@@ -1,0 +1,64 @@
+# Django Runserver: the Go backend, the VS Code extension, and their tests.
+#
+#   make run     serve testdata/mysite with fast reload, in this terminal
+#   make test    every test: Go (with -race), cross-builds, extension unit,
+#                wire conformance, and end to end in a real VS Code
+#
+# Both install what a fresh Debian machine lacks (python3-django, Node
+# packages, code-server and Chromium for the end-to-end tests).
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/django-runserver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ADDR ?= 127.0.0.1:8000
+
+# An interpreter that can import Django: the one on PATH if it can,
+# else Debian's, where python3-django installs it.
+PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
+
+.PHONY: all build run test test-go test-ext cross deps deps-node vet vsix bench bench-smoke clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./server/cmd/django-runserver
+
+deps:
+	@if ! python3 -c 'import django' >/dev/null 2>&1 && ! /usr/bin/python3 -c 'import django' >/dev/null 2>&1; then \
+	  echo "Installing Debian's python3-django (Django for the sample project and the tests)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-django >/dev/null; \
+	fi
+
+run: deps build
+	$(BIN) run --python "$(PYTHON)" testdata/mysite $(ADDR)
+
+vet:
+	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+
+# The backend must keep building where we can't run its tests.
+cross:
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./server/cmd/django-runserver
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./server/cmd/django-runserver
+	GOOS=darwin GOARCH=amd64 $(GO) build -o /dev/null ./server/cmd/django-runserver
+
+test-go: deps vet
+	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" $(GO) test -race -count=1 -timeout 20m ./...
+
+deps-node:
+	npm ci --no-audit --no-fund
+
+test-ext: deps deps-node build
+	npm run build
+	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
+	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e
+
+test: test-go cross test-ext
+
+vsix: deps-node
+	npm run package
+
+clean:
+	rm -rf bin dist-vsix artifacts

@@ -1,0 +1,398 @@
+// Package protocol declares every method and wire type spoken between an
+// editor and the django-runserver backend. README.md beside this file is the
+// specification; the VS Code extension mirrors it in src/protocol.ts.
+//
+// The transport is JSON-RPC 2.0 with LSP Content-Length framing on the
+// backend's stdin and stdout. The lifecycle, workspace folders, saves,
+// diagnostics and messages reuse the LSP shapes; everything specific to
+// running Django lives under the "runserver/" prefix.
+package protocol
+
+// Methods sent by the editor.
+const (
+	// MethodInitialize is the first request; see InitializeParams.
+	MethodInitialize = "initialize"
+	// MethodInitialized is the notification that follows the initialize reply.
+	MethodInitialized = "initialized"
+	// MethodShutdown stops every server; afterwards only exit is accepted.
+	MethodShutdown = "shutdown"
+	// MethodExit ends the backend: code 0 after shutdown, 1 otherwise.
+	MethodExit = "exit"
+	// MethodCancelRequest is LSP's $/cancelRequest.
+	MethodCancelRequest = "$/cancelRequest"
+	// MethodSetTrace is LSP's $/setTrace; accepted and ignored.
+	MethodSetTrace = "$/setTrace"
+
+	// MethodDidChangeWorkspaceFolders adds and removes folders.
+	MethodDidChangeWorkspaceFolders = "workspace/didChangeWorkspaceFolders"
+	// MethodDidChangeConfiguration replaces the settings; see ConfigurationParams.
+	MethodDidChangeConfiguration = "workspace/didChangeConfiguration"
+	// MethodDidSave is a reload trigger for the folder holding the document.
+	MethodDidSave = "textDocument/didSave"
+
+	// MethodStart starts a folder's server; see StartParams. Replies Status.
+	MethodStart = "runserver/start"
+	// MethodStop stops a folder's server; see FolderParams. Replies Status
+	// once the server is stopped and its port is free.
+	MethodStop = "runserver/stop"
+	// MethodRestart restarts (or starts) a folder's server. Replies Status.
+	MethodRestart = "runserver/restart"
+	// MethodStatus asks for a folder's Status.
+	MethodStatus = "runserver/status"
+)
+
+// Methods sent by the backend.
+const (
+	// MethodDidChangeStatus carries a Status on every state change.
+	MethodDidChangeStatus = "runserver/didChangeStatus"
+	// MethodLog carries one line of Django's output; see LogParams.
+	MethodLog = "runserver/log"
+	// MethodPublishDiagnostics is LSP's textDocument/publishDiagnostics.
+	MethodPublishDiagnostics = "textDocument/publishDiagnostics"
+	// MethodShowMessage is LSP's window/showMessage.
+	MethodShowMessage = "window/showMessage"
+	// MethodShowMessageRequest is LSP's window/showMessageRequest, used to
+	// offer the fix for a port conflict.
+	MethodShowMessageRequest = "window/showMessageRequest"
+	// MethodLogMessage is LSP's window/logMessage, used for the backend's own
+	// status lines.
+	MethodLogMessage = "window/logMessage"
+)
+
+// ErrServerNotInitialized is the JSON-RPC error code for a request that
+// arrives before initialize.
+const ErrServerNotInitialized = -32002
+
+// DiagnosticSource is the source of every diagnostic the backend publishes.
+const DiagnosticSource = "runserver"
+
+// SettingsSection is the key of the backend's settings inside
+// ConfigurationParams.Settings and InitializationOptions.Settings.
+const SettingsSection = "djangoRunserver"
+
+// FolderSettingsSection is the key of the per-folder overrides inside
+// ConfigurationParams.Settings: an object mapping folder URIs to Settings.
+const FolderSettingsSection = "djangoRunserverFolders"
+
+// State is the lifecycle state of one folder's Django server.
+type State string
+
+// The states, and the transitions between them, are described in README.md.
+const (
+	StateStopped   State = "stopped"
+	StateStarting  State = "starting"
+	StateRunning   State = "running"
+	StateReloading State = "reloading"
+	StateStopping  State = "stopping"
+	StateFailed    State = "failed"
+)
+
+// TriggerKind says what caused a reload.
+type TriggerKind string
+
+// The trigger kinds.
+const (
+	TriggerSave    TriggerKind = "save"
+	TriggerWatch   TriggerKind = "watch"
+	TriggerCommand TriggerKind = "command"
+	TriggerCrash   TriggerKind = "crash"
+)
+
+// Trigger is the cause of the latest reload.
+type Trigger struct {
+	Kind TriggerKind `json:"kind"`
+	// Path is the changed file, for save and watch triggers.
+	Path string `json:"path,omitempty"`
+}
+
+// ErrorCode classifies a failed Status.
+type ErrorCode string
+
+// The error codes.
+const (
+	CodeStartupFailed      ErrorCode = "startup-failed"
+	CodePythonNotFound     ErrorCode = "python-not-found"
+	CodeManagePyNotFound   ErrorCode = "manage-py-not-found"
+	CodeDjangoNotFound     ErrorCode = "django-not-found"
+	CodeCrashed            ErrorCode = "crashed"
+	CodePortInUse          ErrorCode = "port-in-use"
+	CodePermissionDenied   ErrorCode = "permission-denied"
+	CodeAddressUnavailable ErrorCode = "address-unavailable"
+	CodeInvalidAddress     ErrorCode = "invalid-address"
+	CodeInvalidSettings    ErrorCode = "invalid-settings"
+	CodeStartupTimeout     ErrorCode = "startup-timeout"
+	CodeFolderGone         ErrorCode = "folder-gone"
+)
+
+// Holder is the process that holds a port.
+type Holder struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command,omitempty"`
+}
+
+// Error explains why a server is failed: what happened, why, and what to do.
+type Error struct {
+	Code    ErrorCode `json:"code"`
+	Message string    `json:"message"`
+	// ExitCode is the exit status of a process that ended on its own.
+	ExitCode *int `json:"exitCode,omitempty"`
+	// Port, Holder and SuggestedAddress describe a port conflict.
+	Port             int     `json:"port,omitzero"`
+	Holder           *Holder `json:"holder,omitempty"`
+	SuggestedAddress string  `json:"suggestedAddress,omitempty"`
+	// File (absolute path) and Line (1-based) locate a traceback.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitzero"`
+	// Exception is the exception type of a traceback, e.g. "SyntaxError".
+	Exception string `json:"exception,omitempty"`
+}
+
+// Status is the state of one folder's server.
+type Status struct {
+	// Folder is the workspace folder URI.
+	Folder  string `json:"folder"`
+	State   State  `json:"state"`
+	Address string `json:"address"`
+	// URL is set once the address is known, e.g. "http://127.0.0.1:8000/".
+	URL string `json:"url,omitempty"`
+	// PID is the Django process, while one runs.
+	PID int `json:"pid,omitzero"`
+	// Reloads counts the reloads since the last start.
+	Reloads int `json:"reloads"`
+	// LastReloadMs is the time from the latest trigger until the server
+	// accepted connections again.
+	LastReloadMs *float64 `json:"lastReloadMs,omitempty"`
+	Trigger      *Trigger `json:"trigger,omitempty"`
+	Error        *Error   `json:"error,omitempty"`
+	// Mode is the reload mode in effect (fast, django or off).
+	Mode ReloadMode `json:"mode,omitempty"`
+}
+
+// ReloadMode chooses how code changes reach the server.
+type ReloadMode string
+
+// The reload modes.
+const (
+	ReloadFast   ReloadMode = "fast"
+	ReloadDjango ReloadMode = "django"
+	ReloadOff    ReloadMode = "off"
+)
+
+// PortConflictAction chooses what happens when the address is taken.
+type PortConflictAction string
+
+// The port conflict actions.
+const (
+	PortConflictAsk      PortConflictAction = "ask"
+	PortConflictNextFree PortConflictAction = "nextFree"
+	PortConflictFail     PortConflictAction = "fail"
+)
+
+// Settings are the backend's settings, under "djangoRunserver". Every key is
+// optional; README.md gives the defaults.
+type Settings struct {
+	Python         string             `json:"python,omitempty"`
+	ManagePy       string             `json:"managePy,omitempty"`
+	Address        string             `json:"address,omitempty"`
+	Args           []string           `json:"args,omitempty"`
+	Env            map[string]string  `json:"env,omitempty"`
+	EnvFile        string             `json:"envFile,omitempty"`
+	Reload         ReloadMode         `json:"reload,omitempty"`
+	WatchExclude   []string           `json:"watchExclude,omitempty"`
+	OnPortConflict PortConflictAction `json:"onPortConflict,omitempty"`
+	// StartupTimeout is how long, in seconds, a server may take to accept
+	// connections before it is killed and reported failed.
+	StartupTimeout float64 `json:"startupTimeout,omitzero"`
+}
+
+// WorkspaceFolder is LSP's WorkspaceFolder.
+type WorkspaceFolder struct {
+	URI  string `json:"uri"`
+	Name string `json:"name"`
+}
+
+// ClientInfo is LSP's clientInfo.
+type ClientInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// InitializeParams is the subset of LSP's InitializeParams the backend reads.
+type InitializeParams struct {
+	ProcessID             *int                   `json:"processId,omitempty"`
+	ClientInfo            *ClientInfo            `json:"clientInfo,omitempty"`
+	RootURI               string                 `json:"rootUri,omitempty"`
+	WorkspaceFolders      []WorkspaceFolder      `json:"workspaceFolders,omitempty"`
+	InitializationOptions *InitializationOptions `json:"initializationOptions,omitempty"`
+}
+
+// InitializationOptions carries the settings at start-up, in the same shape as
+// ConfigurationParams.Settings.
+type InitializationOptions struct {
+	Settings map[string]any `json:"settings,omitempty"`
+}
+
+// SaveOptions is LSP's SaveOptions.
+type SaveOptions struct {
+	IncludeText bool `json:"includeText"`
+}
+
+// TextDocumentSyncOptions is LSP's TextDocumentSyncOptions.
+type TextDocumentSyncOptions struct {
+	OpenClose bool         `json:"openClose"`
+	Change    int          `json:"change"`
+	Save      *SaveOptions `json:"save,omitempty"`
+}
+
+// WorkspaceFoldersServerCapabilities is LSP's capability of the same name.
+type WorkspaceFoldersServerCapabilities struct {
+	Supported           bool `json:"supported"`
+	ChangeNotifications bool `json:"changeNotifications"`
+}
+
+// WorkspaceServerCapabilities is the workspace part of ServerCapabilities.
+type WorkspaceServerCapabilities struct {
+	WorkspaceFolders WorkspaceFoldersServerCapabilities `json:"workspaceFolders"`
+}
+
+// ServerCapabilities is the subset of LSP's ServerCapabilities the backend
+// advertises.
+type ServerCapabilities struct {
+	TextDocumentSync TextDocumentSyncOptions     `json:"textDocumentSync"`
+	Workspace        WorkspaceServerCapabilities `json:"workspace"`
+}
+
+// ServerInfo is LSP's serverInfo.
+type ServerInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// InitializeResult is the reply to initialize.
+type InitializeResult struct {
+	Capabilities ServerCapabilities `json:"capabilities"`
+	ServerInfo   ServerInfo         `json:"serverInfo"`
+}
+
+// WorkspaceFoldersChangeEvent is LSP's event of the same name.
+type WorkspaceFoldersChangeEvent struct {
+	Added   []WorkspaceFolder `json:"added"`
+	Removed []WorkspaceFolder `json:"removed"`
+}
+
+// DidChangeWorkspaceFoldersParams is LSP's params of the same name.
+type DidChangeWorkspaceFoldersParams struct {
+	Event WorkspaceFoldersChangeEvent `json:"event"`
+}
+
+// ConfigurationParams is the params of workspace/didChangeConfiguration:
+// {settings: {djangoRunserver: Settings, djangoRunserverFolders?: {uri: Settings}}}.
+type ConfigurationParams struct {
+	Settings map[string]any `json:"settings"`
+}
+
+// TextDocumentIdentifier is LSP's TextDocumentIdentifier.
+type TextDocumentIdentifier struct {
+	URI string `json:"uri"`
+}
+
+// DidSaveTextDocumentParams is LSP's params of textDocument/didSave.
+type DidSaveTextDocumentParams struct {
+	TextDocument TextDocumentIdentifier `json:"textDocument"`
+}
+
+// FolderParams names a workspace folder. Folder may be left out when exactly
+// one folder has a manage.py.
+type FolderParams struct {
+	Folder string `json:"folder,omitempty"`
+}
+
+// StartParams is the params of runserver/start. Address, when set, overrides
+// the address setting for this start.
+type StartParams struct {
+	Folder  string `json:"folder,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+// Stream names an output stream of Django.
+type Stream string
+
+// The streams.
+const (
+	StreamStdout Stream = "stdout"
+	StreamStderr Stream = "stderr"
+)
+
+// LogParams is the params of runserver/log: one line of Django's output,
+// without its line ending.
+type LogParams struct {
+	Folder string `json:"folder"`
+	Stream Stream `json:"stream"`
+	Text   string `json:"text"`
+}
+
+// Position is LSP's zero-based Position.
+type Position struct {
+	Line      int `json:"line"`
+	Character int `json:"character"`
+}
+
+// Range is LSP's Range.
+type Range struct {
+	Start Position `json:"start"`
+	End   Position `json:"end"`
+}
+
+// DiagnosticSeverity is LSP's DiagnosticSeverity.
+type DiagnosticSeverity int
+
+// The severities the backend uses.
+const (
+	SeverityError   DiagnosticSeverity = 1
+	SeverityWarning DiagnosticSeverity = 2
+)
+
+// Diagnostic is LSP's Diagnostic.
+type Diagnostic struct {
+	Range    Range              `json:"range"`
+	Severity DiagnosticSeverity `json:"severity"`
+	Code     string             `json:"code,omitempty"`
+	Source   string             `json:"source"`
+	Message  string             `json:"message"`
+}
+
+// PublishDiagnosticsParams is LSP's params of the same name. An empty
+// Diagnostics list clears the file.
+type PublishDiagnosticsParams struct {
+	URI         string       `json:"uri"`
+	Diagnostics []Diagnostic `json:"diagnostics"`
+}
+
+// MessageType is LSP's MessageType.
+type MessageType int
+
+// The message types.
+const (
+	MessageError   MessageType = 1
+	MessageWarning MessageType = 2
+	MessageInfo    MessageType = 3
+	MessageLog     MessageType = 4
+)
+
+// ShowMessageParams is LSP's params of window/showMessage and window/logMessage.
+type ShowMessageParams struct {
+	Type    MessageType `json:"type"`
+	Message string      `json:"message"`
+}
+
+// MessageActionItem is LSP's MessageActionItem.
+type MessageActionItem struct {
+	Title string `json:"title"`
+}
+
+// ShowMessageRequestParams is LSP's params of window/showMessageRequest.
+type ShowMessageRequestParams struct {
+	Type    MessageType         `json:"type"`
+	Message string              `json:"message"`
+	Actions []MessageActionItem `json:"actions"`
+}

@@ -1,0 +1,125 @@
+// Command django-runserver runs Django's development server with fast
+// reload, for an editor (--stdio, JSON-RPC) or in a terminal (run).
+//
+//	django-runserver --stdio
+//	django-runserver run [flags] [DIR] [ADDR:PORT]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/django-runserver/django-runserver/server/session"
+	"github.com/django-runserver/django-runserver/server/terminal"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  django-runserver --stdio                      serve an editor over JSON-RPC on stdin/stdout
+  django-runserver run [flags] [DIR] [ADDRESS]  run DIR's Django server in this terminal
+  django-runserver --version
+
+run flags:
+`
+
+func run(args []string, stdin io.ReadCloser, stdout, stderr io.WriteCloser) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		runFlags(stderr).PrintDefaults()
+		return 2
+	}
+	switch args[0] {
+	case "--stdio", "-stdio":
+		logger := log.New(stderr, "django-runserver: ", log.LstdFlags)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return session.Serve(ctx, stdin, stdout, logger)
+	case "run":
+		return runTerminal(args[1:], stdout, stderr)
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "django-runserver", session.Version)
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		runFlags(stdout).PrintDefaults()
+		return 0
+	}
+	fmt.Fprintf(stderr, "django-runserver: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+type runOptions struct {
+	python, reload, managePy, envFile, onPortConflict string
+	args                                              stringList
+	exclude                                           stringList
+}
+
+func runFlags(out io.Writer) *flag.FlagSet {
+	fs, _ := newRunFlags(out)
+	return fs
+}
+
+func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
+	o := &runOptions{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.python, "python", "", "Python interpreter (default: .venv or venv in DIR, else python3 on PATH)")
+	fs.StringVar(&o.reload, "reload", "fast", "reload mode: fast, django or off")
+	fs.StringVar(&o.managePy, "manage-py", "", "path to manage.py (default: DIR/manage.py or one level down)")
+	fs.StringVar(&o.envFile, "env-file", "", "dotenv file to load")
+	fs.StringVar(&o.onPortConflict, "on-port-conflict", "fail", "when the port is taken: fail or nextFree")
+	fs.Var(&o.args, "arg", "extra argument for runserver (repeatable)")
+	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
+	return fs, o
+}
+
+func runTerminal(args []string, stdout, stderr io.Writer) int {
+	fs, o := newRunFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	dir, address := ".", ""
+	switch rest := fs.Args(); len(rest) {
+	case 0:
+	case 1:
+		if looksLikeAddress(rest[0]) {
+			address = rest[0]
+		} else {
+			dir = rest[0]
+		}
+	case 2:
+		dir, address = rest[0], rest[1]
+	default:
+		fmt.Fprintf(stderr, "django-runserver: too many arguments\n\n%s", usage)
+		return 2
+	}
+	settings := map[string]any{
+		"python": o.python, "reload": o.reload, "managePy": o.managePy, "envFile": o.envFile,
+		"address": address, "onPortConflict": o.onPortConflict,
+		"args": []string(o.args), "watchExclude": []string(o.exclude),
+	}
+	return terminal.Run(context.Background(), terminal.Options{Dir: dir, Settings: settings, Stdout: stdout, Stderr: stderr})
+}
+
+// looksLikeAddress tells "8000" or "127.0.0.1:8000" from a directory.
+func looksLikeAddress(s string) bool {
+	if _, err := os.Stat(s); err == nil {
+		return false
+	}
+	return strings.Trim(s, "0123456789") == "" || strings.Contains(s, ":")
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

@@ -1,0 +1,100 @@
+// Package config turns what the editor sends into what the engine runs:
+// typed, validated settings, the environment, and the manage.py and Python
+// of a folder.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/django-runserver/django-runserver/protocol"
+)
+
+// DefaultStartupTimeout is how long, in seconds, a server may take to accept
+// connections. Big projects with slow system checks take several seconds.
+const DefaultStartupTimeout = 60
+
+// Resolve merges a folder's overrides over the global settings and checks
+// every value's type. Unknown keys are ignored: editors send their own
+// settings in the same section. The error names each bad key and says what
+// it must be.
+func Resolve(global, folder map[string]any) (protocol.Settings, error) {
+	merged := map[string]any{}
+	for k, v := range global {
+		merged[k] = v
+	}
+	for k, v := range folder {
+		merged[k] = v
+	}
+	var s protocol.Settings
+	var problems []string
+	field := func(key string, dst any, want string) {
+		v, ok := merged[key]
+		if !ok || v == nil {
+			return
+		}
+		raw, _ := json.Marshal(v)
+		if err := json.Unmarshal(raw, dst); err != nil {
+			problems = append(problems, fmt.Sprintf("%s.%s must be %s, not %s", protocol.SettingsSection, key, want, describe(v)))
+		}
+	}
+	field("python", &s.Python, "a string")
+	field("managePy", &s.ManagePy, "a string")
+	field("address", &s.Address, "a string")
+	field("args", &s.Args, "an array of strings")
+	field("env", &s.Env, "an object of strings")
+	field("envFile", &s.EnvFile, "a string")
+	field("reload", &s.Reload, `"fast", "django" or "off"`)
+	field("watchExclude", &s.WatchExclude, "an array of strings")
+	field("onPortConflict", &s.OnPortConflict, `"ask", "nextFree" or "fail"`)
+	field("startupTimeout", &s.StartupTimeout, "a number of seconds")
+
+	switch s.Reload {
+	case "":
+		s.Reload = protocol.ReloadFast
+	case protocol.ReloadFast, protocol.ReloadDjango, protocol.ReloadOff:
+	default:
+		problems = append(problems, fmt.Sprintf("%s.reload must be \"fast\", \"django\" or \"off\", not %q", protocol.SettingsSection, s.Reload))
+	}
+	switch s.OnPortConflict {
+	case "":
+		s.OnPortConflict = protocol.PortConflictAsk
+	case protocol.PortConflictAsk, protocol.PortConflictNextFree, protocol.PortConflictFail:
+	default:
+		problems = append(problems, fmt.Sprintf("%s.onPortConflict must be \"ask\", \"nextFree\" or \"fail\", not %q", protocol.SettingsSection, s.OnPortConflict))
+	}
+	switch {
+	case s.StartupTimeout == 0:
+		s.StartupTimeout = DefaultStartupTimeout
+	case s.StartupTimeout < 0:
+		problems = append(problems, fmt.Sprintf("%s.startupTimeout must be a positive number of seconds", protocol.SettingsSection))
+	}
+	for k := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			problems = append(problems, fmt.Sprintf("%s.env has an invalid variable name %q", protocol.SettingsSection, k))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return s, fmt.Errorf("invalid settings: %s. Fix them in your editor's settings", strings.Join(problems, "; "))
+	}
+	return s, nil
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, json.Number:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}

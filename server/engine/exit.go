@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/parse"
+	"github.com/django-runserver/django-runserver/server/reloader"
+	"github.com/django-runserver/django-runserver/server/supervisor"
+)
+
+// exited handles the end of a process: a reload Django asked for, a stop or
+// restart we asked for, or a failure to explain.
+func (e *Engine) exited(proc *supervisor.Process) {
+	if proc != e.proc {
+		return
+	}
+	e.startTimer.Stop()
+	out, wasReady := e.out.result(), e.ready
+	inflight := e.inflight
+	e.proc, e.ready, e.inflight = nil, false, nil
+	if f := e.afterExit; f != nil {
+		e.afterExit = nil
+		f()
+		return
+	}
+	code := proc.ExitCode()
+	switch {
+	case code == reloader.ExitReload && e.settings.Reload == protocol.ReloadFast:
+		e.launch(protocol.StateReloading, reloadTrigger(inflight, out.reloadPath))
+	case !wasReady:
+		e.fail(e.explain(out, code))
+	default:
+		e.crashed(code, out)
+	}
+}
+
+// reloadTrigger finds the change that made Django reload: the path of its
+// "changed, reloading." line, else the latest path sent.
+func reloadTrigger(inflight map[string]trigger, path string) *trigger {
+	var latest *trigger
+	for p, t := range inflight {
+		if sameFile(p, path) {
+			return &t
+		}
+		if latest == nil || t.at.After(latest.at) {
+			latest = &t
+		}
+	}
+	if latest == nil {
+		return &trigger{kind: protocol.TriggerWatch, path: path, at: time.Now()}
+	}
+	return latest
+}
+
+func sameFile(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	return errA == nil && errB == nil && ra == rb
+}
+
+// explain turns the exit of a server that never became ready into an error.
+func (e *Engine) explain(out result, code int) *protocol.Error {
+	if out.bind != "" {
+		perr := &protocol.Error{Code: out.bind, Port: e.addr.Port, Message: bindMessage(out.bind, e.addr)}
+		if out.bind == protocol.CodePortInUse {
+			// The port was taken after our probe: look again for who holds it.
+			if p := probe(e.addr); p != nil && p.Code == protocol.CodePortInUse {
+				perr = p
+			}
+		}
+		return perr
+	}
+	if tb := out.traceback; tb != nil {
+		if tb.ShortException() == "ModuleNotFoundError" && strings.Contains(tb.Message, "'django'") ||
+			strings.Contains(out.tail, "Couldn't import Django") {
+			return &protocol.Error{Code: protocol.CodeDjangoNotFound,
+				Message: "manage.py could not import Django. Install Django in the project's environment, or set djangoRunserver.python to an interpreter that has it."}
+		}
+		return e.tracebackError(tb)
+	}
+	status := exitStatus(code)
+	perr := &protocol.Error{Code: protocol.CodeCrashed, ExitCode: &code,
+		Message: fmt.Sprintf("Django %s before it accepted connections. See the server log for its output; the next change or start retries.", status)}
+	if last := lastLine(out.tail); last != "" {
+		perr.Message = fmt.Sprintf("Django %s before it accepted connections: %s. See the server log; the next change or start retries.", status, strings.TrimSuffix(last, "."))
+	}
+	return perr
+}
+
+func (e *Engine) tracebackError(tb *parse.Traceback) *protocol.Error {
+	perr := &protocol.Error{Code: protocol.CodeStartupFailed, Exception: tb.ShortException()}
+	where := ""
+	if f, ok := tb.Locate(e.folder); ok {
+		perr.File, perr.Line = f.File, f.Line
+		where = fmt.Sprintf(" (%s:%d)", e.rel(f.File), f.Line)
+	}
+	perr.Message = fmt.Sprintf("%s%s. Fix it and save: the server retries by itself.", truncate(tb.Summary(), 500), where)
+	return perr
+}
+
+func (e *Engine) rel(path string) string {
+	if r, err := filepath.Rel(e.folder, path); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return path
+}
+
+func exitStatus(code int) string {
+	if code < 0 {
+		return "was killed by a signal"
+	}
+	return fmt.Sprintf("exited with status %d", code)
+}
+
+// crashed handles a server that ended on its own while running: restart it
+// after a growing pause, at most crashLimit times in crashWindow.
+func (e *Engine) crashed(code int, out result) {
+	now := time.Now()
+	recent := e.crashes[:0]
+	for _, t := range e.crashes {
+		if now.Sub(t) < crashWindow {
+			recent = append(recent, t)
+		}
+	}
+	e.crashes = append(recent, now)
+	n := len(e.crashes)
+	perr := &protocol.Error{Code: protocol.CodeCrashed, ExitCode: &code}
+	if tb := out.traceback; tb != nil {
+		perr.Exception = tb.ShortException()
+	}
+	if n > crashLimit {
+		perr.Message = fmt.Sprintf("Django %s while running, %d times within a minute, so it is not restarted again. See the server log; the next change or start retries.", exitStatus(code), n)
+		e.fail(perr)
+		return
+	}
+	delay := crashBackoff << (n - 1)
+	perr.Message = fmt.Sprintf("Django %s while running. Restarting in %s (attempt %d of %d this minute); see the server log for why.", exitStatus(code), delay, n, crashLimit)
+	e.fail(perr)
+	e.retryTimer = time.AfterFunc(delay, func() {
+		e.post(func() {
+			if e.state == protocol.StateFailed && e.proc == nil && e.err == perr {
+				e.launch(protocol.StateReloading, &trigger{kind: protocol.TriggerCrash, at: time.Now()})
+			}
+		})
+	})
+}
+
+// fail enters the failed state with a reason, and shows it.
+func (e *Engine) fail(perr *protocol.Error) {
+	e.err = perr
+	e.clearDiagnostics()
+	e.publishError(perr)
+	e.setState(protocol.StateFailed)
+	e.n.LogMessage(protocol.MessageError, e.name()+" "+perr.Message)
+}
+
+// djangoReloading: Django's own reloader saw a change and restarts its child.
+func (e *Engine) djangoReloading(out *output, path string) {
+	if out != e.out || e.proc == nil || e.state == protocol.StateStopping {
+		return
+	}
+	e.ready = false
+	e.startTimer.Stop()
+	out.resetForReload()
+	e.trigger = &trigger{kind: protocol.TriggerWatch, path: path, at: time.Now()}
+	e.setState(protocol.StateReloading)
+}
+
+// djangoChildStarted: a new child of Django's reloader is up; it serves as
+// soon as its checks pass.
+func (e *Engine) djangoChildStarted(out *output) {
+	if out != e.out || e.proc == nil || e.ready {
+		return
+	}
+	e.awaitReady(e.proc)
+}
+
+// djangoFailed: the child of Django's own reloader hit an exception before
+// serving. It stays alive and retries when the file changes.
+func (e *Engine) djangoFailed(out *output, tb *parse.Traceback) {
+	if out != e.out || e.proc == nil || e.ready {
+		return
+	}
+	e.startTimer.Stop()
+	e.fail(e.tracebackError(tb))
+}

@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/config"
+	"github.com/django-runserver/django-runserver/server/portcheck"
+	"github.com/django-runserver/django-runserver/server/reloader"
+	"github.com/django-runserver/django-runserver/server/supervisor"
+)
+
+// readyPoll is the interval between connection attempts while a server
+// starts. A refused connect on loopback costs microseconds.
+const readyPoll = 5 * time.Millisecond
+
+// preflightTimeout bounds the interpreter check.
+const preflightTimeout = 30 * time.Second
+
+// launch spawns a new server process and enters state (starting or
+// reloading), or fails with a reason if anything is wrong before the spawn.
+func (e *Engine) launch(state protocol.State, t *trigger) {
+	e.trigger = t
+	spec, perr := e.prepare()
+	if perr != nil {
+		e.fail(perr)
+		return
+	}
+	out := newOutput(e.settings.Reload)
+	spec.OnLine = e.onLine(out)
+	proc, err := supervisor.Start(spec)
+	if err != nil {
+		e.fail(&protocol.Error{Code: protocol.CodePythonNotFound,
+			Message: fmt.Sprintf("Cannot run %s: %v. Set djangoRunserver.python to a Python 3 interpreter.", spec.Path, err)})
+		return
+	}
+	e.proc, e.out, e.ready = proc, out, false
+	e.inflight = map[string]trigger{}
+	e.err = nil
+	e.setState(state)
+	verb := "starting"
+	if state == protocol.StateReloading {
+		verb = "reloading"
+	}
+	e.n.LogMessage(protocol.MessageInfo, fmt.Sprintf("%s %s %s (pid %d, %s reload)", e.name(), verb, e.addr.URL(), proc.PID(), e.settings.Reload))
+	e.wg.Go(func() {
+		<-proc.Done()
+		e.post(func() { e.exited(proc) })
+	})
+	if e.settings.Reload != protocol.ReloadDjango {
+		e.awaitReady(proc)
+	} // Django's own reloader: wait for its child's "Watching for file changes" line.
+	timeout := time.Duration(e.settings.StartupTimeout * float64(time.Second))
+	e.startTimer = time.AfterFunc(timeout, func() { e.post(func() { e.timedOut(proc) }) })
+}
+
+// prepare finds everything a spawn needs, and checks it.
+func (e *Engine) prepare() (supervisor.Spec, *protocol.Error) {
+	s := e.settings
+	if e.settingsErr != nil {
+		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: e.settingsErr.Error()}
+	}
+	managePy, err := config.FindManagePy(e.folder, s.ManagePy)
+	if err != nil {
+		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeManagePyNotFound, Message: capitalize(err.Error()) + "."}
+	}
+	e.managePy = managePy
+	dir := filepath.Dir(managePy)
+	e.ensureWatcher()
+	python, err := config.FindPython(e.folder, dir, s.Python)
+	if err != nil {
+		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodePythonNotFound, Message: capitalize(err.Error()) + "."}
+	}
+	env, err := config.Environ(e.folder, s.EnvFile, s.Env, reloader.Env(s.Reload))
+	if err != nil {
+		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: capitalize(err.Error()) + ". Fix djangoRunserver.envFile."}
+	}
+	if e.pythonOK != python {
+		if perr := preflight(python, dir, env); perr != nil {
+			return supervisor.Spec{}, perr
+		}
+		e.pythonOK = python
+	}
+	addr, perr := e.bindable()
+	if perr != nil {
+		return supervisor.Spec{}, perr
+	}
+	e.addr = addr
+	if e.shim == "" {
+		if e.shim, err = reloader.WriteShim(); err != nil {
+			return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeStartupFailed, Message: capitalize(err.Error()) + ". Check that your cache or temporary folder is writable."}
+		}
+	}
+	return supervisor.Spec{
+		Path: python,
+		Args: reloader.Args(e.shim, s.Reload, managePy, addr.String(), s.Args),
+		Dir:  dir,
+		Env:  env,
+		// Under Django's own reloader the shim must live long enough to take
+		// its child down when the backend dies; it does so on stdin EOF.
+		KillWithParent: s.Reload != protocol.ReloadDjango,
+	}, nil
+}
+
+// preflight checks that python is a Python 3 that can import Django, so the
+// user learns which of the two to fix.
+func preflight(python, dir string, env []string) *protocol.Error {
+	ctx, cancel := context.WithTimeout(context.Background(), preflightTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "-c",
+		"import sys; print('python', sys.version_info[0]); sys.stdout.flush(); import django; print('django', django.get_version())")
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	text := string(out)
+	var exitErr *exec.ExitError
+	switch {
+	case err != nil && !errors.As(err, &exitErr):
+		return &protocol.Error{Code: protocol.CodePythonNotFound,
+			Message: fmt.Sprintf("Cannot run Python at %s: %v. Set djangoRunserver.python to a Python 3 interpreter.", python, err)}
+	case !strings.Contains(text, "python 3"):
+		return &protocol.Error{Code: protocol.CodePythonNotFound,
+			Message: fmt.Sprintf("%s is not a Python 3 interpreter (it printed %q). Set djangoRunserver.python to one.", python, firstLine(text))}
+	case !strings.Contains(text, "\ndjango "):
+		return &protocol.Error{Code: protocol.CodeDjangoNotFound,
+			Message: fmt.Sprintf("%s cannot import Django (%s). Install Django in that environment (%s -m pip install django), or set djangoRunserver.python to an interpreter that has it.",
+				python, lastLine(text), python)}
+	}
+	return nil
+}
+
+// bindable parses the address in effect and probes it, applying the
+// onPortConflict setting when the port is taken.
+func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
+	raw := e.addrOverride
+	if raw == "" {
+		raw = e.settings.Address
+	}
+	addr, err := portcheck.Parse(raw)
+	if err != nil {
+		return addr, &protocol.Error{Code: protocol.CodeInvalidAddress, Message: capitalize(err.Error()) + ". Fix djangoRunserver.address."}
+	}
+	e.addr = addr
+	perr := probe(addr)
+	if perr == nil || perr.Code != protocol.CodePortInUse || perr.SuggestedAddress == "" {
+		return addr, perr
+	}
+	switch e.settings.OnPortConflict {
+	case protocol.PortConflictNextFree:
+		next, _ := portcheck.Parse(perr.SuggestedAddress)
+		e.addrOverride = next.String()
+		e.n.ShowMessage(protocol.MessageInfo, fmt.Sprintf("%s Starting on port %d instead.", strings.TrimSuffix(perr.Message, " "+useOrStop(perr)), next.Port))
+		return next, nil
+	case protocol.PortConflictAsk:
+		e.ask(perr)
+	}
+	return addr, perr
+}
+
+// probe explains why addr cannot be bound, or returns nil.
+func probe(addr portcheck.Address) *protocol.Error {
+	err := portcheck.Probe(addr)
+	var be *portcheck.BindError
+	if err == nil || !errors.As(err, &be) || be.Code == "" {
+		return nil // free, or an error only Django can judge
+	}
+	perr := &protocol.Error{Code: be.Code, Port: addr.Port}
+	switch be.Code {
+	case protocol.CodePortInUse:
+		perr.Holder = portcheck.Holder(addr.Port)
+		if next, ok := portcheck.NextFree(addr); ok {
+			perr.SuggestedAddress = next.String()
+		}
+		perr.Message = portInUseMessage(addr.Port, perr)
+	default:
+		perr.Message = bindMessage(be.Code, addr)
+	}
+	return perr
+}
+
+func portInUseMessage(port int, perr *protocol.Error) string {
+	who := "another process"
+	if h := perr.Holder; h != nil {
+		who = fmt.Sprintf("PID %d", h.PID)
+		if h.Command != "" {
+			who += " (" + h.Command + ")"
+		}
+	}
+	return fmt.Sprintf("Port %d is in use by %s. %s", port, who, useOrStop(perr))
+}
+
+func useOrStop(perr *protocol.Error) string {
+	if a, err := portcheck.Parse(perr.SuggestedAddress); err == nil {
+		return fmt.Sprintf("Use port %d, or stop that process.", a.Port)
+	}
+	return "Stop that process, or set djangoRunserver.address to another port."
+}
+
+func bindMessage(code protocol.ErrorCode, addr portcheck.Address) string {
+	switch code {
+	case protocol.CodePortInUse:
+		return fmt.Sprintf("Port %d is in use by another process. Stop that process, or set djangoRunserver.address to another port.", addr.Port)
+	case protocol.CodePermissionDenied:
+		return fmt.Sprintf("You don't have permission to listen on port %d: ports below 1024 need administrator rights. Set djangoRunserver.address to a port such as 8000.", addr.Port)
+	case protocol.CodeAddressUnavailable:
+		return fmt.Sprintf("The address %s is not on this machine, so Django can't listen there. Set djangoRunserver.address to 127.0.0.1:%d, or to an address this machine has.", addr.Host, addr.Port)
+	}
+	return fmt.Sprintf("%s is not a valid runserver address: use %s. Fix djangoRunserver.address.", addr, portcheck.Forms)
+}
+
+// ask offers the suggested port; choosing it starts the server there.
+func (e *Engine) ask(perr *protocol.Error) {
+	suggested, _ := portcheck.Parse(perr.SuggestedAddress)
+	action := fmt.Sprintf("Use port %d", suggested.Port)
+	e.wg.Go(func() {
+		if e.n.Ask(e.ctx, protocol.MessageError, perr.Message, action, "Cancel") == action {
+			e.post(func() {
+				if e.state == protocol.StateFailed && e.proc == nil {
+					e.addrOverride = suggested.String()
+					e.launch(protocol.StateStarting, &trigger{kind: protocol.TriggerCommand, at: time.Now()})
+				}
+			})
+		}
+	})
+}
+
+// awaitReady connects to the server until it accepts, then reports ready.
+func (e *Engine) awaitReady(proc *supervisor.Process) {
+	dial := e.addr.Dial()
+	e.wg.Go(func() {
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for {
+			select {
+			case <-proc.Done():
+				return
+			case <-t.C:
+			}
+			if c, err := net.DialTimeout("tcp", dial, time.Second); err == nil {
+				c.Close()
+				e.post(func() { e.becameReady(proc) })
+				return
+			}
+			t.Reset(readyPoll)
+		}
+	})
+}
+
+func (e *Engine) becameReady(proc *supervisor.Process) {
+	if proc != e.proc || e.ready {
+		return
+	}
+	e.ready = true
+	e.startTimer.Stop()
+	if e.state == protocol.StateReloading && e.trigger != nil {
+		e.reloads++
+		ms := float64(time.Since(e.trigger.at).Microseconds()) / 1000
+		e.lastReloadMs = &ms
+	}
+	e.err = nil
+	e.clearDiagnostics()
+	if e.addr.Wildcard() {
+		e.warnWildcard()
+	}
+	e.setState(protocol.StateRunning)
+	msg := fmt.Sprintf("%s running at %s (pid %d)", e.name(), e.addr.URL(), proc.PID())
+	if e.reloads > 0 && e.lastReloadMs != nil {
+		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs)
+	}
+	e.n.LogMessage(protocol.MessageInfo, msg)
+	e.sendHeld()
+}
+
+// timedOut fails a server that never accepted a connection.
+func (e *Engine) timedOut(proc *supervisor.Process) {
+	if proc != e.proc || e.ready {
+		return
+	}
+	perr := &protocol.Error{Code: protocol.CodeStartupTimeout,
+		Message: fmt.Sprintf("Django did not accept connections on %s within %g s, so it was stopped. Check its log for what it was doing, or raise djangoRunserver.startupTimeout.", e.addr, e.settings.StartupTimeout)}
+	e.afterExit = func() {}
+	e.fail(perr)
+	e.stopProc()
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	line, _, _ := strings.Cut(s, "\n")
+	return truncate(line, 200)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return truncate(s[strings.LastIndex(s, "\n")+1:], 200)
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+func baseName(p string) string { return filepath.Base(p) }

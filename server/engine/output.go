@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/parse"
+)
+
+// tailLines is how much of stderr is kept to explain an exit.
+const tailLines = 20
+
+// output is what one process printed that explains how it ends. It is
+// written by the stderr reader and read by the loop once the process exits.
+type output struct {
+	mode protocol.ReloadMode
+
+	mu         sync.Mutex
+	tracebacks parse.TracebackParser
+	bind       protocol.ErrorCode
+	reloadPath string   // from Django's "… changed, reloading." line
+	tail       []string // the last lines of stderr
+}
+
+func newOutput(mode protocol.ReloadMode) *output { return &output{mode: mode} }
+
+// onLine streams a process's lines to the editor, and feeds the parsers.
+func (e *Engine) onLine(out *output) func(stderr bool, line string) {
+	return func(stderr bool, line string) {
+		stream := protocol.StreamStdout
+		if stderr {
+			stream = protocol.StreamStderr
+		}
+		e.n.Log(protocol.LogParams{Folder: e.uri, Stream: stream, Text: line})
+		if stderr {
+			out.stderrLine(e, line)
+		}
+	}
+}
+
+func (o *output) stderrLine(e *Engine, line string) {
+	o.mu.Lock()
+	if len(o.tail) == tailLines {
+		o.tail = append(o.tail[:0], o.tail[1:]...)
+	}
+	o.tail = append(o.tail, line)
+	if code, ok := parse.BindError(line); ok {
+		o.bind = code
+	}
+	tb := o.tracebacks.Feed(line)
+	path, reload := parse.ReloadTriggered(line)
+	if reload {
+		o.reloadPath = path
+	}
+	o.mu.Unlock()
+
+	if o.mode != protocol.ReloadDjango {
+		return
+	}
+	// Under Django's own reloader the process lives on through reloads and
+	// failures, so its state comes from these lines.
+	switch {
+	case reload:
+		e.post(func() { e.djangoReloading(o, path) })
+	case parse.ReloaderStarted(line):
+		e.post(func() { e.djangoChildStarted(o) })
+	case tb != nil:
+		e.post(func() { e.djangoFailed(o, tb) })
+	}
+}
+
+// result is what the output says about the process's end.
+type result struct {
+	bind       protocol.ErrorCode
+	traceback  *parse.Traceback
+	reloadPath string
+	tail       string
+}
+
+func (o *output) result() result {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return result{bind: o.bind, traceback: o.tracebacks.Last(), reloadPath: o.reloadPath, tail: strings.Join(o.tail, "\n")}
+}
+
+// resetForReload forgets a failure that Django's own reloader is about to
+// retry.
+func (o *output) resetForReload() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.tracebacks.Reset()
+	o.bind = ""
+	o.reloadPath = ""
+}

@@ -1,0 +1,173 @@
+// Package testenv gives tests what they share: a Python that can import
+// Django, a fresh copy of a testdata project, free ports, and waiting for a
+// condition with a deadline.
+package testenv
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Python returns an interpreter that can import Django: $DJANGO_RUNSERVER_PYTHON,
+// else python3 on PATH, else Debian's /usr/bin/python3. Tests fail without
+// one: `make test` installs python3-django.
+func Python(t testing.TB) string {
+	t.Helper()
+	candidates := []string{os.Getenv("DJANGO_RUNSERVER_PYTHON"), "python3", "/usr/bin/python3"}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		p, err := exec.LookPath(c)
+		if err != nil {
+			continue
+		}
+		if exec.Command(p, "-c", "import django").Run() == nil {
+			return p
+		}
+	}
+	t.Fatal("no Python can import Django: run `make test`, which installs Debian's python3-django, or set DJANGO_RUNSERVER_PYTHON")
+	return ""
+}
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// Project copies testdata/NAME into a temporary folder and returns its path,
+// with symlinks resolved (the paths Django and the watcher report).
+func Project(t testing.TB, name string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), name)
+	src := filepath.Join(Root(), "testdata", name)
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if info.Name() == "__pycache__" || info.Name() == "db.sqlite3" {
+			if info.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// FreePort returns a port that was free on 127.0.0.1 a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Eventually polls cond until it holds, failing the test with msg after
+// timeout.
+func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Get returns the body of url, or "" with the error.
+func Get(url string) (string, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(b), &httpError{resp.StatusCode}
+	}
+	return string(b), err
+}
+
+type httpError struct{ code int }
+
+func (e *httpError) Error() string { return http.StatusText(e.code) }
+
+// WaitBody waits until url serves a body containing want.
+func WaitBody(t testing.TB, url, want string) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		body, err := Get(url)
+		if err == nil && strings.Contains(body, want) {
+			return
+		}
+		last = body
+		if err != nil {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never served %q; last: %.200s", url, want, last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Rewrite replaces old with new in the file at path, keeping the change
+// visible to mtime-based checks.
+func Rewrite(t testing.TB, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// PortFree reports whether port can be bound on 127.0.0.1.
+func PortFree(port int) bool {
+	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}

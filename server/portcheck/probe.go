@@ -1,0 +1,59 @@
+package portcheck
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/django-runserver/django-runserver/protocol"
+)
+
+// BindError is why an address cannot be bound.
+type BindError struct {
+	Address Address
+	Code    protocol.ErrorCode
+	Err     error
+}
+
+func (e *BindError) Error() string {
+	return fmt.Sprintf("cannot bind %s: %v", e.Address, e.Err)
+}
+
+func (e *BindError) Unwrap() error { return e.Err }
+
+// Probe binds a and releases it at once, the way Django's server binds
+// (Go, like Python's socketserver, sets SO_REUSEADDR on Unix). It returns
+// nil when the address is free, or a *BindError saying why it is not.
+func Probe(a Address) error {
+	ln, err := net.Listen(a.network(), a.String())
+	if err == nil {
+		return ln.Close()
+	}
+	var dnsErr *net.DNSError
+	code := classify(err)
+	if errors.As(err, &dnsErr) {
+		code = protocol.CodeAddressUnavailable
+	}
+	return &BindError{Address: a, Code: code, Err: err}
+}
+
+// NextFree returns the first free address above a's port, trying up to 100
+// ports.
+func NextFree(a Address) (Address, bool) {
+	for port := a.Port + 1; port <= a.Port+100 && port <= 65535; port++ {
+		if Probe(a.WithPort(port)) == nil {
+			return a.WithPort(port), true
+		}
+	}
+	return Address{}, false
+}
+
+// Holder names the process listening on port, where the operating system
+// lets us see it. It returns nil when the holder is unknown.
+func Holder(port int) *protocol.Holder {
+	h, err := holder(port)
+	if err != nil || h == nil || h.PID == 0 {
+		return nil
+	}
+	return h
+}

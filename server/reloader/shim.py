@@ -1,0 +1,159 @@
+"""django-runserver's bridge into Django's own autoreloader.
+
+The backend runs:  python shim.py MODE manage.py runserver ADDRESS [args...]
+
+* In every mode, stdin belongs to the backend. When it reaches end of file
+  the backend is gone, so this process takes its whole process group down:
+  a dev server never outlives the editor.
+* In "fast" mode (with RUN_MAIN=true, so runserver serves in this very
+  process), Django's get_reloader() returns StdinReloader. Its tick() waits
+  for changed paths that the backend writes to stdin, one per line, and hands
+  the ones Django watches to notify_file_changed(). Django then does what it
+  always does: template and locale receivers reset their caches and swallow
+  the event; any other watched file ends the process with exit code 3, and
+  the backend starts a fresh one.
+* When the server thread dies before serving (an import error, a failed
+  system check), the traceback is already on stderr; exit 1 so the backend
+  can report it and wait for the next change.
+"""
+import os
+import queue
+import signal
+import sys
+import threading
+from pathlib import Path
+
+_EOF = object()
+_SERVER_DIED = object()
+
+
+def main():
+    mode = sys.argv[1]
+    sys.argv = sys.argv[2:]  # manage.py runserver ADDRESS ...: what manage.py expects
+    manage = os.path.abspath(sys.argv[0])
+    sys.path[0] = os.path.dirname(manage)
+    changes = queue.Queue()
+    threading.Thread(target=_read_stdin, args=(changes,), name="django-runserver-stdin", daemon=True).start()
+    if mode == "fast" and not _install_reloader(changes):
+        print("django-runserver: this Django has no reloader API (it needs Django 2.2 or newer); "
+              "using Django's own reloader instead. Set djangoRunserver.reload to \"django\" to silence this.",
+              file=sys.stderr, flush=True)
+        os.environ.pop("RUN_MAIN", None)
+    import runpy
+    runpy.run_path(manage, run_name="__main__")
+
+
+def _read_stdin(changes):
+    # os.read, not sys.stdin: a daemon thread blocked inside the buffered
+    # reader holds its lock, and Python aborts at exit waiting for it.
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(0, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            path = os.fsdecode(line.rstrip(b"\r"))
+            if path:
+                changes.put(path)
+    changes.put(_EOF)
+    _exit_tree()
+
+
+def _exit_tree():
+    """The backend is gone: end this process and everything it started."""
+    sys.stderr.flush()
+    if hasattr(os, "killpg") and os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(0)
+
+
+def _install_reloader(changes):
+    try:
+        from django.utils import autoreload
+        base = autoreload.BaseReloader
+    except (ImportError, AttributeError):
+        return False
+
+    class StdinReloader(base):
+        """A Django reloader whose changes come from the backend's watcher."""
+
+        def run(self, django_main_thread):
+            threading.Thread(target=self._await_server, args=(django_main_thread,),
+                             name="django-runserver-server-watch", daemon=True).start()
+            super().run(django_main_thread)
+
+        @staticmethod
+        def _await_server(thread):
+            thread.join()
+            changes.put(_SERVER_DIED)
+
+        def tick(self):
+            while True:
+                batch = [changes.get()]
+                while True:  # take every path already queued, to look up the watched files once
+                    try:
+                        batch.append(changes.get_nowait())
+                    except queue.Empty:
+                        break
+                paths = []
+                for item in batch:
+                    if item is _EOF:
+                        _exit_tree()
+                    if item is _SERVER_DIED:
+                        sys.stderr.flush()
+                        os._exit(1)
+                    paths.append(item)
+                watched = self._watched(paths)
+                for path in watched:
+                    self.notify_file_changed(path)
+                yield
+
+        def _watched(self, paths):
+            files = None
+            globs = [(_resolve(d), patterns) for d, patterns in self.directory_globs.items()]
+            found = []
+            for raw in paths:
+                path = _resolve(Path(raw))
+                if files is None:
+                    files = {_resolve(p) for p in self.watched_files(include_globs=False)}
+                if path in files or any(_glob_match(path, d, patterns) for d, patterns in globs):
+                    found.append(path)
+            return found
+
+        @classmethod
+        def check_availability(cls):
+            return True
+
+    autoreload.get_reloader = StdinReloader
+    return True
+
+
+def _resolve(path):
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def _glob_match(path, directory, patterns):
+    """Whether Path.glob(pattern) under directory would yield path."""
+    try:
+        rel = path.relative_to(directory)
+    except ValueError:
+        return False
+    for pattern in patterns:
+        if pattern.startswith("**/"):
+            if rel.match(pattern[3:]):
+                return True
+        elif len(rel.parts) == len(Path(pattern).parts) and rel.match(pattern):
+            return True
+    return False
+
+
+if __name__ == "__main__":
+    main()

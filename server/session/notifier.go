@@ -1,0 +1,37 @@
+package session
+
+import (
+	"context"
+
+	"github.com/django-runserver/django-runserver/protocol"
+)
+
+// notifier sends an engine's reports to the editor.
+type notifier struct{ s *Session }
+
+func (n *notifier) Status(st protocol.Status) { n.s.notify(protocol.MethodDidChangeStatus, st) }
+
+func (n *notifier) Log(p protocol.LogParams) { n.s.notify(protocol.MethodLog, p) }
+
+func (n *notifier) Diagnostics(uri string, diags []protocol.Diagnostic) {
+	n.s.notify(protocol.MethodPublishDiagnostics, protocol.PublishDiagnosticsParams{URI: uri, Diagnostics: diags})
+}
+
+func (n *notifier) ShowMessage(typ protocol.MessageType, msg string) { n.s.showMessage(typ, msg) }
+
+func (n *notifier) LogMessage(typ protocol.MessageType, msg string) {
+	n.s.logger.Print(msg)
+	n.s.notify(protocol.MethodLogMessage, protocol.ShowMessageParams{Type: typ, Message: msg})
+}
+
+func (n *notifier) Ask(ctx context.Context, typ protocol.MessageType, msg string, actions ...string) string {
+	params := protocol.ShowMessageRequestParams{Type: typ, Message: msg}
+	for _, a := range actions {
+		params.Actions = append(params.Actions, protocol.MessageActionItem{Title: a})
+	}
+	var chosen *protocol.MessageActionItem
+	if _, err := n.s.conn.Call(ctx, protocol.MethodShowMessageRequest, params, &chosen); err != nil || chosen == nil {
+		return ""
+	}
+	return chosen.Title
+}

@@ -1,0 +1,170 @@
+// Package supervisor runs one process tree: it starts a child in its own
+// process group (a Job Object on Windows), streams its output line by line,
+// feeds its stdin, and stops it: an interrupt first, a kill if it is still
+// alive after a grace period, and a sweep of anything the child left behind.
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// Spec says what to run.
+type Spec struct {
+	Path string
+	Args []string // after Path
+	Dir  string
+	Env  []string
+	// KillWithParent asks the kernel to kill the child when the backend dies,
+	// where the OS offers it (Linux). Off when the child must outlive a
+	// SIGKILL long enough to take down its own children.
+	KillWithParent bool
+	// OnLine receives each output line, without its line ending. It is called
+	// from two goroutines, one per stream.
+	OnLine func(stderr bool, line string)
+}
+
+// Process is a running child.
+type Process struct {
+	cmd   *exec.Cmd
+	tree  tree
+	stdin io.WriteCloser
+
+	stdinMu sync.Mutex // serializes writes to stdin
+
+	done     chan struct{}
+	exitCode int   // valid after done; -1 when killed by a signal
+	waitErr  error // valid after done
+
+	stopOnce sync.Once
+}
+
+// outputDrainTimeout bounds how long exit waits for the last output after
+// the process ended; a grandchild may keep the pipes open.
+const outputDrainTimeout = 500 * time.Millisecond
+
+// Start starts spec's process.
+func Start(spec Spec) (*Process, error) {
+	cmd := exec.Command(spec.Path, spec.Args...)
+	cmd.Dir = spec.Dir
+	cmd.Env = spec.Env
+	cmd.SysProcAttr = sysProcAttr(spec.KillWithParent)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if err := cmd.Start(); err != nil {
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return nil, err
+	}
+	// The child has its own copies; ours must close so reads end at EOF.
+	outW.Close()
+	errW.Close()
+	p := &Process{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	p.tree = newTree(cmd)
+
+	var readers sync.WaitGroup
+	readers.Add(2)
+	for _, s := range []struct {
+		r      *os.File
+		stderr bool
+	}{{outR, false}, {errR, true}} {
+		go func() {
+			defer readers.Done()
+			defer s.r.Close()
+			ScanLines(s.r, MaxLine, func(line string) {
+				if spec.OnLine != nil {
+					spec.OnLine(s.stderr, line)
+				}
+			})
+		}()
+	}
+	go func() {
+		err := cmd.Wait()
+		// Whatever the child started and left running in its group goes too:
+		// it would hold the port, or the pipes.
+		p.tree.kill()
+		drained := make(chan struct{})
+		go func() { readers.Wait(); close(drained) }()
+		select {
+		case <-drained:
+		case <-time.After(outputDrainTimeout):
+			outR.Close()
+			errR.Close()
+		}
+		p.exitCode = cmd.ProcessState.ExitCode()
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			p.waitErr = err
+		}
+		p.tree.release()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// PID is the child's process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Done is closed once the process has exited and its output is read.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// ExitCode is the exit status, or -1 if a signal ended it. Valid after Done.
+func (p *Process) ExitCode() int { return p.exitCode }
+
+// Send writes one line to the child's stdin.
+func (p *Process) Send(line string) error {
+	p.stdinMu.Lock()
+	defer p.stdinMu.Unlock()
+	_, err := io.WriteString(p.stdin, line+"\n")
+	return err
+}
+
+// Stop interrupts the process tree, kills it if it is still alive after
+// grace, and returns once it has exited. It is safe to call more than once.
+func (p *Process) Stop(grace time.Duration) {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		if err := p.tree.interrupt(); err != nil {
+			p.tree.kill()
+		}
+		timer := time.AfterFunc(grace, p.tree.kill)
+		defer timer.Stop()
+		<-p.done
+	})
+	<-p.done
+}
+
+// Kill kills the process tree at once and returns once it has exited.
+func (p *Process) Kill() {
+	p.tree.kill()
+	<-p.done
+}
+
+// String describes the process for logs.
+func (p *Process) String() string {
+	return fmt.Sprintf("pid %d", p.PID())
+}

@@ -31,7 +31,7 @@ func (e *Engine) exited(proc *supervisor.Process) {
 	switch {
 	case code == reloader.ExitReload && e.settings.Reload == protocol.ReloadFast:
 		e.launch(protocol.StateReloading, reloadTrigger(inflight, out.reloadPath))
-	case !wasReady:
+	case !wasReady || out.bind != "":
 		e.fail(e.explain(out, code))
 	default:
 		e.crashed(code, out)
@@ -182,7 +182,7 @@ func (e *Engine) djangoChildStarted(out *output) {
 	if out != e.out || e.proc == nil || e.ready {
 		return
 	}
-	e.awaitReady(e.proc)
+	e.awaitReady(e.proc, e.state == protocol.StateStarting)
 }
 
 // djangoFailed: the child of Django's own reloader hit an exception before

@@ -55,7 +55,7 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 		e.post(func() { e.exited(proc) })
 	})
 	if e.settings.Reload != protocol.ReloadDjango {
-		e.awaitReady(proc)
+		e.awaitReady(proc, state == protocol.StateStarting)
 	} // Django's own reloader: wait for its child's "Watching for file changes" line.
 	timeout := time.Duration(e.settings.StartupTimeout * float64(time.Second))
 	e.startTimer = time.AfterFunc(timeout, func() { e.post(func() { e.timedOut(proc) }) })
@@ -66,6 +66,9 @@ func (e *Engine) prepare() (supervisor.Spec, *protocol.Error) {
 	s := e.settings
 	if e.settingsErr != nil {
 		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: e.settingsErr.Error()}
+	}
+	if _, err := e.parseAddress(); err != nil {
+		return supervisor.Spec{}, err
 	}
 	managePy, err := config.FindManagePy(e.folder, s.ManagePy)
 	if err != nil {
@@ -138,16 +141,12 @@ func preflight(python, dir string, env []string) *protocol.Error {
 // bindable parses the address in effect and probes it, applying the
 // onPortConflict setting when the port is taken.
 func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
-	raw := e.addrOverride
-	if raw == "" {
-		raw = e.settings.Address
-	}
-	addr, err := portcheck.Parse(raw)
-	if err != nil {
-		return addr, &protocol.Error{Code: protocol.CodeInvalidAddress, Message: capitalize(err.Error()) + ". Fix djangoRunserver.address."}
+	addr, perr := e.parseAddress()
+	if perr != nil {
+		return addr, perr
 	}
 	e.addr = addr
-	perr := probe(addr)
+	perr = probe(addr)
 	if perr == nil || perr.Code != protocol.CodePortInUse || perr.SuggestedAddress == "" {
 		return addr, perr
 	}
@@ -161,6 +160,19 @@ func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
 		e.ask(perr)
 	}
 	return addr, perr
+}
+
+// parseAddress parses the address in effect.
+func (e *Engine) parseAddress() (portcheck.Address, *protocol.Error) {
+	raw := e.addrOverride
+	if raw == "" {
+		raw = e.settings.Address
+	}
+	addr, err := portcheck.Parse(raw)
+	if err != nil {
+		return addr, &protocol.Error{Code: protocol.CodeInvalidAddress, Message: capitalize(err.Error()) + ". Fix djangoRunserver.address."}
+	}
+	return addr, nil
 }
 
 // probe explains why addr cannot be bound, or returns nil.
@@ -231,8 +243,11 @@ func (e *Engine) ask(perr *protocol.Error) {
 }
 
 // awaitReady connects to the server until it accepts, then reports ready.
-func (e *Engine) awaitReady(proc *supervisor.Process) {
-	dial := e.addr.Dial()
+// With verify, the listener must also be proc's: on a first start, another
+// program may take the port between our probe and Django's bind. Reloads
+// skip the check (it costs milliseconds); the port was just ours.
+func (e *Engine) awaitReady(proc *supervisor.Process, verify bool) {
+	dial, port := e.addr.Dial(), e.addr.Port
 	e.wg.Go(func() {
 		t := time.NewTimer(0)
 		defer t.Stop()
@@ -244,8 +259,10 @@ func (e *Engine) awaitReady(proc *supervisor.Process) {
 			}
 			if c, err := net.DialTimeout("tcp", dial, time.Second); err == nil {
 				c.Close()
-				e.post(func() { e.becameReady(proc) })
-				return
+				if h := portcheck.Holder(port); !verify || h == nil || proc.Owns(h.PID) {
+					e.post(func() { e.becameReady(proc) })
+					return
+				}
 			}
 			t.Reset(readyPoll)
 		}

@@ -44,7 +44,7 @@ func Parse(s string) (Address, error) {
 	}
 	port, err := strconv.Atoi(m[4])
 	if err != nil || port < 1 || port > 65535 {
-		return Address{}, fmt.Errorf("%q has port %s, which is outside 1-65535", s, m[4])
+		return Address{}, fmt.Errorf("%q has port %s, which is outside 1-65535: use %s", s, m[4], Forms)
 	}
 	a := Address{Port: port}
 	switch {
@@ -60,6 +60,9 @@ func Parse(s string) (Address, error) {
 		a.Host, a.IPv6 = m[2], true
 	case m[3] == "0":
 		a.Host = "0.0.0.0"
+	case m[3] != "" && strings.Trim(m[3], "0123456789.") == "":
+		// All-numeric labels are no host name: a mistyped IPv4 address.
+		return Address{}, fmt.Errorf("%q is not a valid IPv4 address: use %s", m[3], Forms)
 	case m[3] != "":
 		a.Host = m[3]
 	default:

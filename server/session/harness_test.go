@@ -217,13 +217,24 @@ func (c *client) statusesSince(from int) []protocol.Status {
 // unexpected failure.
 func (c *client) awaitState(from int, state protocol.State) protocol.Status {
 	c.t.Helper()
+	return c.await(from, state, state != protocol.StateFailed)
+}
+
+// awaitStateThrough waits for a status in state, through failures.
+func (c *client) awaitStateThrough(from int, state protocol.State) protocol.Status {
+	c.t.Helper()
+	return c.await(from, state, false)
+}
+
+func (c *client) await(from int, state protocol.State, failFast bool) protocol.Status {
+	c.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		for _, st := range c.statusesSince(from) {
 			if st.State == state {
 				return st
 			}
-			if st.State == protocol.StateFailed && state != protocol.StateFailed {
+			if st.State == protocol.StateFailed && failFast {
 				c.t.Fatalf("waiting for %s, the server failed: %+v", state, st.Error)
 			}
 		}
@@ -274,6 +285,19 @@ func (c *client) awaitDiagnostics(uri, what string, cond func([]protocol.Diagnos
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// logLines returns Django's output lines since from.
+func (c *client) logLines(from int) []string {
+	var out []string
+	for _, n := range c.notesSince(from) {
+		if n.method == protocol.MethodLog {
+			var p protocol.LogParams
+			_ = json.Unmarshal(n.params, &p)
+			out = append(out, p.Text)
+		}
+	}
+	return out
 }
 
 // messages returns the window/showMessage texts since from.

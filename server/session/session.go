@@ -76,7 +76,14 @@ func Serve(ctx context.Context, r io.ReadCloser, w io.WriteCloser, logger *log.L
 	case <-ctx.Done():
 	}
 	s.closeAll()
-	s.conn.Close()
+	// Close waits for the read loop, and a read blocked on a terminal or a
+	// pipe's stdin ends only when the process does: don't wait for it long.
+	closed := make(chan struct{})
+	go func() { s.conn.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(time.Second):
+	}
 	return code
 }
 

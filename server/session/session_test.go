@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"go.lsp.dev/jsonrpc2"
@@ -25,10 +24,6 @@ func settings(t *testing.T, port int, extra ...any) map[string]any {
 		s[extra[i].(string)] = extra[i+1]
 	}
 	return s
-}
-
-func processGone(pid int) bool {
-	return syscall.Kill(pid, 0) != nil
 }
 
 func TestInitializeAdvertisesSaves(t *testing.T) {
@@ -87,7 +82,7 @@ func TestStartEditReloadStop(t *testing.T) {
 	if reloaded.LastReloadMs == nil || *reloaded.LastReloadMs <= 0 || reloaded.Reloads != 1 {
 		t.Errorf("after a reload: lastReloadMs=%v reloads=%d, want a time and 1", reloaded.LastReloadMs, reloaded.Reloads)
 	}
-	if !processGone(running.PID) {
+	if !testenv.ProcessGone(running.PID) {
 		t.Errorf("the old process %d is still alive after the reload", running.PID)
 	}
 
@@ -128,7 +123,7 @@ func TestStartEditReloadStop(t *testing.T) {
 	if !testenv.PortFree(port) {
 		t.Errorf("port %d is still taken after stop", port)
 	}
-	if !processGone(again.PID) {
+	if !testenv.ProcessGone(again.PID) {
 		t.Errorf("process %d is alive after stop", again.PID)
 	}
 	// Stop again is fine.

@@ -51,8 +51,12 @@ func Run(ctx context.Context, opts Options) int {
 	defer stop()
 	st := e.Start("")
 	code := 0
-	if st.State == protocol.StateFailed && st.Error != nil && st.Error.Code != protocol.CodePortInUse {
-		code = 1 // nothing to wait for: say why and leave
+	if st.State == protocol.StateFailed {
+		// Nothing runs, so nothing to wait for: the reason is printed.
+		if st.Error != nil && st.Error.SuggestedAddress != "" {
+			fmt.Fprintf(opts.Stderr, "django-runserver: to use the free port, run: django-runserver run %s %s (or pass -on-port-conflict nextFree)\n", opts.Dir, st.Error.SuggestedAddress)
+		}
+		code = 1
 	} else {
 		<-ctx.Done()
 		fmt.Fprintln(opts.Stderr, "\ndjango-runserver: stopping")

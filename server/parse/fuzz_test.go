@@ -1,0 +1,140 @@
+package parse
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// Fuzz targets for every parser of Django's output. Seeds: the captured
+// Django output in testdata/django-output, plus testdata/fuzz/<Fuzz…>.
+
+func fuzzSeedOutput(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "django-output", "*.txt"))
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+}
+
+// FuzzTracebackParser feeds arbitrary text line by line: no panic, frames
+// bounded, every traceback well formed, Locate and Summary safe.
+func FuzzTracebackParser(f *testing.F) {
+	fuzzSeedOutput(f)
+	f.Add("Traceback (most recent call last):\n  File \"/p/x.py\", line 3, in <module>\n    import y\nModuleNotFoundError: No module named 'y'\n")
+	f.Add("Traceback (most recent call last):\n  File \"/p/x.py\", line 9\n    def f(:\n         ^\nSyntaxError: invalid syntax\n")
+	f.Add("Traceback (most recent call last):\n  File \"\", line -1, in \n.\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		var p TracebackParser
+		for _, line := range strings.Split(text, "\n") {
+			tb := p.Feed(line)
+			if tb == nil {
+				continue
+			}
+			if len(tb.Frames) > maxFrames {
+				t.Fatalf("%d frames kept, more than %d", len(tb.Frames), maxFrames)
+			}
+			if !isDottedIdent(tb.Exception) {
+				t.Fatalf("exception %q is not a dotted identifier", tb.Exception)
+			}
+			for _, fr := range tb.Frames {
+				if fr.Line < 0 {
+					t.Fatalf("negative line %d", fr.Line)
+				}
+			}
+			_ = tb.Summary()
+			if s := tb.ShortException(); s == "" || strings.Contains(s, ".") {
+				t.Fatalf("short exception %q of %q", s, tb.Exception)
+			}
+			if fr, ok := tb.Locate("/p"); ok && fr.Line < 0 {
+				t.Fatalf("located a negative line")
+			}
+			_, _ = tb.Locate("")
+			if p.Last() != tb {
+				t.Fatal("Last is not the traceback just completed")
+			}
+		}
+		p.Reset()
+		if p.Last() != nil {
+			t.Fatal("Reset kept a traceback")
+		}
+	})
+}
+
+// FuzzBindError: any line classifies to nothing or to one of the four bind
+// codes, and only lines that runserver's error prefixes start.
+func FuzzBindError(f *testing.F) {
+	fuzzSeedOutput(f)
+	for _, e := range bindErrors {
+		f.Add("Error: " + e.text)
+		f.Add("CommandError: \"x\" " + e.text)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		code, ok := BindError(line)
+		if !ok {
+			if code != "" {
+				t.Fatalf("code %q without ok", code)
+			}
+			return
+		}
+		trimmed := strings.TrimSpace(line)
+		if !strings.HasPrefix(trimmed, "Error: ") && !strings.HasPrefix(trimmed, "CommandError: ") {
+			t.Fatalf("classified %q, which runserver's errors do not start", line)
+		}
+		switch code {
+		case "port-in-use", "permission-denied", "address-unavailable", "invalid-address":
+		default:
+			t.Fatalf("unknown code %q", code)
+		}
+	})
+}
+
+// FuzzBanner: the startup banner's URL is an http(s) URL taken from the
+// line, or nothing.
+func FuzzBanner(f *testing.F) {
+	fuzzSeedOutput(f)
+	f.Add("Starting development server at http://127.0.0.1:8000/")
+	f.Add("Starting development server at https://[::1]:8443/\r")
+	f.Add("Starting development server at ")
+	f.Fuzz(func(t *testing.T, line string) {
+		url, ok := ServerURL(line)
+		if ok && !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			t.Fatalf("ok for %q", url)
+		}
+		if ok && !strings.Contains(line, url) {
+			t.Fatalf("url %q is not from the line %q", url, line)
+		}
+		if ok && url != strings.TrimSpace(url) {
+			t.Fatalf("url %q has spaces around it", url)
+		}
+	})
+}
+
+// FuzzReloadLines: Django's reloader lines ("… changed, reloading.",
+// "Watching for file changes with …").
+func FuzzReloadLines(f *testing.F) {
+	fuzzSeedOutput(f)
+	f.Add("/p/polls/views.py changed, reloading.")
+	f.Add(" changed, reloading. \r")
+	f.Add("Watching for file changes with StatReloader")
+	f.Fuzz(func(t *testing.T, line string) {
+		path, ok := ReloadTriggered(line)
+		if ok {
+			if path == "" || path != strings.TrimSpace(path) {
+				t.Fatalf("path %q from %q", path, line)
+			}
+			if !strings.Contains(line, path) {
+				t.Fatalf("path %q is not from the line", path)
+			}
+		} else if path != "" {
+			t.Fatalf("path %q without ok", path)
+		}
+		_ = ReloaderStarted(line)
+		if utf8.ValidString(line) && !utf8.ValidString(path) {
+			t.Fatalf("valid line gave invalid path %q", path)
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package session
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/fileuri"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+)
+
+// Under Django's own reloader the process stays; the status follows its
+// output through a reload and a broken file.
+func TestDjangoReloadMode(t *testing.T) {
+	dir := testenv.Project(t, "mysite")
+	// Django picks WatchmanReloader when pywatchman imports, and watchman's
+	// service may not watch temporary folders: hide it, as Django's own
+	// tests do, so StatReloader runs.
+	stub := filepath.Join(t.TempDir(), "pywatchman")
+	os.MkdirAll(stub, 0o755)
+	os.WriteFile(filepath.Join(stub, "__init__.py"), []byte("raise ImportError('hidden by the test')\n"), 0o644)
+	c := newClient(t)
+	c.initialize(settings(t, testenv.FreePort(t), "reload", "django", "env", map[string]any{"PYTHONPATH": filepath.Dir(stub)}), dir)
+	from := c.mark()
+	c.mustCall(protocol.MethodStart, nil, nil)
+	running := c.awaitState(from, protocol.StateRunning)
+	if running.Mode != protocol.ReloadDjango {
+		t.Errorf("mode = %q", running.Mode)
+	}
+	testenv.WaitBody(t, running.URL+"hello/", "hello from the view")
+
+	views := filepath.Join(dir, "polls", "views.py")
+	from = c.mark()
+	testenv.Rewrite(t, views, "hello from the view", "hello from the django reloader")
+	reloading := c.awaitState(from, protocol.StateReloading)
+	if reloading.Trigger == nil || reloading.Trigger.Path != views {
+		t.Errorf("trigger = %+v, want %s", reloading.Trigger, views)
+	}
+	again := c.awaitState(from, protocol.StateRunning)
+	testenv.WaitBody(t, running.URL+"hello/", "hello from the django reloader")
+	if again.Reloads != 1 || again.PID != running.PID {
+		t.Errorf("after a reload: reloads %d pid %d, want 1 and the same parent %d", again.Reloads, again.PID, running.PID)
+	}
+
+	from = c.mark()
+	testenv.Rewrite(t, views, "def hello(request):", "def hello(request:")
+	failed := c.awaitState(from, protocol.StateFailed)
+	if failed.Error == nil || failed.Error.Code != protocol.CodeStartupFailed || failed.Error.File != views {
+		t.Fatalf("error = %+v, want startup-failed in views.py", failed.Error)
+	}
+	from = c.mark()
+	testenv.Rewrite(t, views, "def hello(request:", "def hello(request):")
+	// Django's StatReloader compares each file with its first look: a fix
+	// saved before the failed child took that look goes unseen until the
+	// next save. Save again, as a user would, until it runs.
+	testenv.Eventually(t, 60*time.Second, "running after the fix", func() bool {
+		for _, st := range c.statusesSince(from) {
+			if st.State == protocol.StateRunning {
+				return true
+			}
+		}
+		now := time.Now()
+		os.Chtimes(views, now, now)
+		time.Sleep(300 * time.Millisecond)
+		return false
+	})
+	c.awaitDiagnostics(fileuri.FromPath(views), "cleared", func(d []protocol.Diagnostic) bool { return len(d) == 0 })
+}
+
+// With reload off, changes wait for a restart.
+func TestReloadOffWaitsForRestart(t *testing.T) {
+	dir := testenv.Project(t, "mysite")
+	c := newClient(t)
+	c.initialize(settings(t, testenv.FreePort(t), "reload", "off"), dir)
+	from := c.mark()
+	c.mustCall(protocol.MethodStart, nil, nil)
+	running := c.awaitState(from, protocol.StateRunning)
+	views := filepath.Join(dir, "polls", "views.py")
+	testenv.Rewrite(t, views, "hello from the view", "hello after restart")
+	c.notify(protocol.MethodDidSave, protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: fileuri.FromPath(views)}})
+	var st protocol.Status
+	c.mustCall(protocol.MethodStatus, nil, &st) // didSave was handled before this reply
+	body, _ := testenv.Get(running.URL + "hello/")
+	if st.PID != running.PID || !strings.Contains(body, "hello from the view") {
+		t.Errorf("with reload off a save changed the server: pid %d→%d, body %q", running.PID, st.PID, body)
+	}
+	from = c.mark()
+	var restarted protocol.Status
+	c.mustCall(protocol.MethodRestart, nil, &restarted)
+	if restarted.State != protocol.StateReloading || restarted.Trigger == nil || restarted.Trigger.Kind != protocol.TriggerCommand {
+		t.Errorf("restart replied %s %+v", restarted.State, restarted.Trigger)
+	}
+	again := c.awaitState(from, protocol.StateRunning)
+	testenv.WaitBody(t, running.URL+"hello/", "hello after restart")
+	if again.PID == running.PID {
+		t.Error("restart kept the process")
+	}
+}

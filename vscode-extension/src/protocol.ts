@@ -1,0 +1,147 @@
+// This file mirrors protocol/protocol.go, the wire contract with the django-runserver backend
+// (specified in protocol/README.md). Every custom message is declared here once, as a typed
+// constant; change both files together.
+//
+// It imports only vscode-jsonrpc, so the wire conformance test can use it without VS Code.
+
+import { NotificationType, RequestType } from "vscode-jsonrpc";
+
+/** Key of the global settings inside `settings` / `initializationOptions.settings`. */
+export const SettingsSection = "djangoRunserver";
+/** Key of the per-folder overrides: an object mapping folder URIs to Settings. */
+export const FolderSettingsSection = "djangoRunserverFolders";
+/** Source of every diagnostic the backend publishes. */
+export const DiagnosticSource = "runserver";
+/** JSON-RPC error code for a request that arrives before initialize. */
+export const ErrServerNotInitialized = -32002;
+
+export type State = "stopped" | "starting" | "running" | "reloading" | "stopping" | "failed";
+
+export type TriggerKind = "save" | "watch" | "command" | "crash";
+
+/** The cause of the latest reload. */
+export interface Trigger {
+    kind: TriggerKind;
+    /** The changed file, for save and watch triggers. */
+    path?: string;
+}
+
+export type ErrorCode =
+    | "startup-failed"
+    | "python-not-found"
+    | "manage-py-not-found"
+    | "django-not-found"
+    | "crashed"
+    | "port-in-use"
+    | "permission-denied"
+    | "address-unavailable"
+    | "invalid-address"
+    | "invalid-settings"
+    | "startup-timeout"
+    | "folder-gone";
+
+/** The process that holds a port. */
+export interface Holder {
+    pid: number;
+    command?: string;
+}
+
+/** Why a server is failed: what happened, why, and what to do. */
+export interface ServerError {
+    code: ErrorCode;
+    message: string;
+    /** Exit status of a process that ended on its own. */
+    exitCode?: number;
+    /** port, holder and suggestedAddress describe a port conflict. */
+    port?: number;
+    holder?: Holder;
+    suggestedAddress?: string;
+    /** file (absolute path) and line (1-based) locate a traceback. */
+    file?: string;
+    line?: number;
+    /** Exception type of a traceback, e.g. "SyntaxError". */
+    exception?: string;
+}
+
+export type ReloadMode = "fast" | "django" | "off";
+
+export type PortConflictAction = "ask" | "nextFree" | "fail";
+
+/** The state of one folder's server. */
+export interface Status {
+    /** The workspace folder URI. */
+    folder: string;
+    state: State;
+    address: string;
+    /** Set once the address is known, e.g. "http://127.0.0.1:8000/". */
+    url?: string;
+    /** The Django process, while one runs. */
+    pid?: number;
+    /** Reloads since the last start. */
+    reloads: number;
+    /** Time from the latest trigger until the server accepted connections again. */
+    lastReloadMs?: number;
+    trigger?: Trigger;
+    error?: ServerError;
+    mode?: ReloadMode;
+}
+
+/** The backend's settings, under "djangoRunserver". Every key is optional. */
+export interface Settings {
+    python?: string;
+    managePy?: string;
+    address?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    envFile?: string;
+    reload?: ReloadMode;
+    watchExclude?: string[];
+    onPortConflict?: PortConflictAction;
+    /** Seconds a server may take to accept connections. */
+    startupTimeout?: number;
+}
+
+/** `settings` of workspace/didChangeConfiguration, and of initializationOptions. */
+export interface SettingsPayload {
+    [SettingsSection]: Settings;
+    [FolderSettingsSection]?: Record<string, Settings>;
+}
+
+/** initializationOptions of initialize. */
+export interface InitializationOptions {
+    settings: SettingsPayload;
+}
+
+/** Names a workspace folder; may be left out when exactly one folder has a manage.py. */
+export interface FolderParams {
+    folder?: string;
+}
+
+/** Params of runserver/start. `address` overrides the address setting for this start. */
+export interface StartParams {
+    folder?: string;
+    address?: string;
+}
+
+export type Stream = "stdout" | "stderr";
+
+/** Params of runserver/log: one line of Django's output, without its line ending. */
+export interface LogParams {
+    folder: string;
+    stream: Stream;
+    text: string;
+}
+
+/** Starts a folder's server. Replies `starting`, the current Status, or `failed` at once. */
+export const StartRequest = new RequestType<StartParams, Status, void>("runserver/start");
+/** Stops a folder's server. Replies once the process tree is gone and the port is free. */
+export const StopRequest = new RequestType<FolderParams, Status, void>("runserver/stop");
+/** Restarts (or starts) a folder's server. */
+export const RestartRequest = new RequestType<FolderParams, Status, void>("runserver/restart");
+/** Asks for a folder's Status. */
+export const StatusRequest = new RequestType<FolderParams, Status, void>("runserver/status");
+
+/** A folder's Status, on every state change. */
+export const DidChangeStatusNotification = new NotificationType<Status>("runserver/didChangeStatus");
+/** One line of Django's output. */
+export const LogNotification = new NotificationType<LogParams>("runserver/log");

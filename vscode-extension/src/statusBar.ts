@@ -1,0 +1,31 @@
+// Applies a StatusBarModel (statusView.ts) to the real status bar item.
+
+import * as vscode from "vscode";
+import { Commands } from "./commandIds";
+import { StatusBarModel } from "./statusView";
+
+export class StatusBar implements vscode.Disposable {
+    private readonly item = vscode.window.createStatusBarItem("djangoRunserver.status", vscode.StatusBarAlignment.Left, 0);
+
+    constructor() {
+        this.item.name = "Django Runserver";
+    }
+
+    apply(model: StatusBarModel): void {
+        const item = this.item;
+        item.text = model.text;
+        const tooltip = new vscode.MarkdownString(model.tooltip, true);
+        // Trusted only for our own commands, which is what the links run.
+        tooltip.isTrusted = { enabledCommands: Object.values(Commands) };
+        item.tooltip = tooltip;
+        item.backgroundColor = model.backgroundColor ? new vscode.ThemeColor(model.backgroundColor) : undefined;
+        item.command = model.command && { title: "Django Runserver", ...model.command };
+        item.accessibilityInformation = { label: model.accessibilityLabel };
+        if (model.visible) item.show();
+        else item.hide();
+    }
+
+    dispose(): void {
+        this.item.dispose();
+    }
+}

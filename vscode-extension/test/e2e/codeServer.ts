@@ -1,0 +1,155 @@
+// Runs real VS Code (code-server, from the npm registry) with the packaged extension installed,
+// and headless Debian Chromium (through playwright-core) pointed at it.
+
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { BrowserContext, chromium, Page } from "playwright-core";
+import { freePort, repoRoot, waitUntil } from "../conformance/backend";
+
+export const codeServerDir = process.env.CODE_SERVER_DIR ?? path.join(repoRoot, ".cache", "code-server");
+const entry = path.join(codeServerDir, "node_modules", "code-server", "out", "node", "entry.js");
+/** The install script lives in shared/, beside the repository (here and in CI). */
+const installScript = path.resolve(repoRoot, "..", "shared", "tools", "install-code-server.sh");
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** installCodeServer installs code-server (and Chromium, through apt) unless already there. */
+export function installCodeServer(): void {
+    if (existsSync(entry) && existsSync(chromiumPath)) return;
+    if (!existsSync(installScript)) throw new Error(`code-server is not installed and ${installScript} is missing`);
+    execFileSync("bash", [installScript, codeServerDir], { stdio: "inherit" });
+}
+
+/** installExtension installs a VSIX into an extensions folder with code-server's own CLI. */
+export function installExtension(vsix: string, extensionsDir: string, userDataDir: string): void {
+    execFileSync(
+        process.execPath,
+        [entry, "--extensions-dir", extensionsDir, "--user-data-dir", userDataDir, "--install-extension", vsix, "--force"],
+        { stdio: "inherit" },
+    );
+}
+
+/** Settings that make typing into the editor land exactly as typed, and keep the window quiet. */
+export const userSettings = {
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.enableExperiments": false,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "chat.commandCenter.enabled": false,
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "extensions.ignoreRecommendations": true,
+    "security.workspace.trust.enabled": false,
+    "files.autoSave": "off",
+    "editor.autoClosingBrackets": "never",
+    "editor.autoClosingQuotes": "never",
+    "editor.autoSurround": "never",
+    "editor.autoIndent": "none",
+    "editor.formatOnType": false,
+    "editor.quickSuggestions": { other: false, comments: false, strings: false },
+    "editor.suggestOnTriggerCharacters": false,
+    "editor.acceptSuggestionOnEnter": "off",
+    "editor.wordBasedSuggestions": "off",
+    "editor.parameterHints.enabled": false,
+    "editor.minimap.enabled": false,
+    "window.commandCenter": false,
+};
+
+export function writeUserSettings(userDataDir: string): void {
+    mkdirSync(path.join(userDataDir, "User"), { recursive: true });
+    writeFileSync(path.join(userDataDir, "User", "settings.json"), JSON.stringify(userSettings, null, 2));
+}
+
+export class CodeServer {
+    private output = "";
+
+    private constructor(
+        private readonly proc: ChildProcess,
+        readonly url: string,
+        private readonly userDataDir: string,
+    ) {
+        const keep = (chunk: Buffer) => {
+            this.output += chunk.toString();
+        };
+        proc.stdout!.on("data", keep);
+        proc.stderr!.on("data", keep);
+    }
+
+    static async start(folder: string, userDataDir: string, extensionsDir: string): Promise<CodeServer> {
+        const port = await freePort();
+        const proc = spawn(
+            process.execPath,
+            [
+                entry,
+                "--auth", "none",
+                "--bind-addr", `127.0.0.1:${port}`,
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-workspace-trust",
+                "--user-data-dir", userDataDir,
+                "--extensions-dir", extensionsDir,
+                folder,
+            ],
+            { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } },
+        );
+        const server = new CodeServer(proc, `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`, userDataDir);
+        await waitUntil("code-server to answer", async () => {
+            const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+            return res.ok ? true : undefined;
+        }, 60_000, () => server.log());
+        return server;
+    }
+
+    log(): string {
+        return this.output;
+    }
+
+    /** extensionLogs returns the extension's output channels, as VS Code wrote them to disk. */
+    extensionLogs(): string {
+        const found: string[] = [];
+        const walk = (dir: string) => {
+            if (!existsSync(dir)) return;
+            for (const name of readdirSync(dir)) {
+                const p = path.join(dir, name);
+                if (statSync(p).isDirectory()) walk(p);
+                else if (/Django Runserver|djangoRunserver|django-runserver/i.test(p) || name === "exthost.log") {
+                    found.push(`--- ${path.relative(this.userDataDir, p)} ---\n${readFileSync(p, "utf8").slice(-20_000)}`);
+                }
+            }
+        };
+        walk(path.join(this.userDataDir, "logs"));
+        return found.join("\n");
+    }
+
+    async stop(): Promise<void> {
+        if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+        const exited = new Promise((resolve) => this.proc.once("exit", resolve));
+        this.proc.kill("SIGTERM");
+        const timer = setTimeout(() => this.proc.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+    }
+}
+
+/** openBrowser starts headless Chromium with a fresh profile, flags this machine needs. */
+export async function openBrowser(profileDir: string): Promise<{ page: Page; close: () => Promise<void> }> {
+    const browser: BrowserContext = await chromium.launchPersistentContext(profileDir, {
+        executablePath: chromiumPath,
+        headless: true,
+        viewport: { width: 1440, height: 900 },
+        args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    return { page, close: () => browser.close() };
+}
+

@@ -1,0 +1,259 @@
+// End to end in real VS Code: code-server with the packaged linux-x64 extension, a temp copy of
+// testdata/mysite, and headless Chromium clicking and typing as a user would. Every step is
+// asserted and leaves a screenshot in <repo>/artifacts/e2e/. Waits are for conditions, with deadlines.
+
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Locator, Page } from "playwright-core";
+import { copyProject, freePort, holdPort, httpGet, portIsFree, python, repoRoot, waitUntil } from "../conformance/backend";
+import { CodeServer, installCodeServer, installExtension, openBrowser, writeUserSettings } from "./codeServer";
+
+const artifacts = path.join(repoRoot, "artifacts", "e2e");
+const { version } = JSON.parse(readFileSync(path.join(repoRoot, "vscode-extension", "package.json"), "utf8"));
+const vsix = process.env.DJANGO_RUNSERVER_VSIX ?? path.join(repoRoot, "dist-vsix", `django-runserver-linux-x64-${version}.vsix`);
+
+/** How long VS Code may take for one visible change; starting Django is the slowest. */
+const stepTimeout = 60_000;
+
+/** backendPids lists the running backend processes whose binary lives under a folder (Linux /proc). */
+function backendPids(under: string): number[] {
+    const pids: number[] = [];
+    for (const name of readdirSync("/proc")) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+            if (readlinkSync(`/proc/${name}/exe`).startsWith(under)) pids.push(Number(name));
+        } catch {
+            // Gone already, or not ours to read.
+        }
+    }
+    return pids;
+}
+
+describe("Django Runserver in VS Code", () => {
+    let work: string;
+    let project: ReturnType<typeof copyProject>;
+    let port: number;
+    let codeServer: CodeServer | undefined;
+    let page: Page;
+    let closeBrowser: (() => Promise<void>) | undefined;
+    let item: Locator;
+    let extensionsDir: string;
+
+    const url = () => `http://127.0.0.1:${port}/`;
+
+    async function screenshot(name: string): Promise<void> {
+        await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+    }
+
+    /** step runs one test step; on failure it saves a screenshot and prints what VS Code logged. */
+    function step(name: string, body: () => Promise<void>) {
+        it(name, async () => {
+            try {
+                await body();
+            } catch (err) {
+                await page?.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+                console.error(`--- code-server output ---\n${codeServer?.log().slice(-20_000)}`);
+                console.error(`--- extension logs ---\n${codeServer?.extensionLogs()}`);
+                throw err;
+            }
+        });
+    }
+
+    async function itemText(): Promise<string> {
+        return (await item.innerText()).trim();
+    }
+
+    async function waitForItem(what: string, check: (text: string) => boolean): Promise<string> {
+        let last = "";
+        return waitUntil(`status bar item to show ${what}`, async () => {
+            last = await itemText();
+            return check(last) ? last : undefined;
+        }, stepTimeout, () => `status bar item text: ${JSON.stringify(last)}`);
+    }
+
+    async function waitForHttp(what: string, check: (body: string) => boolean, target = url()): Promise<string> {
+        return waitUntil(what, async () => {
+            const res = await httpGet(target);
+            return res.status === 200 && check(res.body) ? res.body : undefined;
+        }, stepTimeout);
+    }
+
+    /** showTooltip hovers the status bar item and returns its tooltip once it contains `text`. */
+    async function showTooltip(text: string): Promise<string> {
+        // The pointer may still be on the item from a click: leave it first, only a fresh hover
+        // opens the tooltip.
+        await page.mouse.move(700, 400);
+        await item.hover();
+        const hover = page.locator(".workbench-hover").filter({ hasText: text }).first();
+        await hover.waitFor({ state: "visible", timeout: stepTimeout });
+        return hover.innerText();
+    }
+
+    async function runCommand(title: string): Promise<void> {
+        await page.keyboard.press("F1");
+        const input = page.locator(".quick-input-widget input");
+        await input.waitFor({ state: "visible", timeout: stepTimeout });
+        await input.fill(`>${title}`);
+        // The first match must be exactly the command asked for.
+        const first = page.locator(".quick-input-list .monaco-list-row").first();
+        await waitUntil(`"${title}" in the command palette`, async () =>
+            (await first.innerText().catch(() => "")).includes(title) ? true : undefined, stepTimeout);
+        await page.keyboard.press("Enter");
+        await input.waitFor({ state: "hidden", timeout: stepTimeout });
+    }
+
+    before(async () => {
+        mkdirSync(artifacts, { recursive: true });
+        installCodeServer();
+        work = mkdtempSync(path.join(os.tmpdir(), "django-runserver-e2e-"));
+        const userData = path.join(work, "user-data");
+        const extensions = path.join(work, "extensions");
+        extensionsDir = extensions;
+        writeUserSettings(userData);
+        installExtension(vsix, extensions, userData);
+
+        project = copyProject();
+        port = await freePort();
+        mkdirSync(path.join(project.dir, ".vscode"), { recursive: true });
+        writeFileSync(
+            path.join(project.dir, ".vscode", "settings.json"),
+            JSON.stringify(
+                {
+                    "djangoRunserver.python": python,
+                    "djangoRunserver.address": `127.0.0.1:${port}`,
+                    // Step 3 holds the port: fail at once rather than ask in a notification.
+                    "djangoRunserver.onPortConflict": "fail",
+                },
+                null,
+                2,
+            ),
+        );
+
+        codeServer = await CodeServer.start(project.dir, userData, extensions);
+        const browser = await openBrowser(path.join(work, "chromium-profile"));
+        closeBrowser = browser.close;
+        page = browser.page;
+        await page.goto(codeServer.url);
+        await page.locator(".monaco-workbench").waitFor({ timeout: stepTimeout });
+        // The item's DOM id is "<extension id>.djangoRunserver.status", lower-cased by VS Code.
+        item = page.locator('.statusbar-item[id$="djangorunserver.status" i]');
+        await item.waitFor({ state: "visible", timeout: stepTimeout });
+    });
+
+    after(async () => {
+        await closeBrowser?.();
+        await codeServer?.stop();
+        project?.cleanup();
+        if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    step("01 clicking the status bar item starts the server", async () => {
+        await waitForItem("Run Server", (t) => t.includes("Run Server"));
+        await screenshot("00-ready");
+        await item.click();
+        await waitForItem(`:${port}`, (t) => t.includes(`:${port}`));
+        const body = await waitForHttp(`HTTP 200 from ${url()}`, (b) => b.includes("Django Runserver sample"));
+        assert.match(body, /<h1>Django Runserver sample<\/h1>/);
+        const tooltip = await showTooltip("Open in Browser");
+        assert.ok(tooltip.includes(url()), "the tooltip shows the URL");
+        assert.match(tooltip, /PID: \d+/);
+        await screenshot("01-running");
+        await page.mouse.move(700, 400);
+    });
+
+    step("02 saving an edited view serves the new content", async () => {
+        await page.keyboard.press("Control+P");
+        const input = page.locator(".quick-input-widget input");
+        await input.waitFor({ state: "visible", timeout: stepTimeout });
+        await input.fill("polls/views.py");
+        const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "views.py" }).first();
+        await row.waitFor({ state: "visible", timeout: stepTimeout });
+        await page.keyboard.press("Enter");
+        const editor = page.locator(".editor-instance .monaco-editor").first();
+        await page.locator('.tab[aria-label^="views.py"]').waitFor({ timeout: stepTimeout });
+        await editor.locator(".view-lines").click();
+        await page.keyboard.press("Control+A");
+        await page.keyboard.type(
+            [
+                "from django.http import HttpResponse",
+                "from django.shortcuts import render",
+                "",
+                "",
+                "def index(request):",
+                "    return render(request, 'polls/index.html', {'title': 'Edited in VS Code'})",
+                "",
+                "",
+                "def hello(request):",
+                "    return HttpResponse('hello from the view')",
+                "",
+            ].join("\n"),
+        );
+        await page.keyboard.press("Control+S");
+        const saved = readFileSync(path.join(project.dir, "polls", "views.py"), "utf8");
+        await waitUntil("views.py saved to disk", async () =>
+            readFileSync(path.join(project.dir, "polls", "views.py"), "utf8").includes("Edited in VS Code") ? true : undefined,
+        stepTimeout, () => saved);
+        await waitForHttp("the edited view", (b) => b.includes("<h1>Edited in VS Code</h1>"));
+        await waitForItem(`:${port} after the reload`, (t) => t.includes(`:${port}`));
+        const tooltip = await showTooltip("Reloads: 1");
+        // didSave and the file watcher race to report the change; either is right.
+        assert.match(tooltip, /last took \d+ ms \((save|watch) views\.py\) at \d\d:\d\d:\d\d/);
+        await screenshot("02-edited-view");
+        await page.mouse.move(700, 400);
+    });
+
+    step("03 a held port shows the bind error in Problems and on the item", async () => {
+        await runCommand("Django: Stop Server");
+        await waitForItem("Run Server", (t) => t.includes("Run Server"));
+        assert.ok(await portIsFree(port), `port ${port} is free after Stop Server`);
+        const release = await holdPort(port);
+        try {
+            await item.click();
+            await waitForItem(`Port ${port} in use`, (t) => t.includes(`Port ${port} in use`));
+            assert.match((await item.getAttribute("class")) ?? "", /error-kind/, "the item has the error background");
+            await page.keyboard.press("Control+Shift+M");
+            const problem = page.locator(".markers-panel .monaco-list-row").filter({ hasText: String(port) }).first();
+            await problem.waitFor({ state: "visible", timeout: stepTimeout });
+            assert.match(await page.locator(".markers-panel").innerText(), /runserver/);
+            await screenshot("03-port-in-use");
+        } finally {
+            await release();
+        }
+    });
+
+    step("04 Django: Run Server from the command palette starts it", async () => {
+        await runCommand("Django: Run Server");
+        await waitForItem(`:${port}`, (t) => t.includes(`:${port}`));
+        await waitForHttp(`HTTP 200 from ${url()}`, (b) => b.includes("Edited in VS Code"));
+        // Running clears the bind error from the Problems panel.
+        await waitUntil("the Problems panel to clear", async () =>
+            (await page.locator(".markers-panel .monaco-list-row").filter({ hasText: String(port) }).count()) === 0 ? true : undefined,
+        stepTimeout);
+        await screenshot("04-run-from-palette");
+    });
+
+    step("05 clicking the item stops the server and frees the port", async () => {
+        await item.click();
+        await waitForItem("Run Server", (t) => t.includes("Run Server"));
+        await waitUntil(`port ${port} to be free`, async () => ((await portIsFree(port)) ? true : undefined), stepTimeout);
+        await screenshot("05-stopped");
+    });
+
+    step("06 a crashed backend is restarted and reports the folder again", async () => {
+        const [old] = backendPids(extensionsDir);
+        assert.ok(old, "the extension's backend is running");
+        process.kill(old, "SIGKILL");
+        const fresh = await waitUntil("a new backend process", async () => backendPids(extensionsDir).find((p) => p !== old), stepTimeout);
+        assert.notEqual(fresh, old);
+        await waitForItem("Run Server from the new backend", (t) => t.includes("Run Server"));
+        await item.click();
+        await waitForItem(`:${port}`, (t) => t.includes(`:${port}`));
+        await waitForHttp(`HTTP 200 from ${url()}`, (b) => b.includes("Edited in VS Code"));
+        await item.click();
+        await waitForItem("Run Server", (t) => t.includes("Run Server"));
+        await screenshot("06-backend-restarted");
+    });
+});

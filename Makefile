@@ -1,8 +1,9 @@
 # Django Runserver: the Go backend, the VS Code extension, and their tests.
 #
 #   make run     serve testdata/mysite with fast reload, in this terminal
-#   make test    every test: Go (with -race), cross-builds, extension unit,
-#                wire conformance, and end to end in a real VS Code
+#   make test    every test: Go (with -race), fuzzing, cross-builds, extension
+#                unit, wire conformance, end to end in a real VS Code, and a
+#                smoke run of the benchmark
 #
 # Both install what a fresh Debian machine lacks (python3-django, Node
 # packages, code-server and Chromium for the end-to-end tests).
@@ -17,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run test test-go test-ext cross deps deps-node vet vsix bench bench-smoke clean
+.PHONY: all build run test test-go fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
 
 all: build
 
@@ -47,6 +48,10 @@ cross:
 test-go: deps vet
 	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" $(GO) test -race -count=1 -timeout 20m ./...
 
+# Each fuzz target for FUZZTIME (15s by default); a crash fails the build.
+fuzz:
+	GO=$(GO) server/internal/fuzz/run.sh
+
 deps-node:
 	npm ci --no-audit --no-fund
 
@@ -55,10 +60,18 @@ test-ext: deps deps-node build
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e
 
-test: test-go cross test-ext
+test: test-go fuzz cross test-ext bench-smoke
 
 vsix: deps-node
 	npm run package
+
+# The benchmark: reload latency and cost against Django's own reloaders.
+# It rewrites docs/benchmarks.md; bench-smoke only checks that it runs.
+bench: deps build
+	$(GO) run ./bench -python "$(PYTHON)" -reps 10 -out docs/benchmarks.md
+
+bench-smoke: deps build
+	$(GO) run ./bench -python "$(PYTHON)" -smoke
 
 clean:
 	rm -rf bin dist-vsix artifacts

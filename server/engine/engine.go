@@ -220,7 +220,8 @@ func (e *Engine) Restart() protocol.Status {
 		e.pythonOK = ""
 		switch {
 		case e.state == protocol.StateStopping:
-			e.startPending = &e.addrOverride
+			addr := e.addrOverride
+			e.startPending = &addr
 		case e.proc != nil:
 			e.restartProc(protocol.StateReloading, t)
 		case e.state == protocol.StateStopped:

@@ -36,7 +36,8 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 			return
 		}
 		raw, _ := json.Marshal(v)
-		if err := json.Unmarshal(raw, dst); err != nil {
+		// json decodes a null element as "" into a string: refuse it instead.
+		if err := json.Unmarshal(raw, dst); err != nil || hasNullElement(v) {
 			problems = append(problems, fmt.Sprintf("%s.%s must be %s, not %s", protocol.SettingsSection, key, want, describe(v)))
 		}
 	}
@@ -81,6 +82,25 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 		return s, fmt.Errorf("invalid settings: %s. Fix them in your editor's settings", strings.Join(problems, "; "))
 	}
 	return s, nil
+}
+
+// hasNullElement reports a null inside an array or object.
+func hasNullElement(v any) bool {
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			if e == nil {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if e == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func describe(v any) string {

@@ -47,6 +47,8 @@ func (e *Engine) changed(paths []string, kind protocol.TriggerKind, at time.Time
 		// Starting: the new process may already have read these files. Send
 		// them once it serves, so Django judges them against what it loaded.
 		e.held = append(e.held, ts...)
+	case e.state == protocol.StateFailed && e.err != nil && e.err.Code == protocol.CodeFolderGone:
+		// The folder is gone: only a start tries again.
 	case e.state == protocol.StateFailed && e.retries(ts):
 		e.stopTimers()
 		e.launch(protocol.StateReloading, &ts[0])
@@ -144,8 +146,8 @@ func (e *Engine) closeWatcher() {
 
 // folderGone stops a server whose folder was deleted or renamed.
 func (e *Engine) folderGone() {
-	if e.state == protocol.StateStopped {
-		return
+	if e.state == protocol.StateStopped || e.state == protocol.StateStopping {
+		return // a stop is under way: its afterExit must run
 	}
 	if _, err := os.Stat(e.folder); err == nil {
 		return

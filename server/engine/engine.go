@@ -79,6 +79,8 @@ type Engine struct {
 	addrOverride string            // from start, or a port conflict's answer; cleared by stop
 	managePy     string            // set by every spawn
 	pythonOK     string            // the interpreter that passed the preflight
+	checks       int               // counts interpreter checks; a check's outcome applies only if it is the latest
+	cancelCheck  func()            // ends the latest interpreter check, if one runs
 	shim         string
 
 	proc     *supervisor.Process // the live process, or nil
@@ -277,6 +279,11 @@ func (e *Engine) Close() {
 }
 
 func (e *Engine) finishStop() {
+	e.checks++ // an interpreter check under way no longer applies
+	if e.cancelCheck != nil {
+		e.cancelCheck()
+		e.cancelCheck = nil
+	}
 	changed := e.state != protocol.StateStopped
 	e.state = protocol.StateStopped
 	e.err = nil

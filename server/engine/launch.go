@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
@@ -28,7 +29,10 @@ const preflightTimeout = 30 * time.Second
 // reloading), or fails with a reason if anything is wrong before the spawn.
 func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.trigger = t
-	spec, perr := e.prepare()
+	spec, perr := e.prepare(state, t)
+	if perr == errChecking {
+		return // the interpreter check goes on off the loop; it launches when it passes
+	}
 	if perr != nil {
 		e.fail(perr)
 		return
@@ -61,8 +65,9 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.startTimer = time.AfterFunc(timeout, func() { e.post(func() { e.timedOut(proc) }) })
 }
 
-// prepare finds everything a spawn needs, and checks it.
-func (e *Engine) prepare() (supervisor.Spec, *protocol.Error) {
+// prepare finds everything a spawn needs, and checks it. It returns
+// errChecking when a slow interpreter check was moved off the loop.
+func (e *Engine) prepare(state protocol.State, t *trigger) (supervisor.Spec, *protocol.Error) {
 	s := e.settings
 	if e.settingsErr != nil {
 		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: e.settingsErr.Error()}
@@ -86,7 +91,7 @@ func (e *Engine) prepare() (supervisor.Spec, *protocol.Error) {
 		return supervisor.Spec{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: capitalize(err.Error()) + ". Fix djangoRunserver.envFile."}
 	}
 	if e.pythonOK != python {
-		if perr := preflight(python, dir, env); perr != nil {
+		if perr := e.checkPython(python, dir, env, state, t); perr != nil {
 			return supervisor.Spec{}, perr
 		}
 		e.pythonOK = python
@@ -102,26 +107,112 @@ func (e *Engine) prepare() (supervisor.Spec, *protocol.Error) {
 		}
 	}
 	return supervisor.Spec{
-		Path: python,
-		Args: reloader.Args(e.shim, s.Reload, managePy, addr.String(), s.Args),
-		Dir:  dir,
-		Env:  env,
-		// Under Django's own reloader the shim must live long enough to take
-		// its child down when the backend dies; it does so on stdin EOF.
-		KillWithParent: s.Reload != protocol.ReloadDjango,
+		Path:          python,
+		Args:          reloader.Args(e.shim, s.Reload, managePy, addr.String(), s.Args),
+		Dir:           dir,
+		Env:           env,
+		OnParentDeath: onParentDeath(s.Reload),
 	}, nil
+}
+
+// errChecking is prepare's answer while the interpreter check runs off the
+// loop.
+var errChecking = &protocol.Error{}
+
+// onParentDeath: Django's own reloader must take its child down when the
+// backend dies. On SIGTERM it exits through subprocess.run, which kills the
+// child; a SIGKILL would leave the child serving. (The shim also does it on
+// stdin EOF, on every platform.)
+func onParentDeath(mode protocol.ReloadMode) supervisor.ParentDeath {
+	if mode == protocol.ReloadDjango {
+		return supervisor.TerminateOnParentDeath
+	}
+	return supervisor.KillOnParentDeath
+}
+
+// preflightInline is how long the loop waits for the interpreter check. A
+// real Python answers well within it, so a start replies failed at once for
+// a bad interpreter; a slower check goes on off the loop, so that a hanging
+// "python" never freezes the engine, nor the editor waiting on it.
+const preflightInline = 2 * time.Second
+
+// checkPython runs preflight. If it takes longer than preflightInline, the
+// engine enters state without a process and returns errChecking; the check's
+// outcome then fails the server or launches it, unless a stop or another
+// launch came first.
+func (e *Engine) checkPython(python, dir string, env []string, state protocol.State, t *trigger) *protocol.Error {
+	e.checks++
+	gen := e.checks
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.cancelCheck = cancel
+	done := make(chan *protocol.Error, 1)
+	e.wg.Go(func() { defer cancel(); done <- preflight(ctx, python, dir, env) })
+	select {
+	case perr := <-done:
+		return perr
+	case <-time.After(preflightInline):
+	}
+	e.err = nil
+	e.setState(state)
+	e.wg.Go(func() {
+		perr := <-done
+		e.post(func() {
+			if gen != e.checks || e.proc != nil || e.state != state {
+				return // stopped, or superseded by another launch
+			}
+			if perr != nil {
+				e.fail(perr)
+				return
+			}
+			e.pythonOK = python
+			e.launch(state, t)
+		})
+	})
+	return errChecking
+}
+
+// maxPreflightOutput bounds what is kept of the interpreter check's output:
+// a "python" that floods its output must not grow our memory.
+const maxPreflightOutput = 64 << 10
+
+// capped keeps the first max bytes written to it and drops the rest.
+type capped struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := c.max - len(c.buf); room > 0 {
+		c.buf = append(c.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // preflight checks that python is a Python 3 that can import Django, so the
 // user learns which of the two to fix.
-func preflight(python, dir string, env []string) *protocol.Error {
-	ctx, cancel := context.WithTimeout(context.Background(), preflightTimeout)
+func preflight(ctx context.Context, python, dir string, env []string) *protocol.Error {
+	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python, "-c",
 		"import sys; print('python', sys.version_info[0]); sys.stdout.flush(); import django; print('django', django.get_version())")
 	cmd.Dir, cmd.Env = dir, env
-	out, err := cmd.CombinedOutput()
-	text := string(out)
+	killGroupOnCancel(cmd) // what the "python" started goes too
+	out := &capped{max: maxPreflightOutput}
+	cmd.Stdout, cmd.Stderr = out, out
+	// A child of the interpreter may hold the output open after it is
+	// killed: stop waiting for it soon after.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		return &protocol.Error{Code: protocol.CodePythonNotFound,
+			Message: fmt.Sprintf("%s did not answer within %s when asked for its version, so it was stopped. Set djangoRunserver.python to a Python 3 interpreter.", python, preflightTimeout)}
+	}
+	out.mu.Lock()
+	text := string(out.buf)
+	out.mu.Unlock()
 	var exitErr *exec.ExitError
 	switch {
 	case err != nil && !errors.As(err, &exitErr):
@@ -296,8 +387,8 @@ func (e *Engine) becameReady(proc *supervisor.Process) {
 
 // timedOut fails a server that never accepted a connection.
 func (e *Engine) timedOut(proc *supervisor.Process) {
-	if proc != e.proc || e.ready {
-		return
+	if proc != e.proc || e.ready || e.afterExit != nil {
+		return // ready, gone, or already being stopped or restarted
 	}
 	perr := &protocol.Error{Code: protocol.CodeStartupTimeout,
 		Message: fmt.Sprintf("Django did not accept connections on %s within %g s, so it was stopped. Check its log for what it was doing, or raise djangoRunserver.startupTimeout.", e.addr, e.settings.StartupTimeout)}

@@ -2,11 +2,11 @@ package supervisor
 
 import "syscall"
 
-func sysProcAttr(killWithParent bool) *syscall.SysProcAttr {
-	attr := &syscall.SysProcAttr{Setpgid: true}
-	if killWithParent {
-		// If the backend dies, even by SIGKILL, the kernel kills the child.
-		attr.Pdeathsig = syscall.SIGKILL
+func sysProcAttr(onParentDeath ParentDeath) *syscall.SysProcAttr {
+	// If the backend dies, even by SIGKILL, the kernel signals the child.
+	sig := syscall.SIGKILL
+	if onParentDeath == TerminateOnParentDeath {
+		sig = syscall.SIGTERM
 	}
-	return attr
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: sig}
 }

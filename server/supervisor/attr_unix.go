@@ -6,6 +6,6 @@ import "syscall"
 
 // sysProcAttr has no parent-death signal here; the shim's stdin watch ends
 // the tree when the backend dies.
-func sysProcAttr(bool) *syscall.SysProcAttr {
+func sysProcAttr(ParentDeath) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

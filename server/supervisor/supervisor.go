@@ -20,14 +20,24 @@ type Spec struct {
 	Args []string // after Path
 	Dir  string
 	Env  []string
-	// KillWithParent asks the kernel to kill the child when the backend dies,
-	// where the OS offers it (Linux). Off when the child must outlive a
-	// SIGKILL long enough to take down its own children.
-	KillWithParent bool
+	// OnParentDeath is what the kernel does to the child when the backend
+	// dies, where the OS offers it (Linux).
+	OnParentDeath ParentDeath
 	// OnLine receives each output line, without its line ending. It is called
 	// from two goroutines, one per stream.
 	OnLine func(stderr bool, line string)
 }
+
+// ParentDeath is what happens to a child when the backend dies.
+type ParentDeath int
+
+const (
+	// KillOnParentDeath kills the child at once.
+	KillOnParentDeath ParentDeath = iota
+	// TerminateOnParentDeath asks the child to exit, for a child that must
+	// take its own children down first.
+	TerminateOnParentDeath
+)
 
 // Process is a running child.
 type Process struct {
@@ -53,7 +63,7 @@ func Start(spec Spec) (*Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
-	cmd.SysProcAttr = sysProcAttr(spec.KillWithParent)
+	cmd.SysProcAttr = sysProcAttr(spec.OnParentDeath)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ type tree struct {
 	pid int
 }
 
-func sysProcAttr(bool) *syscall.SysProcAttr {
+func sysProcAttr(ParentDeath) *syscall.SysProcAttr {
 	// A new process group lets us send CTRL_BREAK to the child alone.
 	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
 }

@@ -21,9 +21,10 @@ import (
 )
 
 // Debounce is how long the watcher waits for quiet before it reports a
-// batch: long enough to merge an editor's write-rename-chmod of one save, or
-// a git checkout's burst, short enough to stay far below a reload's cost.
-const Debounce = 20 * time.Millisecond
+// batch: long enough to merge an editor's write-rename-chmod of one save
+// (they come within a millisecond) or a git checkout's burst, short enough
+// to add almost nothing to a reload.
+const Debounce = 10 * time.Millisecond
 
 // MaxDelay bounds how long a continuous stream of events can hold a batch.
 const MaxDelay = time.Second
@@ -66,6 +67,8 @@ type Watcher struct {
 	polled  map[string]map[string]time.Time
 	closed  bool
 	pending chan string
+
+	rootGoneOnce sync.Once
 }
 
 // New starts watching root.
@@ -190,9 +193,7 @@ func (w *Watcher) handle(ev fsnotify.Event) {
 		return
 	}
 	if ev.Name == w.root && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
-		if w.opts.OnRootGone != nil {
-			w.opts.OnRootGone()
-		}
+		w.rootGone()
 		return
 	}
 	if ev.Op&fsnotify.Create != 0 {
@@ -260,7 +261,17 @@ func (w *Watcher) batch() {
 	}
 }
 
-// poll rescans directories that have no watch.
+// rootGone reports the root's disappearance, once.
+func (w *Watcher) rootGone() {
+	if w.opts.OnRootGone != nil {
+		w.rootGoneOnce.Do(w.opts.OnRootGone)
+	}
+}
+
+// poll rescans directories that have no watch, and checks that the root
+// still exists: inotify reports a deleted directory only once nothing holds
+// it, and a running server's working directory does; a renamed parent is
+// not reported at all.
 func (w *Watcher) poll() {
 	t := time.NewTicker(PollInterval)
 	defer t.Stop()
@@ -269,6 +280,9 @@ func (w *Watcher) poll() {
 		case <-w.stop:
 			return
 		case <-t.C:
+		}
+		if _, err := os.Stat(w.root); errors.Is(err, fs.ErrNotExist) {
+			w.rootGone()
 		}
 		w.mu.Lock()
 		dirs := make([]string, 0, len(w.polled))

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -106,13 +108,14 @@ func (b *backend) call(method string, params, result any) {
 	}
 }
 
-// running starts the testdata project and waits until it serves.
-func (b *backend) running(dir string, port int) protocol.Status {
+// running starts the testdata project in a reload mode and waits until it
+// serves.
+func (b *backend) running(dir string, port int, mode string) protocol.Status {
 	b.t.Helper()
 	b.call(protocol.MethodInitialize, protocol.InitializeParams{
 		WorkspaceFolders: []protocol.WorkspaceFolder{{URI: fileuri.FromPath(dir), Name: "mysite"}},
 		InitializationOptions: &protocol.InitializationOptions{Settings: map[string]any{protocol.SettingsSection: map[string]any{
-			"python": testenv.Python(b.t), "address": fmt.Sprintf("127.0.0.1:%d", port),
+			"python": testenv.Python(b.t), "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": mode,
 		}}},
 	}, nil)
 	b.call(protocol.MethodStart, nil, nil)
@@ -138,26 +141,7 @@ func TestBackendKilledTakesDjangoDown(t *testing.T) {
 			dir := testenv.Project(t, "mysite")
 			port := testenv.FreePort(t)
 			b := startBackend(t)
-			b.call(protocol.MethodInitialize, protocol.InitializeParams{
-				WorkspaceFolders: []protocol.WorkspaceFolder{{URI: fileuri.FromPath(dir), Name: "mysite"}},
-				InitializationOptions: &protocol.InitializationOptions{Settings: map[string]any{protocol.SettingsSection: map[string]any{
-					"python": testenv.Python(t), "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": mode,
-				}}},
-			}, nil)
-			b.call(protocol.MethodStart, nil, nil)
-			var st protocol.Status
-			testenv.Eventually(t, 60*time.Second, "running", func() bool {
-				b.mu.Lock()
-				defer b.mu.Unlock()
-				for _, s := range b.statuses {
-					if s.State == protocol.StateRunning {
-						st = s
-						return true
-					}
-				}
-				return false
-			})
-			testenv.WaitBody(t, st.URL, "Django Runserver sample")
+			st := b.running(dir, port, mode)
 			tree := descendants(st.PID)
 			if len(tree) == 0 {
 				t.Fatalf("no Django process under pid %d", st.PID)
@@ -185,7 +169,7 @@ func TestStdinClosedExitsCleanly(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
 	b := startBackend(t)
-	st := b.running(dir, port)
+	st := b.running(dir, port, "fast")
 	tree := descendants(st.PID)
 	b.conn.Close() // closes the backend's stdin
 	done := make(chan error, 1)

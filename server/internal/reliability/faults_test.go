@@ -1,0 +1,269 @@
+//go:build linux
+
+package reliability
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+)
+
+// TestCrashRestartsWithBackoff kills Django with -9 while it runs, six
+// times. Each crash is reported failed/crashed and restarted after 0.5, 1,
+// 2, 4 and 8 s; the sixth within the minute is not restarted. A save then
+// brings it back.
+func TestCrashRestartsWithBackoff(t *testing.T) {
+	dir := tinyProject(t, t.TempDir(), "crashy", "v1")
+	ed := newEditor(t)
+	ed.initialize(settings(t, testenv.FreePort(t)), dir)
+	from := ed.mark()
+	ed.start(dir)
+	running := ed.awaitState(from, dir, protocol.StateRunning)
+
+	wantDelays := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+	var measured []string
+	for i := 0; i <= len(wantDelays); i++ {
+		from = ed.mark()
+		killPID(t, running.PID)
+		failed := ed.await(from, dir, 10*time.Second, "failed after kill -9", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
+		failedAt := time.Now()
+		if e := failed.Error; e == nil || e.Code != protocol.CodeCrashed || e.ExitCode == nil || !strings.Contains(e.Message, "killed by a signal") {
+			t.Fatalf("crash %d: failed with %+v, want crashed with an exit code, killed by a signal", i+1, failed.Error)
+		}
+		if !gone(running.PID) {
+			t.Fatalf("crash %d: pid %d still alive", i+1, running.PID)
+		}
+		if i == len(wantDelays) {
+			if !strings.Contains(failed.Error.Message, "not restarted again") {
+				t.Errorf("crash %d: message %q does not say it stops restarting", i+1, failed.Error.Message)
+			}
+			break
+		}
+		if !strings.Contains(failed.Error.Message, "Restarting in") {
+			t.Errorf("crash %d: message %q does not announce the restart", i+1, failed.Error.Message)
+		}
+		reloading := ed.await(from, dir, wantDelays[i]+10*time.Second, "the automatic restart", func(st protocol.Status) bool {
+			return st.State == protocol.StateReloading
+		})
+		delay := time.Since(failedAt)
+		if reloading.Trigger == nil || reloading.Trigger.Kind != protocol.TriggerCrash {
+			t.Errorf("restart %d trigger = %+v, want crash", i+1, reloading.Trigger)
+		}
+		if delay < wantDelays[i]-50*time.Millisecond || delay > wantDelays[i]+time.Second {
+			t.Errorf("restart %d came after %s, want %s", i+1, delay, wantDelays[i])
+		}
+		measured = append(measured, delay.Round(10*time.Millisecond).String())
+		running = ed.await(from, dir, 30*time.Second, "running after the restart", func(st protocol.Status) bool {
+			return st.State == protocol.StateRunning
+		})
+		waitBody(t, running.URL, "tiny v1", 10*time.Second)
+	}
+	t.Logf("restart delays after kill -9: %v; the 6th crash in a minute stayed failed", measured)
+
+	// It stays failed: no restart comes (the next would be due after 16 s).
+	from = ed.mark()
+	time.Sleep(2 * time.Second)
+	if sts := ed.statusesSince(from, dir); len(sts) > 0 {
+		t.Fatalf("after the 6th crash the state changed: %v", states(sts))
+	}
+	if st := ed.status(dir); st.State != protocol.StateFailed || st.PID != 0 {
+		t.Fatalf("after the 6th crash: %s pid %d, want failed with no process", st.State, st.PID)
+	}
+	// The next change brings it back.
+	from = ed.mark()
+	ed.save(setVersion(t, dir, "v2"))
+	running = ed.awaitState(from, dir, protocol.StateRunning)
+	waitBody(t, running.URL, "tiny v2", 10*time.Second)
+	// So does a start, after another crash limit is reached; here, simply a
+	// crash and a start before the backoff ends.
+	from = ed.mark()
+	killPID(t, running.PID)
+	ed.await(from, dir, 10*time.Second, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
+	from = ed.mark()
+	ed.start(dir)
+	ed.awaitState(from, dir, protocol.StateRunning)
+	ed.stop(dir)
+}
+
+// TestBackendKilledLeavesNoDjango kills the backend binary with -9 while
+// Django runs, in each reload mode: within 2 s no Django process remains
+// and the port is free.
+func TestBackendKilledLeavesNoDjango(t *testing.T) {
+	for _, mode := range []string{"fast", "django", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := tinyProject(t, t.TempDir(), "victim", "v1")
+			port := testenv.FreePort(t)
+			ed := newBinaryEditor(t)
+			ed.initialize(settings(t, port, "reload", mode), dir)
+			from := ed.mark()
+			ed.start(dir)
+			running := ed.awaitState(from, dir, protocol.StateRunning)
+			waitBody(t, running.URL, "tiny v1", 10*time.Second)
+			tree := pids(dir, 0)
+			if len(tree) == 0 {
+				t.Fatal("no Django process found")
+			}
+			killed := time.Now()
+			killPID(t, ed.cmd.Process.Pid)
+			if _, ok := ed.exited(5 * time.Second); !ok {
+				t.Fatal("the backend survived kill -9")
+			}
+			if !eventually(2*time.Second, func() bool { return len(pids(dir, 0)) == 0 && len(pids("", running.PID)) == 0 }) {
+				t.Fatalf("2 s after the backend was killed, Django processes remain: %v (group %v)", pids(dir, 0), pids("", running.PID))
+			}
+			took := time.Since(killed)
+			if !eventually(time.Second, func() bool { return testenv.PortFree(port) }) {
+				t.Errorf("port %d still taken after the backend died", port)
+			}
+			t.Logf("%s mode: %d Django process(es) gone %s after kill -9 of the backend", mode, len(tree), took.Round(time.Millisecond))
+		})
+	}
+}
+
+// TestStdinClosedExitsCleanly closes the backend's stdin while Django runs,
+// also in the middle of a frame: the backend stops Django and exits with 0.
+func TestStdinClosedExitsCleanly(t *testing.T) {
+	for _, tc := range []struct{ name, partial string }{
+		{"between frames", ""},
+		{"mid-header", "Content-Len"},
+		{"mid-body", "Content-Length: 100\r\n\r\n{\"jsonrpc\":\"2.0\","},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tinyProject(t, t.TempDir(), "ws", "v1")
+			port := testenv.FreePort(t)
+			ed := newBinaryEditor(t)
+			ed.initialize(settings(t, port), dir)
+			from := ed.mark()
+			ed.start(dir)
+			running := ed.awaitState(from, dir, protocol.StateRunning)
+			if tc.partial != "" {
+				if _, err := ed.raw.Write([]byte(tc.partial)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			closed := time.Now()
+			ed.in.Close()
+			code, ok := ed.exited(10 * time.Second)
+			if !ok {
+				t.Fatal("the backend did not exit within 10 s of stdin closing")
+			}
+			if code != 0 {
+				t.Errorf("exit code %d, want 0", code)
+			}
+			if !gone(running.PID) || len(pids(dir, 0)) > 0 {
+				t.Errorf("Django processes remain: %v", pids(dir, 0))
+			}
+			if !testenv.PortFree(port) {
+				t.Errorf("port %d still taken", port)
+			}
+			t.Logf("exited with %d %s after stdin closed", code, time.Since(closed).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestFolderGone deletes or renames the watched folder while Django runs:
+// failed with folder-gone, the process is stopped, the session lives on.
+func TestFolderGone(t *testing.T) {
+	for _, how := range []string{"deleted", "renamed", "parent renamed"} {
+		t.Run(how, func(t *testing.T) {
+			parent := filepath.Join(t.TempDir(), "parent")
+			dir := tinyProject(t, parent, "doomed", "v1")
+			for i := range 50 { // some content for the deletion to churn through
+				writeFile(t, filepath.Join(dir, "pkg", "m"+strings.Repeat("x", i%5)+string(rune('a'+i%26))+".py"), "x = 1\n")
+			}
+			port := testenv.FreePort(t)
+			ed := newEditor(t)
+			ed.initialize(settings(t, port), dir)
+			from := ed.mark()
+			ed.start(dir)
+			running := ed.awaitState(from, dir, protocol.StateRunning)
+
+			from = ed.mark()
+			var err error
+			switch how {
+			case "deleted":
+				err = os.RemoveAll(dir)
+			case "renamed":
+				err = os.Rename(dir, dir+"-moved")
+			case "parent renamed":
+				err = os.Rename(parent, parent+"-moved")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := ed.await(from, dir, 10*time.Second, "failed after the folder went", func(st protocol.Status) bool {
+				return st.State == protocol.StateFailed
+			})
+			if !eventually(10*time.Second, func() bool { return gone(running.PID) }) {
+				t.Fatalf("Django %d still runs after its folder was %s", running.PID, how)
+			}
+			// Let whatever the watcher still had in flight land, then read the
+			// settled status.
+			time.Sleep(500 * time.Millisecond)
+			st := ed.status(dir)
+			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeFolderGone {
+				t.Fatalf("folder %s: status %s %+v (first failure %+v), want failed folder-gone", how, st.State, st.Error, failed.Error)
+			}
+			if !strings.Contains(st.Error.Message, "deleted or renamed") {
+				t.Errorf("message %q", st.Error.Message)
+			}
+			if !testenv.PortFree(port) {
+				t.Errorf("port %d still taken", port)
+			}
+			if len(pids(dir, 0)) > 0 {
+				t.Errorf("processes remain: %v", pids(dir, 0))
+			}
+			// A start now explains that there is nothing to run.
+			if st := ed.start(dir); st.State != protocol.StateFailed || st.Error == nil {
+				t.Errorf("start in a vanished folder: %s %+v", st.State, st.Error)
+			}
+		})
+	}
+}
+
+// TestStopDuringSlowStartup stops (and restarts) a server that has not yet
+// accepted connections and ignores the interrupt, with the startup timeout
+// due during the 3 s grace period: the stop must still complete, and the
+// restart must still spawn.
+func TestStopDuringSlowStartup(t *testing.T) {
+	const stubborn = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(600)\n"
+	t.Run("stop", func(t *testing.T) {
+		dir := fakeProject(t, stubborn)
+		ed := newEditor(t)
+		ed.initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
+		st := ed.start(dir)
+		time.Sleep(500 * time.Millisecond) // the timeout falls inside the stop's grace period
+		began := time.Now()
+		var stopped protocol.Status
+		if err := ed.callTimeout(15*time.Second, protocol.MethodStop, protocol.FolderParams{Folder: fileURIOf(dir)}, &stopped); err != nil {
+			t.Fatalf("stop of a starting server: %v after %s", err, time.Since(began))
+		}
+		if stopped.State != protocol.StateStopped || !gone(st.PID) {
+			t.Errorf("stop replied %s, pid %d gone=%v", stopped.State, st.PID, gone(st.PID))
+		}
+		t.Logf("stop answered after %s", time.Since(began).Round(time.Millisecond))
+	})
+	t.Run("restart", func(t *testing.T) {
+		dir := fakeProject(t, stubborn)
+		ed := newEditor(t)
+		ed.initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
+		st := ed.start(dir)
+		time.Sleep(500 * time.Millisecond)
+		from := ed.mark()
+		var restarted protocol.Status
+		ed.mustCall(protocol.MethodRestart, protocol.FolderParams{Folder: fileURIOf(dir)}, &restarted)
+		// The old process dies after the grace period; a new one must spawn,
+		// not a startup-timeout for the old one.
+		next := ed.await(from, dir, 15*time.Second, "a new process or a failure", func(s protocol.Status) bool {
+			return (s.PID != 0 && s.PID != st.PID) || s.State == protocol.StateFailed
+		})
+		if next.State == protocol.StateFailed {
+			t.Fatalf("the restart of a starting server failed instead: %+v", next.Error)
+		}
+	})
+}

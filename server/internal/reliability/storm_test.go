@@ -1,0 +1,166 @@
+//go:build linux
+
+package reliability
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+)
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=storm", "-c", "user.email=storm@example.invalid", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// restartsSince counts the processes that replaced first since from: the
+// distinct pids of running statuses.
+func restartsSince(ed *editor, from int, folder string, first int) int {
+	seen := map[int]bool{first: true}
+	for _, st := range ed.statusesSince(from, folder) {
+		if st.PID != 0 {
+			seen[st.PID] = true
+		}
+	}
+	return len(seen) - 1
+}
+
+// settle waits until folder's state has not changed for quiet and is
+// running.
+func settle(t *testing.T, ed *editor, folder string, quiet, timeout time.Duration) protocol.Status {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	n, since := -1, time.Now()
+	for {
+		cur := len(ed.statusesSince(0, folder))
+		if cur != n {
+			n, since = cur, time.Now()
+		}
+		if time.Since(since) >= quiet {
+			if st := ed.status(folder); st.State == protocol.StateRunning {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not settle running within %s", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSaveAndCheckoutStorm: 500 didSave notifications in 2 s while a git
+// checkout rewrites 2,000 files and the served module: at most 2 restarts,
+// and the content of the checked-out branch is what is served.
+func TestSaveAndCheckoutStorm(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git is needed for the checkout storm")
+	}
+	dir := tinyProject(t, t.TempDir(), "stormy", "A")
+	var files []string
+	for i := range 1000 {
+		files = append(files, filepath.Join(dir, "gen", fmt.Sprintf("m%04d.py", i)), filepath.Join(dir, "static", fmt.Sprintf("f%04d.txt", i)))
+	}
+	for _, f := range files {
+		writeFile(t, f, "# branch main\n")
+	}
+	writeFile(t, filepath.Join(dir, ".gitignore"), "__pycache__/\n")
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "main")
+	git(t, dir, "checkout", "-q", "-b", "other")
+	for _, f := range files {
+		writeFile(t, f, "# branch other, rewritten\n")
+	}
+	setVersion(t, dir, "B")
+	git(t, dir, "commit", "-q", "-am", "other")
+	git(t, dir, "checkout", "-q", "main")
+
+	ed := newEditor(t)
+	ed.initialize(settings(t, testenv.FreePort(t)), dir)
+	from := ed.mark()
+	ed.start(dir)
+	running := ed.awaitState(from, dir, protocol.StateRunning)
+	waitBody(t, running.URL, "tiny A", 10*time.Second)
+
+	from = ed.mark()
+	saveTargets := append([]string{filepath.Join(dir, "tinyapp.py")}, files[:99]...)
+	var wg sync.WaitGroup
+	var checkoutTook time.Duration
+	began := time.Now()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(4 * time.Millisecond) // 500 saves in 2 s
+		defer tick.Stop()
+		for i := range 500 {
+			<-tick.C
+			ed.save(saveTargets[i%len(saveTargets)])
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		time.Sleep(500 * time.Millisecond)
+		t0 := time.Now()
+		git(t, dir, "checkout", "-q", "other")
+		checkoutTook = time.Since(t0)
+	}()
+	wg.Wait()
+	stormTook := time.Since(began)
+	final := settle(t, ed, dir, 1500*time.Millisecond, 60*time.Second)
+	waitBody(t, final.URL, "tiny B", 10*time.Second)
+	restarts := restartsSince(ed, from, dir, running.PID)
+	t.Logf("storm: 500 saves in %s, checkout of 2,001 files in %s; %d restart(s), final reloads=%d, serving %q",
+		stormTook.Round(time.Millisecond), checkoutTook.Round(time.Millisecond), restarts, final.Reloads, "tiny B")
+	if restarts < 1 || restarts > 2 {
+		t.Errorf("%d restarts for the storm, want 1 or 2; states: %v", restarts, states(ed.statusesSince(from, dir)))
+	}
+	ed.stop(dir)
+}
+
+// TestSaveDuringReload saves a new version while the server reloads for
+// the previous one: exactly one more reload follows, and the newest content
+// is served. Repeated, to catch races.
+func TestSaveDuringReload(t *testing.T) {
+	dir := tinyProject(t, t.TempDir(), "racy", "v0")
+	ed := newEditor(t)
+	ed.initialize(settings(t, testenv.FreePort(t)), dir)
+	from := ed.mark()
+	ed.start(dir)
+	running := ed.awaitState(from, dir, protocol.StateRunning)
+	reloads := 0
+	for i := range 5 {
+		first, second := fmt.Sprintf("r%d-first", i), fmt.Sprintf("r%d-second", i)
+		from = ed.mark()
+		ed.save(setVersion(t, dir, first))
+		reloading := ed.await(from, dir, 30*time.Second, "reloading with a new process", func(st protocol.Status) bool {
+			return st.State == protocol.StateReloading && st.PID != 0 && st.PID != running.PID
+		})
+		// The new process is starting: save again now.
+		ed.save(setVersion(t, dir, second))
+		final := ed.await(from, dir, 30*time.Second, "running after both saves", func(st protocol.Status) bool {
+			return st.State == protocol.StateRunning && st.Reloads >= reloads+2
+		})
+		waitBody(t, final.URL, "tiny "+second, 10*time.Second)
+		settled := settle(t, ed, dir, 500*time.Millisecond, 30*time.Second)
+		if got := settled.Reloads - reloads; got != 2 {
+			t.Errorf("round %d: %d reloads, want 2 (the save during the reload makes exactly one more); states: %v", i, got, states(ed.statusesSince(from, dir)))
+		}
+		if body, _ := get(final.URL); body != "tiny "+second {
+			t.Fatalf("round %d: serving %q, want the latest save %q: a change was lost", i, body, "tiny "+second)
+		}
+		reloads, running = settled.Reloads, settled
+		_ = reloading
+	}
+	ed.stop(dir)
+}

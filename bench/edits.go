@@ -1,0 +1,390 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+)
+
+// server is one way of running Django's dev server, from the point of view
+// of an edit: what happens right after the save, and how long to wait before
+// the next edit will be noticed.
+type server interface {
+	// afterWrite runs right after a file is written.
+	afterWrite(path string) error
+	// settle waits until a new edit will be noticed, given when the server
+	// last served an edit.
+	settle(last time.Time) error
+	// tree is the server's processes, for CPU accounting.
+	tree() []int
+	// spawnedAt is when the serving process was started, where that can be
+	// seen from outside; zero otherwise.
+	spawnedAt() time.Time
+	close()
+}
+
+// ours is our backend in fast mode, told of saves by didSave or left to
+// its watcher.
+type ours struct {
+	b    *backend
+	save bool
+}
+
+func (o *ours) afterWrite(path string) error {
+	if o.save {
+		return o.b.didSave(path)
+	}
+	return nil
+}
+
+// settle waits for the server to run again, then a little past the watcher's
+// debounce, so the previous write's events are all reported.
+func (o *ours) settle(last time.Time) error {
+	if _, err := o.b.waitState(protocol.StateRunning, 60*time.Second); err != nil {
+		return err
+	}
+	time.Sleep(time.Until(last.Add(150 * time.Millisecond)))
+	return nil
+}
+
+func (o *ours) tree() []int { return tree(o.b.pid()) }
+
+func (o *ours) spawnedAt() time.Time {
+	o.b.mu.Lock()
+	defer o.b.mu.Unlock()
+	return o.b.djangoAt
+}
+
+func (o *ours) close() {
+	if err := o.b.shutdown(); err != nil {
+		progress("backend shutdown: %v", err)
+	}
+}
+
+// plain is `manage.py runserver` under one of Django's reloaders, or the
+// floor: --noreload, killed and started cold on every save.
+type plain struct {
+	d        *djangoRun
+	reloader string
+	py, dir  string
+	port     int
+	url      string    // what tells it serves
+	spawned  time.Time // the floor's latest start
+}
+
+func startPlain(py, dir string, port int, reloader, url string) (*plain, error) {
+	d, err := startDjango(py, dir, port, reloader, url)
+	if err != nil {
+		return nil, err
+	}
+	p := &plain{d: d, reloader: reloader, py: py, dir: dir, port: port, url: url}
+	if reloader != noreload {
+		if err := djangoFellBack(reloader, d.reloaderName()); err != nil {
+			d.kill()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *plain) afterWrite(string) error {
+	if p.reloader != noreload {
+		return nil
+	}
+	p.d.terminate()
+	p.spawned = time.Now()
+	d, err := startDjango(p.py, p.dir, p.port, noreload, p.url)
+	if err != nil {
+		return err
+	}
+	p.d = d
+	return nil
+}
+
+// settle: Django's reloaders notice nothing until their first poll or
+// subscription after a restart, which nothing outside them can observe, so
+// wait out StatReloader's one-second poll, as the reference measurement in
+// DESIGN.md did. A random extra of up to a second puts each save at a random
+// point of the poll, as a developer's saves are: a fixed pause can lock onto
+// the poll's period and report the same lucky (or unlucky) delay every time.
+func (p *plain) settle(last time.Time) error {
+	quiet := 150 * time.Millisecond
+	if p.reloader != noreload {
+		quiet = 1200*time.Millisecond + rand.N(time.Second)
+	}
+	time.Sleep(time.Until(last.Add(quiet)))
+	return nil
+}
+
+func (p *plain) tree() []int { return tree(p.d.pid()) }
+
+func (p *plain) spawnedAt() time.Time { return p.spawned }
+
+func (p *plain) close() { p.d.kill() }
+
+// edit is a file to rewrite and the page that shows it.
+type edit struct {
+	file, url string
+	// content returns the file's n-th version and a marker the page shows
+	// once that version is served.
+	content func(n int) (text, marker string)
+	n       *int // versions written so far
+}
+
+// trial is one row of a table: an edit on a server, measured repeatedly.
+type trial struct {
+	key  string
+	srv  server
+	e    edit
+	port int // the server's; also tells which trials share a process
+	smp  *sample
+	// spawn is the part of each repetition until the new process was
+	// started, where the server shows it.
+	spawn *sample
+	wrote time.Time // when the latest repetition wrote the file
+	err   error
+}
+
+// runRounds measures every trial reps+1 times (the first is the warm-up),
+// one repetition of each in turn. Interleaving spreads the noise of this
+// shared machine evenly over the trials, where running them one after the
+// other would hand a burst of someone else's load to one of them; and one
+// server's quiet period passes while the others are measured. A trial that
+// fails is dropped from later rounds. last holds, by port, when each server
+// last served an edit; it carries over from one call to the next.
+func runRounds(section string, trials []*trial, reps int, last map[int]time.Time) {
+	for i := 0; i <= reps; i++ {
+		progress("%s: round %d of %d%s", section, i+1, reps+1, map[bool]string{true: " (warm-up)"}[i == 0])
+		for _, t := range trials {
+			if t.err != nil {
+				continue
+			}
+			d, restarted, err := measureEdit(t, last[t.port])
+			last[t.port] = time.Now()
+			if errors.Is(err, context.DeadlineExceeded) {
+				// A change the server never picked up is a finding, not a
+				// failure of the benchmark: count it and go on, the next
+				// edit brings the page up to date.
+				progress("%s: %v", t.key, err)
+				if i > 0 {
+					t.smp.missed++
+				}
+				continue
+			}
+			if err != nil {
+				t.err = err
+				continue
+			}
+			if i > 0 {
+				t.smp.addDuration(d)
+				if restarted {
+					t.smp.restarts++
+				}
+				if sp := t.srv.spawnedAt(); restarted && sp.After(t.wrote) {
+					t.spawn.addDuration(sp.Sub(t.wrote))
+				}
+			}
+		}
+	}
+}
+
+// missAfter is when an edit not yet served counts as missed: several times
+// the slowest reload seen here, even on the heavier project under load.
+const missAfter = 20 * time.Second
+
+// measureEdit writes the file's next version and times the write until the
+// page shows it, noting whether the process that serves the port changed.
+func measureEdit(t *trial, last time.Time) (time.Duration, bool, error) {
+	if err := t.srv.settle(last); err != nil {
+		return 0, false, err
+	}
+	// The developer looks at the page before editing: a template is then in
+	// Django's cache, and only a reloader's reset can bring the edit in.
+	if _, err := get(t.e.url); err != nil {
+		return 0, false, fmt.Errorf("the page did not load before the edit: %w", err)
+	}
+	before := listenerPID(t.port)
+	*t.e.n++
+	text, marker := t.e.content(*t.e.n)
+	t0 := time.Now()
+	t.wrote = t0
+	if err := os.WriteFile(t.e.file, []byte(text), 0o644); err != nil {
+		return 0, false, err
+	}
+	if err := t.srv.afterWrite(t.e.file); err != nil {
+		return 0, false, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), missAfter)
+	defer cancel()
+	t1, err := waitServed(ctx, t.e.url, marker)
+	if err != nil {
+		return 0, false, err
+	}
+	return t1.Sub(t0), listenerPID(t.port) != before, nil
+}
+
+func newTrial(key string, srv server, e edit, port int) *trial {
+	smp := newSample("ms")
+	smp.restarts = 0
+	return &trial{key: key, srv: srv, e: e, port: port, smp: smp, spawn: newSample("ms")}
+}
+
+// idleSettle lets a server finish starting (imports, checks, the first
+// reloader pass) before its idle CPU is measured.
+const idleSettle = 3 * time.Second
+
+// measureIdle samples the CPU use of each process set, once a second over
+// window, as a percentage of one core. All sets share the same window, so
+// the machine's background load weighs on each alike.
+func measureIdle(window time.Duration, sets ...[]int) []*sample {
+	time.Sleep(idleSettle)
+	out := make([]*sample, len(sets))
+	prev := make([]time.Duration, len(sets))
+	for i, pids := range sets {
+		out[i] = newSample("%")
+		prev[i] = cpuTime(pids)
+	}
+	last := time.Now()
+	for range max(1, int(window/time.Second)) {
+		time.Sleep(time.Second)
+		now := time.Now()
+		for i, pids := range sets {
+			cur := cpuTime(pids)
+			out[i].add(100 * float64(cur-prev[i]) / float64(now.Sub(last)))
+			prev[i] = cur
+		}
+		last = now
+	}
+	return out
+}
+
+// startOurs starts our backend on a folder and its server in fast mode.
+func startOurs(env *env, dir string) (*backend, int, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, 0, err
+	}
+	b, err := startBackend(env.bin, dir, map[string]any{
+		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := b.startServer(); err != nil {
+		_ = b.shutdown()
+		return nil, 0, err
+	}
+	return b, port, nil
+}
+
+// rowKey names each of Django's ways in sample keys.
+var rowKey = map[string]string{stat: "stat", watchman: "watchman", noreload: "floor"}
+
+// runEdits measures Python and template edits, then idle CPU, on copies of
+// testdata/mysite: one for each server, all running at once, so an edit
+// reaches only the server it is meant for.
+func runEdits(cfg *config, env *env, r *report) {
+	progress("edits: starting ours and Django's servers on copies of testdata/mysite")
+	var pyTrials, tplTrials []*trial
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	add := func(key string, srv server, s *site, port int) {
+		pyTrials = append(pyTrials, newTrial("py/"+key, srv, s.pyEdit(port), port))
+		tplTrials = append(tplTrials, newTrial("tpl/"+key, srv, s.tplEdit(port), port))
+	}
+
+	oursSite, err := newSampleSite(cfg, "mysite-ours")
+	if err != nil {
+		r.fail("edits: %v", err)
+		return
+	}
+	b, oursPort, err := startOurs(env, oursSite.dir)
+	if err != nil {
+		r.fail("edits, ours: %v", err)
+		return
+	}
+	save, watch := &ours{b: b, save: true}, &ours{b: b}
+	closers = append(closers, save.close)
+	add("fast-save", save, oursSite, oursPort)
+
+	plains := map[string]*plain{}
+	for _, reloader := range []string{stat, watchman, noreload} {
+		key := rowKey[reloader]
+		if reloader == watchman && env.watchmanUnavailable != "" {
+			r.unavailable(key, env.watchmanUnavailable)
+			continue
+		}
+		s, err := newSampleSite(cfg, "mysite-"+key)
+		if err != nil {
+			r.fail("edits: %v", err)
+			return
+		}
+		port, err := freePort()
+		if err != nil {
+			r.fail("edits: %v", err)
+			return
+		}
+		p, err := startPlain(env.python, s.dir, port, reloader, s.pyEdit(port).url)
+		if err != nil {
+			if reloader == watchman {
+				r.unavailable(key, err.Error())
+			} else {
+				r.fail("edits, %s: %v", key, err)
+			}
+			continue
+		}
+		plains[key] = p
+		closers = append(closers, p.close)
+		add(key, p, s, port)
+	}
+	add("fast-watch", watch, oursSite, oursPort)
+	// Python edits first, then template edits, each in rounds of their own:
+	// a template edit then meets a server that has been up a while, not
+	// one that a Python edit restarted a moment before.
+	last := map[int]time.Time{}
+	runRounds("edits, Python", pyTrials, cfg.reps, last)
+	runRounds("edits, templates", tplTrials, cfg.reps, last)
+	for _, t := range append(pyTrials, tplTrials...) {
+		if t.err != nil {
+			r.fail("edits, %s: %v", t.key, t.err)
+			continue
+		}
+		r.put(t.key, t.smp)
+		r.put(t.key+"/spawn", t.spawn)
+	}
+
+	progress("edits: idle CPU of every server at once (%s)", cfg.idle)
+	keys := []string{"idle/fast", "idle/backend"}
+	sets := [][]int{save.tree(), {b.pid()}}
+	for _, key := range []string{"stat", "watchman", "floor"} {
+		if p := plains[key]; p != nil {
+			keys = append(keys, "idle/"+key)
+			sets = append(sets, p.tree())
+		}
+	}
+	if p := plains["watchman"]; p != nil {
+		keys = append(keys, "idle/watchman+service")
+		sets = append(sets, append(p.tree(), pidsByComm("watchman")...))
+	}
+	for i, s := range measureIdle(cfg.idle, sets...) {
+		r.put(keys[i], s)
+	}
+	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
+		s := newSample("MB")
+		s.add(float64(kb) / 1024)
+		r.put("rss/running", s)
+	}
+	progress("edits: where a reload's time goes (mysite)")
+	measureAnatomy(r, env.python, oursSite.dir, "mysite.settings", "anatomy/mysite", cfg.reps)
+}

@@ -1,0 +1,72 @@
+//go:build linux
+
+package main
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// runHeavy repeats the Python-edit comparison on a generated project that
+// imports far more than mysite, to show how reload cost grows with a project.
+func runHeavy(cfg *config, env *env, r *report) {
+	progress("heavy: generating every contrib app + %d apps × %d models", heavyApps, heavyModels)
+	t0 := time.Now()
+	heavy, leftOut, err := newHeavySite(cfg, env.python)
+	if err != nil {
+		r.fail("heavy: %v", err)
+		return
+	}
+	r.heavyLeftOut = leftOut
+	progress("heavy: generated in %s", time.Since(t0).Round(time.Millisecond))
+
+	// One copy per server, made before any runs, so each server sees only
+	// its own edits.
+	copies := map[string]*site{}
+	for _, key := range []string{"stat", "floor"} {
+		if copies[key], err = heavy.clone(filepath.Join(cfg.tmp, "heavy-"+key)); err != nil {
+			r.fail("heavy: %v", err)
+			return
+		}
+	}
+	b, port, err := startOurs(env, heavy.dir)
+	if err != nil {
+		r.fail("heavy, ours: %v", err)
+		return
+	}
+	o := &ours{b: b, save: true}
+	defer o.close()
+	trials := []*trial{newTrial("heavy/fast-save", o, heavy.pyEdit(port), port)}
+	for _, reloader := range []string{stat, noreload} {
+		key := rowKey[reloader]
+		s := copies[key]
+		port, err := freePort()
+		if err != nil {
+			r.fail("heavy: %v", err)
+			return
+		}
+		p, err := startPlain(env.python, s.dir, port, reloader, s.pyEdit(port).url)
+		if err != nil {
+			r.fail("heavy, %s: %v", key, err)
+			continue
+		}
+		defer p.close()
+		trials = append(trials, newTrial("heavy/"+key, p, s.pyEdit(port), port))
+	}
+	runRounds("heavy", trials, cfg.reps, map[int]time.Time{})
+	for _, t := range trials {
+		if t.err != nil {
+			r.fail("%s: %v", t.key, t.err)
+			continue
+		}
+		r.put(t.key, t.smp)
+		r.put(t.key+"/spawn", t.spawn)
+	}
+	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
+		m := newSample("MB")
+		m.add(float64(kb) / 1024)
+		r.put("rss/heavy", m)
+	}
+	progress("heavy: where a reload's time goes")
+	measureAnatomy(r, env.python, heavy.dir, "heavysite.settings", "anatomy/heavy", cfg.reps)
+}

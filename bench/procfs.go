@@ -1,0 +1,153 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// procs lists every process id in /proc.
+func procs() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name
+// (which may hold spaces): index 0 is the state, 1 the parent pid.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
+// tree returns root and all of its descendants.
+func tree(root int) []int {
+	children := map[int][]int{}
+	for _, pid := range procs() {
+		if f := statFields(pid); len(f) > 1 {
+			ppid, _ := strconv.Atoi(f[1])
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	out := []int{root}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// cpuTime sums the on-CPU time of every thread of pids, in nanoseconds, from
+// /proc/PID/task/TID/schedstat. Its resolution is a nanosecond, where
+// utime+stime in /proc/PID/stat counts 10 ms ticks: too coarse for idle
+// processes measured over one-second windows. Threads that exit within a
+// window are not counted; idle servers start none.
+func cpuTime(pids []int) time.Duration {
+	var total int64
+	for _, pid := range pids {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+		for _, t := range tasks {
+			b, err := os.ReadFile(t)
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				ns, _ := strconv.ParseInt(f[0], 10, 64)
+				total += ns
+			}
+		}
+	}
+	return time.Duration(total)
+}
+
+// memKB reads a field of /proc/PID/status such as VmRSS or VmHWM, in KiB.
+func memKB(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb, nil
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// listenerPID returns the process whose socket listens on 127.0.0.1:port,
+// or 0: under Django's own reloader that is the child that serves, not the
+// parent we started.
+func listenerPID(port int) int {
+	want := fmt.Sprintf("0100007F:%04X", port)
+	inode := ""
+	if b, err := os.ReadFile("/proc/net/tcp"); err == nil {
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 9 && f[1] == want && f[3] == "0A" { // 0A: LISTEN
+				inode = f[9]
+				break
+			}
+		}
+	}
+	if inode == "" {
+		return 0
+	}
+	target := "socket:[" + inode + "]"
+	for _, pid := range procs() {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == target {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// pidsByComm returns the processes whose command name is name.
+func pidsByComm(name string) []int {
+	var out []int
+	for _, pid := range procs() {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(b)) == name {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// inotifyWatches counts the inotify watches every process holds, from the
+// "inotify wd:" lines of /proc/*/fdinfo.
+func inotifyWatches() int {
+	n := 0
+	for _, pid := range procs() {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l != "anon_inode:inotify" {
+				continue
+			}
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+			n += strings.Count(string(b), "inotify wd:")
+		}
+	}
+	return n
+}

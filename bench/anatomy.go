@@ -12,11 +12,11 @@ import (
 )
 
 // anatomyProbe loads a project as runserver does (setup, system checks, the
-// URLconf), then does the two things our shim adds to a reload over the
-// floor's kill: it lists and resolves every watched file, as the shim's
-// _watched does on each change, and it exits with code 3 through Python's
-// normal shutdown, as Django's trigger_reload does. The parent times the exit
-// from the moment the child announces it.
+// URLconf), then does the two things Django's own reloader does on a reload
+// and our shim keeps off its path: it lists and resolves every watched file,
+// and it exits with code 3 through Python's normal shutdown, as Django's
+// trigger_reload does. The parent times the exit from the moment the child
+// announces it.
 const anatomyProbe = `
 import os, sys, time
 from pathlib import Path

@@ -290,10 +290,10 @@ func (r *report) markdown() string {
 	b.WriteString("A Python edit is two spans: from the save until the new process is spawned (the old one must\n" +
 		"go first), then its cold start until it serves. The first span is timed from the backend's status\n" +
 		"notification that names the new pid, and for the floor from its SIGTERM-and-wait. A probe then loads\n" +
-		"each project as runserver does (setup, system checks, URLconf) and times the two steps our first span\n" +
-		"has that the floor's does not: resolving the path of every watched module, which the shim does on each\n" +
-		"change to decide whether the file matters (`_watched` in `server/reloader/shim.py`), and Python's\n" +
-		"normal shutdown after `sys.exit(3)`, which is how Django's `trigger_reload` ends the process. A live\n" +
+		"each project as runserver does (setup, system checks, URLconf) and times two steps that Django's own\n" +
+		"reloader takes on this path and our shim keeps off it: listing and resolving every watched module\n" +
+		"(the shim does it once, after the server serves, and looks changes up in that list), and Python's\n" +
+		"normal shutdown after `sys.exit(3)` (the shim's `trigger_reload` ends with `os._exit(3)`). A live\n" +
 		"server has loaded more modules than the probe, so the probe's numbers are lower bounds.\n\n")
 	r.table(&b, []row{
 		{"mysite, ours (didSave): save until the new process is spawned", "py/fast-save/spawn"},

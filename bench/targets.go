@@ -52,9 +52,8 @@ func (r *report) targets() []target {
 	for _, t := range []struct{ key, how string }{{"py/fast-save", "didSave"}, {"py/fast-watch", "watcher alone"}} {
 		add("Python edit ("+t.how+"): at most 1.1× the floor", []string{t.key, "py/floor"}, func(s []*sample) (string, bool, string) {
 			ratio := s[0].median() / s[1].median()
-			why := fmt.Sprintf("%+.0f ms over the floor. Before the restart the shim resolves the path of every "+
-				"watched module to decide (`_watched` in server/reloader/shim.py), and on exit code 3 it lets Python "+
-				"finalize the whole interpreter, where the floor kills at once: section 7 times both", s[0].median()-s[1].median())
+			why := fmt.Sprintf("%+.0f ms over the floor: section 7 splits it into the time until the new process "+
+				"is spawned and its cold start", s[0].median()-s[1].median())
 			if t.key == "py/fast-watch" {
 				why += fmt.Sprintf("; the watcher also waits %s for quiet before it reports", watch.Debounce)
 			}
@@ -74,8 +73,8 @@ func (r *report) targets() []target {
 			got := fmt.Sprintf("%s, restarted: %s", s[0].medianText(), strings.ReplaceAll(restartText(s[0]), "**", ""))
 			var why []string
 			if med > 25 {
-				why = append(why, "on every change the shim lists and resolves the path of every watched module "+
-					"(`_watched` in server/reloader/shim.py) before it matches the template folder's glob: section 7 times it")
+				why = append(why, "the shim's lookup of the changed path among Django's watched files and template "+
+					"folders (`_watched` in server/reloader/shim.py), and the request itself")
 				if t.key == "tpl/fast-watch" {
 					why = append(why, fmt.Sprintf("the watcher's %s debounce adds to it", watch.Debounce))
 				}

@@ -382,6 +382,9 @@ func (e *Engine) becameReady(proc *supervisor.Process) {
 		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs)
 	}
 	e.n.LogMessage(protocol.MessageInfo, msg)
+	if e.settings.Reload == protocol.ReloadFast {
+		_ = proc.Send("") // the shim's cue to list the watched files while idle
+	}
 	e.sendHeld()
 }
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 _EOF = object()
 _SERVER_DIED = object()
+_SERVING = object()  # an empty line: the backend saw the server accept connections
 
 
 def main():
@@ -58,8 +59,7 @@ def _read_stdin(changes):
         *lines, pending = pending.split(b"\n")
         for line in lines:
             path = os.fsdecode(line.rstrip(b"\r"))
-            if path:
-                changes.put(path)
+            changes.put(path if path else _SERVING)
     changes.put(_EOF)
     _exit_tree()
 
@@ -107,6 +107,12 @@ def _install_reloader(changes):
                     if item is _SERVER_DIED:
                         sys.stderr.flush()
                         os._exit(1)
+                    if item is _SERVING:
+                        # List the watched modules now, while idle: not during
+                        # start-up, where it would compete for the GIL, nor when
+                        # a change waits for the answer.
+                        self._files()
+                        continue
                     paths.append(item)
                 watched = self._watched(paths)
                 for path in watched:
@@ -126,11 +132,21 @@ def _install_reloader(changes):
             return found
 
         def _files(self):
-            key = (len(sys.modules), len(autoreload._error_files), len(self.extra_files))
-            if getattr(self, "_files_key", None) != key:
-                self._files_key = key
-                self._files_cache = {_resolve(p) for p in self.watched_files(include_globs=False)}
-            return self._files_cache
+            """The module files Django watches, resolved. Django rebuilds its
+            list whenever a module is imported, which a first request often
+            does; here only the new modules are looked at."""
+            if not hasattr(self, "_module_files"):
+                self._module_files, self._seen = set(), set()
+            for name, module in list(sys.modules.items()):
+                if name in self._seen:
+                    continue
+                self._seen.add(name)
+                spec = getattr(module, "__spec__", None)
+                origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
+                if isinstance(origin, str):
+                    self._module_files.add(_resolve(origin))
+            extra = {_resolve(p) for p in list(self.extra_files) + list(autoreload._error_files)}
+            return self._module_files | extra
 
         @classmethod
         def check_availability(cls):

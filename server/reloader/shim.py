@@ -121,14 +121,17 @@ def _install_reloader(changes):
 
         def _watched(self, paths):
             """The paths Django watches: template and locale folders first (a
-            cheap prefix test), then the module files, listed once for each
-            set of loaded modules rather than on every change."""
+            cheap prefix test), then the module files that _files keeps."""
             globs = [(_resolve(d), patterns) for d, patterns in self.directory_globs.items()]
+            files = None
             found = []
             for raw in paths:
                 path = _resolve(Path(raw))
-                if any(_glob_match(path, d, patterns) for d, patterns in globs) or path in self._files():
-                    found.append(path)
+                if not any(_glob_match(path, d, patterns) for d, patterns in globs):
+                    files = self._files() if files is None else files
+                    if path not in files:
+                        continue
+                found.append(path)
             return found
 
         def _files(self):

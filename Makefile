@@ -48,7 +48,7 @@ cross:
 test-go: deps vet
 	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" $(GO) test -race -count=1 -timeout 20m ./...
 
-# Each fuzz target for FUZZTIME (15s by default); a crash fails the build.
+# Each fuzz target for a fixed number of inputs (about 10-15 s); a crash fails the build.
 fuzz:
 	GO=$(GO) server/internal/fuzz/run.sh
 

@@ -11,6 +11,8 @@ package engine
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/sourcegraph/conc"
@@ -178,7 +180,7 @@ func (e *Engine) SetSettings(s protocol.Settings, err error) {
 		if old.Python != s.Python {
 			e.pythonOK = ""
 		}
-		if e.watcher != nil && !equalStrings(old.WatchExclude, s.WatchExclude) {
+		if e.watcher != nil && !slices.Equal(old.WatchExclude, s.WatchExclude) {
 			e.closeWatcher()
 			e.ensureWatcher()
 		}
@@ -375,17 +377,5 @@ func (e *Engine) addressString() string {
 }
 
 func (e *Engine) name() string {
-	return "[" + baseName(e.folder) + "]"
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return "[" + filepath.Base(e.folder) + "]"
 }

@@ -424,5 +424,3 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
-
-func baseName(p string) string { return filepath.Base(p) }

@@ -271,12 +271,9 @@ func (s *Session) initialize(p protocol.InitializeParams) (*protocol.InitializeR
 }
 
 func (s *Session) addFolder(uri string) (*engine.Engine, error) {
-	path, err := fileuri.ToPath(uri)
+	path, err := localPath(uri)
 	if err != nil {
 		return nil, fmt.Errorf("workspace folder %w", err)
-	}
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real // events and tracebacks name real paths
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -339,12 +336,9 @@ func (s *Session) configure(settings map[string]any) error {
 	if raw, ok := settings[protocol.FolderSettingsSection].(map[string]any); ok {
 		for uri, v := range raw {
 			m, ok := v.(map[string]any)
-			path, err := fileuri.ToPath(uri)
+			path, err := localPath(uri)
 			if !ok || err != nil {
 				return fmt.Errorf("settings.%s must map folder URIs to objects; %q does not", protocol.FolderSettingsSection, uri)
-			}
-			if real, err := filepath.EvalSymlinks(path); err == nil {
-				path = real
 			}
 			perDir[path] = m
 		}
@@ -368,12 +362,9 @@ func (s *Session) configure(settings map[string]any) error {
 }
 
 func (s *Session) saved(uri string) error {
-	path, err := fileuri.ToPath(uri)
+	path, err := localPath(uri)
 	if err != nil {
 		return nil // an unsaved or remote document: nothing to reload
-	}
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
 	}
 	now := time.Now()
 	var best *engine.Engine
@@ -427,9 +418,19 @@ func (s *Session) engine(uri string) (*engine.Engine, error) {
 }
 
 func (s *Session) folderPath(uri string) (string, error) {
-	path, err := fileuri.ToPath(uri)
+	path, err := localPath(uri)
 	if err != nil {
 		return "", fmt.Errorf("folder %w", err)
+	}
+	return path, nil
+}
+
+// localPath is the real path of a file:// URI: the watcher and Django's
+// tracebacks name real paths, so folders and documents are keyed by them.
+func localPath(uri string) (string, error) {
+	path, err := fileuri.ToPath(uri)
+	if err != nil {
+		return "", err
 	}
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real

@@ -135,16 +135,20 @@ func (e *Engine) crashed(code int, out result) {
 	e.crashes = append(recent, now)
 	n := len(e.crashes)
 	perr := &protocol.Error{Code: protocol.CodeCrashed, ExitCode: &code}
-	if tb := out.traceback; tb != nil {
+	what := fmt.Sprintf("Django %s while running", exitStatus(code))
+	// A traceback explains the exit only if it is the last thing printed: a
+	// request's traceback from long before says nothing about it.
+	if tb := out.traceback; tb != nil && strings.HasPrefix(lastLine(out.tail), tb.Exception) {
 		perr.Exception = tb.ShortException()
+		what += ": " + truncate(strings.TrimSuffix(tb.Summary(), "."), 300)
 	}
 	if n > crashLimit {
-		perr.Message = fmt.Sprintf("Django %s while running, %d times within a minute, so it is not restarted again. See the server log; the next change or start retries.", exitStatus(code), n)
+		perr.Message = fmt.Sprintf("%s (%d times within a minute), so it is not restarted again. See the server log; the next change or start retries.", what, n)
 		e.fail(perr)
 		return
 	}
 	delay := crashBackoff << (n - 1)
-	perr.Message = fmt.Sprintf("Django %s while running. Restarting in %s (attempt %d of %d this minute); see the server log for why.", exitStatus(code), delay, n, crashLimit)
+	perr.Message = fmt.Sprintf("%s. Restarting in %s (attempt %d of %d this minute); see the server log for why.", what, delay, n, crashLimit)
 	e.fail(perr)
 	e.retryTimer = time.AfterFunc(delay, func() {
 		e.post(func() {

@@ -140,7 +140,7 @@ def _install_reloader(changes):
             does; here only the new modules are looked at."""
             if not hasattr(self, "_module_files"):
                 self._module_files, self._seen = set(), set()
-            for name, module in list(sys.modules.items()):
+            for name, module in _modules():
                 if name in self._seen:
                     continue
                 self._seen.add(name)
@@ -167,6 +167,16 @@ def _install_reloader(changes):
     autoreload.get_reloader = StdinReloader
     autoreload.trigger_reload = trigger_reload
     return True
+
+
+def _modules():
+    """sys.modules's items. A request thread that imports while they are
+    copied makes the copy fail; copy again."""
+    while True:
+        try:
+            return list(sys.modules.items())
+        except RuntimeError:
+            continue
 
 
 def _resolve(path):

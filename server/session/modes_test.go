@@ -35,7 +35,7 @@ func TestDjangoReloadMode(t *testing.T) {
 	views := filepath.Join(dir, "polls", "views.py")
 	from = c.mark()
 	testenv.Rewrite(t, views, "hello from the view", "hello from the django reloader")
-	reloading := c.awaitState(from, protocol.StateReloading)
+	reloading := c.saveUntil(from, views, protocol.StateReloading)
 	if reloading.Trigger == nil || reloading.Trigger.Path != views {
 		t.Errorf("trigger = %+v, want %s", reloading.Trigger, views)
 	}
@@ -47,27 +47,38 @@ func TestDjangoReloadMode(t *testing.T) {
 
 	from = c.mark()
 	testenv.Rewrite(t, views, "def hello(request):", "def hello(request:")
-	failed := c.awaitState(from, protocol.StateFailed)
+	failed := c.saveUntil(from, views, protocol.StateFailed)
 	if failed.Error == nil || failed.Error.Code != protocol.CodeStartupFailed || failed.Error.File != views {
 		t.Fatalf("error = %+v, want startup-failed in views.py", failed.Error)
 	}
 	from = c.mark()
 	testenv.Rewrite(t, views, "def hello(request:", "def hello(request):")
-	// Django's StatReloader compares each file with its first look: a fix
-	// saved before the failed child took that look goes unseen until the
-	// next save. Save again, as a user would, until it runs.
-	testenv.Eventually(t, 60*time.Second, "running after the fix", func() bool {
+	c.saveUntil(from, views, protocol.StateRunning)
+	c.awaitDiagnostics(fileuri.FromPath(views), "cleared", func(d []protocol.Diagnostic) bool { return len(d) == 0 })
+}
+
+// saveUntil waits for a status in state, saving path again each second, as
+// a user would. Django's StatReloader compares each file with its own first
+// look at it, taken a moment after the server starts serving: a save made
+// before that look goes unseen until the next one.
+func (c *client) saveUntil(from int, path string, state protocol.State) protocol.Status {
+	c.t.Helper()
+	var got protocol.Status
+	next := time.Now().Add(time.Second)
+	testenv.Eventually(c.t, 60*time.Second, "state "+string(state), func() bool {
 		for _, st := range c.statusesSince(from) {
-			if st.State == protocol.StateRunning {
+			if st.State == state {
+				got = st
 				return true
 			}
 		}
-		now := time.Now()
-		os.Chtimes(views, now, now)
-		time.Sleep(300 * time.Millisecond)
+		if now := time.Now(); now.After(next) {
+			os.Chtimes(path, now, now)
+			next = now.Add(time.Second)
+		}
 		return false
 	})
-	c.awaitDiagnostics(fileuri.FromPath(views), "cleared", func(d []protocol.Diagnostic) bool { return len(d) == 0 })
+	return got
 }
 
 // With reload off, changes wait for a restart.

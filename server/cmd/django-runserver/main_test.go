@@ -49,6 +49,7 @@ type backend struct {
 
 	mu       sync.Mutex
 	statuses []protocol.Status
+	log      []string // Django's output, from runserver/log
 }
 
 type stdio struct {
@@ -68,12 +69,18 @@ func startBackend(t *testing.T) *backend {
 	}
 	b.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(stdio{out, in}))
 	b.conn.Go(context.Background(), func(_ context.Context, req *jsonrpc2.Request) (any, error) {
-		if req.Method() == protocol.MethodDidChangeStatus {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch req.Method() {
+		case protocol.MethodDidChangeStatus:
 			var st protocol.Status
 			if json.Unmarshal(req.Params(), &st) == nil {
-				b.mu.Lock()
 				b.statuses = append(b.statuses, st)
-				b.mu.Unlock()
+			}
+		case protocol.MethodLog:
+			var l protocol.LogParams
+			if json.Unmarshal(req.Params(), &l) == nil {
+				b.log = append(b.log, string(l.Stream)+": "+l.Text)
 			}
 		}
 		return nil, nil
@@ -82,7 +89,9 @@ func startBackend(t *testing.T) *backend {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("backend stderr:\n%s", b.stderr)
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			t.Logf("backend stderr:\n%s\nDjango's output:\n%s", b.stderr, strings.Join(b.log, "\n"))
 		}
 	})
 	return b

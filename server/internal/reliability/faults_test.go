@@ -90,6 +90,45 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 	ed.stop(dir)
 }
 
+// TestCrashNamesTheException: a server that dies of an uncaught exception
+// while it runs is reported with that exception, and restarted.
+func TestCrashNamesTheException(t *testing.T) {
+	// manage.py serves, and dies of an exception on a request for /die.
+	dir := fakeProject(t, `import socket, sys
+host, port = sys.argv[2].rsplit(":", 1)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, int(port)))
+s.listen()
+while True:
+    c, _ = s.accept()
+    if b"/die" in c.recv(1024):
+        raise RuntimeError("the cache went away")
+    c.close()
+`)
+	ed := newEditor(t)
+	ed.initialize(settings(t, testenv.FreePort(t)), dir)
+	from := ed.mark()
+	ed.start(dir)
+	running := ed.awaitState(from, dir, protocol.StateRunning)
+	from = ed.mark()
+	get(running.URL + "die")
+	failed := ed.await(from, dir, 10*time.Second, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
+	e := failed.Error
+	if e == nil || e.Code != protocol.CodeCrashed || e.Exception != "RuntimeError" {
+		t.Fatalf("failed with %+v, want crashed with RuntimeError", e)
+	}
+	for _, want := range []string{"exited with status 1 while running: RuntimeError: the cache went away", "Restarting in"} {
+		if !strings.Contains(e.Message, want) {
+			t.Errorf("message %q does not say %q", e.Message, want)
+		}
+	}
+	ed.await(from, dir, 10*time.Second, "running after the restart", func(st protocol.Status) bool {
+		return st.State == protocol.StateRunning && st.PID != running.PID
+	})
+	ed.stop(dir)
+}
+
 // TestBackendKilledLeavesNoDjango kills the backend binary with -9 while
 // Django runs, in each reload mode: within 2 s no Django process remains
 // and the port is free.

@@ -18,8 +18,6 @@ const (
 	MethodShutdown = "shutdown"
 	// MethodExit ends the backend: code 0 after shutdown, 1 otherwise.
 	MethodExit = "exit"
-	// MethodCancelRequest is LSP's $/cancelRequest.
-	MethodCancelRequest = "$/cancelRequest"
 	// MethodSetTrace is LSP's $/setTrace; accepted and ignored.
 	MethodSetTrace = "$/setTrace"
 
@@ -145,6 +143,11 @@ type Error struct {
 	Line int    `json:"line,omitzero"`
 	// Exception is the exception type of a traceback, e.g. "SyntaxError".
 	Exception string `json:"exception,omitempty"`
+	// Setting is the settings key (a JSON name of Settings, such as
+	// "python" or "address") the error concerns, when one does. Message
+	// names no setting of any editor: each face points to Setting in its
+	// own terms.
+	Setting string `json:"setting,omitempty"`
 }
 
 // Status is the state of one folder's server.
@@ -359,6 +362,16 @@ type Diagnostic struct {
 	Code     string             `json:"code,omitempty"`
 	Source   string             `json:"source"`
 	Message  string             `json:"message"`
+	// Data is LSP's data field: what the backend knows beyond the message.
+	Data *DiagnosticData `json:"data,omitempty"`
+}
+
+// DiagnosticData is the data of a diagnostic.
+type DiagnosticData struct {
+	// Setting is the settings key the diagnostic concerns, as in
+	// Error.Setting: a bind error concerns "address". An editor may show
+	// the diagnostic where that setting is set instead.
+	Setting string `json:"setting,omitempty"`
 }
 
 // PublishDiagnosticsParams is LSP's params of the same name. An empty

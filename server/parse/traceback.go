@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/django-runserver/django-runserver/server/fileuri"
 )
 
 // Frame is one `File "…", line N` entry of a traceback.
@@ -46,19 +48,11 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 		if f.Func == "" && i == len(t.Frames)-1 {
 			return f, true // a SyntaxError's `File "x.py", line N` has no function
 		}
-		if inside(root, f.File) && !isLibrary(f.File) {
+		if fileuri.Inside(root, f.File) && !isLibrary(f.File) {
 			return f, true
 		}
 	}
 	return Frame{}, false
-}
-
-func inside(root, file string) bool {
-	if root == "" || !filepath.IsAbs(file) {
-		return false
-	}
-	rel, err := filepath.Rel(root, file)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // isLibrary reports paths of installed packages, which may live inside the

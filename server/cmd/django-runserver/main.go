@@ -60,8 +60,23 @@ func run(args []string, stdin io.ReadCloser, stdout, stderr io.WriteCloser) int 
 
 type runOptions struct {
 	python, reload, managePy, envFile, onPortConflict string
+	startupTimeout                                    float64
 	args                                              stringList
 	exclude                                           stringList
+}
+
+// pointers tells the user how to change each setting in this terminal:
+// the flag of run that sets it. Messages about a setting end with it.
+var pointers = map[string]string{
+	"python":         "flag -python",
+	"reload":         "flag -reload",
+	"managePy":       "flag -manage-py",
+	"envFile":        "flag -env-file",
+	"onPortConflict": "flag -on-port-conflict",
+	"args":           "flag -arg",
+	"watchExclude":   "flag -exclude",
+	"startupTimeout": "flag -startup-timeout",
+	"address":        "argument ADDRESS",
 }
 
 func runFlags(out io.Writer) *flag.FlagSet {
@@ -78,6 +93,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.managePy, "manage-py", "", "path to manage.py (default: DIR/manage.py or one level down)")
 	fs.StringVar(&o.envFile, "env-file", "", "dotenv file to load")
 	fs.StringVar(&o.onPortConflict, "on-port-conflict", "fail", "when the port is taken: fail or nextFree")
+	fs.Float64Var(&o.startupTimeout, "startup-timeout", 60, "seconds the server may take to accept connections")
 	fs.Var(&o.args, "arg", "extra argument for runserver (repeatable)")
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
 	return fs, o
@@ -107,8 +123,14 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"python": o.python, "reload": o.reload, "managePy": o.managePy, "envFile": o.envFile,
 		"address": address, "onPortConflict": o.onPortConflict,
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
+		"startupTimeout": o.startupTimeout,
 	}
-	return terminal.Run(context.Background(), terminal.Options{Dir: dir, Settings: settings, Stdout: stdout, Stderr: stderr})
+	return terminal.Run(context.Background(), terminal.Options{
+		Dir: dir, Settings: settings,
+		Flags:    args[:len(args)-len(fs.Args())], // flags end where the first argument starts
+		Pointers: pointers,
+		Stdout:   stdout, Stderr: stderr,
+	})
 }
 
 // looksLikeAddress tells "8000" or "127.0.0.1:8000" from a directory.

@@ -36,6 +36,7 @@ func (e *Engine) exited(proc Process) {
 		e.launch(state, t)
 		return
 	case pendingDiscard:
+		e.notify() // still failed, now without a process
 		return
 	}
 	code := proc.ExitCode()

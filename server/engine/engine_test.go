@@ -170,6 +170,34 @@ func TestSaveDuringReload(t *testing.T) {
 	}
 }
 
+// Changes held while a reload failed are in what the retry loads: they
+// cost no further restart.
+func TestRetryLoadsWhatWasHeld(t *testing.T) {
+	r := newRig(t, nil, nil, "views.py", "models.py")
+	r.running(t)
+	views, models := filepath.Join(r.folder, "views.py"), filepath.Join(r.folder, "models.py")
+	from := r.rec.mark()
+	r.save(t, views, "broken\n")
+	second := r.launch.proc(t, 2)
+	r.save(t, models, "held while reloading\n")
+	second.exit(1) // an import error before serving
+	r.rec.awaitState(t, from, protocol.StateFailed)
+	r.save(t, views, "fixed\n")
+	third := r.launch.proc(t, 3)
+	third.becomeReady()
+	r.rec.awaitStatus(t, from, "the retry running", func(st protocol.Status) bool {
+		return st.State == protocol.StateRunning && st.PID == third.pid
+	})
+	r.clock.Advance(time.Minute)
+	r.e.Status()
+	if lines := third.lines(); slices.Contains(lines, models) || r.launch.started() != 3 {
+		t.Errorf("the retry got %q and %d processes ran, want no held path and 3 processes", lines, r.launch.started())
+	}
+	if third.loaded[models] != "held while reloading\n" {
+		t.Errorf("the retry loaded models.py as %q", third.loaded[models])
+	}
+}
+
 // A single save goes to the server at once: no added delay.
 func TestSingleSaveIsSentAtOnce(t *testing.T) {
 	r := newRig(t, nil, nil)

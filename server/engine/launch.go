@@ -148,6 +148,12 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		return
 	}
 	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
+	// The new process loads the files as they are now: changes held until
+	// now are in what it loads. Their stamps are what it has seen.
+	for _, t := range e.held {
+		e.fresh(t.path)
+	}
+	e.held = nil
 	e.inflight = map[string]trigger{}
 	e.err = nil
 	e.setState(state)

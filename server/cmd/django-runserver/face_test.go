@@ -3,13 +3,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -18,32 +16,20 @@ import (
 // The terminal is a face of its own: it points to its flags, never to an
 // editor's settings.
 
-// output collects what run prints.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) Close() error { return nil }
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
 // runTerminalCommand runs `django-runserver run args...` in this process.
 func runTerminalCommand(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	var out output
-	code := run(append([]string{"run"}, args...), nil, &out, &out)
-	return code, out.String()
+	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	code := run(append([]string{"run"}, args...), nil, out, out)
+	printed, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(printed)
 }
 
 // With no Django importable by the python3 on PATH, `run` says what to

@@ -62,6 +62,10 @@ func (e *Engine) changed(paths []string, kind protocol.TriggerKind, at time.Time
 		e.hold(ts)
 	case e.state == protocol.StateFailed && e.err != nil && e.err.Code == protocol.CodeFolderGone:
 		// The folder is gone: only a start tries again.
+	case e.state == protocol.StateFailed && e.retries(ts) && e.quietTimer != nil:
+		// A storm goes on (a reload failed on a file caught mid-write, for
+		// example): retry once it is quiet.
+		e.hold(ts)
 	case e.state == protocol.StateFailed && e.retries(ts):
 		stopTimer(&e.retryTimer)
 		e.launch(protocol.StateReloading, &ts[0])
@@ -104,15 +108,21 @@ func (e *Engine) armQuiet(d time.Duration) {
 	e.quietTimer = t
 }
 
-// quietElapsed sends the held changes once no change has come for
-// StormQuiet, if the process serves; otherwise becameReady sends them.
+// quietElapsed applies the held changes once no change has come for
+// StormQuiet: it sends them if the process serves (otherwise becameReady
+// does), or retries a server that failed during the storm.
 func (e *Engine) quietElapsed() {
 	if rest := StormQuiet - e.clock.Now().Sub(e.lastChange); rest > 0 {
 		e.armQuiet(rest)
 		return
 	}
-	if e.proc != nil && e.ready {
+	switch {
+	case e.proc != nil && e.ready:
 		e.sendHeld()
+	case e.proc == nil && e.check == nil && e.state == protocol.StateFailed && len(e.held) > 0 && e.retries(e.held):
+		t := e.held[len(e.held)-1]
+		stopTimer(&e.retryTimer)
+		e.launch(protocol.StateReloading, &t)
 	}
 }
 

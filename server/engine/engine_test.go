@@ -183,6 +183,9 @@ func TestRetryLoadsWhatWasHeld(t *testing.T) {
 	second.exit(1) // an import error before serving
 	r.rec.awaitState(t, from, protocol.StateFailed)
 	r.save(t, views, "fixed\n")
+	// The saves came less than StormQuiet apart: the retry waits for quiet.
+	r.clock.awaitTimer(t, StormQuiet)
+	r.clock.Advance(StormQuiet)
 	third := r.launch.proc(t, 3)
 	third.becomeReady()
 	r.rec.awaitStatus(t, from, "the retry running", func(st protocol.Status) bool {
@@ -219,6 +222,18 @@ func TestSingleSaveIsSentAtOnce(t *testing.T) {
 // Storm: new content every 4 ms for 1.5 s ends in at most two restarts,
 // and the last process loads the last content.
 func TestStormEndsInTwoRestarts(t *testing.T) {
+	stormTest(t, 0)
+}
+
+// A reload that fails during the storm (Django read a file mid-write) is
+// retried once the storm is over, not at every write.
+func TestStormWithAFailedReload(t *testing.T) {
+	stormTest(t, 100*time.Millisecond)
+}
+
+// stormTest runs the storm; with failAfter, the first reload's process
+// fails that long after it starts.
+func stormTest(t *testing.T, failAfter time.Duration) {
 	// The test calls Changed itself: keep the watcher's own view of the
 	// same writes out of it.
 	r := newRig(t, nil, map[string]any{"watchExclude": []any{"storm.py"}}, "storm.py")
@@ -232,14 +247,17 @@ func TestStormEndsInTwoRestarts(t *testing.T) {
 	startedAt := map[*fakeProc]time.Time{}
 	last := ""
 	tick := func() {
-		// Serve once a process has had its start-up time.
 		n := r.launch.started()
 		p := r.launch.proc(t, n)
 		if _, ok := startedAt[p]; !ok {
 			startedAt[p] = r.clock.Now()
 		}
-		if r.clock.Now().Sub(startedAt[p]) >= startup {
-			p.becomeReady()
+		age := r.clock.Now().Sub(startedAt[p])
+		switch {
+		case n == 2 && failAfter > 0 && age >= failAfter:
+			p.exit(1)
+		case age >= startup:
+			p.becomeReady() // serve once a process has had its start-up time
 		}
 		r.clock.Advance(step)
 		r.e.Status() // the loop has handled what the tick caused

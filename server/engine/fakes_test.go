@@ -457,11 +457,13 @@ func (r *rig) running(t *testing.T) *fakeProc {
 	return p
 }
 
-// save writes content to path and reports it saved, now.
+// save writes content to path and reports it saved, now; it returns once
+// the engine has handled the save.
 func (r *rig) save(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r.e.Changed([]string{path}, protocol.TriggerSave, r.clock.Now())
+	r.e.Status()
 }

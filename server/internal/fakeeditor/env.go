@@ -1,0 +1,269 @@
+package fakeeditor
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+)
+
+// AwaitTimeout bounds a test's wait for the backend: generous, as a loaded
+// machine starts Django slowly. A test never waits this long when it passes.
+const AwaitTimeout = 60 * time.Second
+
+// Env is an Editor for a test: its helpers fail the test at once, so a test
+// reads like a script, and when the test fails it prints the JSON-RPC trace
+// and the backend's log. When the test ends, the backend is shut down as an
+// editor does, and a spawned one that lingers is killed.
+type Env struct {
+	*Editor
+	T testing.TB
+}
+
+// New serves a session in this process: serve is session.Serve.
+func New(t testing.TB, serve ServeFunc) *Env {
+	t.Helper()
+	return newEnv(t, InProcess(serve))
+}
+
+// NewBinary spawns the backend binary bin with --stdio.
+func NewBinary(t testing.TB, bin string) *Env {
+	t.Helper()
+	return NewCommand(t, exec.Command(bin, "--stdio"))
+}
+
+// NewCommand spawns cmd, a backend with --stdio that the test has set up.
+func NewCommand(t testing.TB, cmd *exec.Cmd) *Env {
+	t.Helper()
+	ed, err := Spawn(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnv(t, ed)
+}
+
+func newEnv(t testing.TB, ed *Editor) *Env {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("JSON-RPC trace (last 400 entries; <- received, -> sent, log is the backend's):\n%s", ed.Trace(400))
+		}
+		if err := ed.Shutdown(30 * time.Second); err != nil {
+			t.Error(err)
+		}
+		if ed.cmd != nil {
+			select {
+			case <-ed.done:
+			case <-time.After(5 * time.Second):
+				ed.Kill()
+			}
+		}
+	})
+	return &Env{Editor: ed, T: t}
+}
+
+// Call sends a request and decodes its result, failing the test on an
+// error. Editor.Call returns the error instead.
+func (e *Env) Call(method string, params, result any) {
+	e.T.Helper()
+	if err := e.Editor.Call(method, params, result); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// Notify sends a notification.
+func (e *Env) Notify(method string, params any) {
+	e.T.Helper()
+	if err := e.Editor.Notify(method, params); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// Initialize opens folders with the djangoRunserver settings.
+func (e *Env) Initialize(settings map[string]any, folders ...string) protocol.InitializeResult {
+	e.T.Helper()
+	res, err := e.Editor.Initialize(settings, folders...)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return res
+}
+
+// InitializeSections opens folders with the whole settings object.
+func (e *Env) InitializeSections(sections map[string]any, folders ...string) protocol.InitializeResult {
+	e.T.Helper()
+	res, err := e.Editor.InitializeSections(sections, folders...)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return res
+}
+
+// Configure sends new djangoRunserver settings.
+func (e *Env) Configure(settings map[string]any) {
+	e.T.Helper()
+	if err := e.Editor.Configure(settings); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// Save tells the backend that path was saved.
+func (e *Env) Save(path string) {
+	e.T.Helper()
+	if err := e.Editor.Save(path); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// Start starts folder's server ("" for the only one) and returns the reply.
+func (e *Env) Start(folder string) protocol.Status {
+	e.T.Helper()
+	st, err := e.Editor.Start(folder)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return st
+}
+
+// Stop stops folder's server ("" for the only one) and returns the reply.
+func (e *Env) Stop(folder string) protocol.Status {
+	e.T.Helper()
+	st, err := e.Editor.Stop(folder)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return st
+}
+
+// Status returns folder's status ("" for the only one).
+func (e *Env) Status(folder string) protocol.Status {
+	e.T.Helper()
+	st, err := e.Editor.Status(folder)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return st
+}
+
+// Await waits until the messages since from meet every expectation, and
+// fails the test if they do not within AwaitTimeout.
+func (e *Env) Await(from int, exps ...Expectation) {
+	e.T.Helper()
+	e.AwaitWithin(AwaitTimeout, from, exps...)
+}
+
+// AwaitWithin is Await with its own timeout.
+func (e *Env) AwaitWithin(timeout time.Duration, from int, exps ...Expectation) {
+	e.T.Helper()
+	if err := e.Editor.Await(timeout, from, exps...); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// AwaitState waits for a status of folder ("" for any) in state since
+// from, and fails at once if the server fails instead.
+func (e *Env) AwaitState(from int, folder string, state protocol.State) protocol.Status {
+	e.T.Helper()
+	var st protocol.Status
+	e.Await(from, State(folder, state, &st))
+	return st
+}
+
+// AwaitStateThrough waits for a status of folder in state, through
+// failures.
+func (e *Env) AwaitStateThrough(from int, folder string, state protocol.State) protocol.Status {
+	e.T.Helper()
+	var st protocol.Status
+	e.Await(from, StateThrough(folder, state, &st))
+	return st
+}
+
+// AwaitStatus waits for a status of folder that satisfies cond.
+func (e *Env) AwaitStatus(from int, folder, what string, cond func(protocol.Status) bool) protocol.Status {
+	e.T.Helper()
+	var st protocol.Status
+	e.Await(from, StatusWhere(folder, what, cond, &st))
+	return st
+}
+
+// AwaitDiagnostics waits until the latest diagnostics for the file uri
+// satisfy cond, and returns them.
+func (e *Env) AwaitDiagnostics(uri, what string, cond func([]protocol.Diagnostic) bool) []protocol.Diagnostic {
+	e.T.Helper()
+	e.Await(0, DiagnosticsWhere(uri, what, cond))
+	d, _ := Diagnostics(e.Since(0), uri)
+	return d
+}
+
+// Statuses returns the statuses of folder ("" for any) since from.
+func (e *Env) Statuses(from int, folder string) []protocol.Status {
+	return Statuses(e.Since(from), folder)
+}
+
+// States lists the states of folder ("" for any) since from.
+func (e *Env) States(from int, folder string) []protocol.State {
+	var out []protocol.State
+	for _, st := range e.Statuses(from, folder) {
+		out = append(out, st.State)
+	}
+	return out
+}
+
+// LogLines returns Django's output since from.
+func (e *Env) LogLines(from int) []protocol.LogParams { return LogLines(e.Since(from)) }
+
+// Texts returns the texts of method's messages since from.
+func (e *Env) Texts(from int, method string) []string { return Texts(e.Since(from), method) }
+
+// Exit waits for the backend to end and returns its exit code.
+func (e *Env) Exit() int {
+	e.T.Helper()
+	code, ok := e.Exited(30 * time.Second)
+	if !ok {
+		e.T.Fatal("the backend did not exit")
+	}
+	return code
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds the backend once per test binary, with the race detector
+// when the tests have it, and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "django-runserver-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "django-runserver")
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command(goTool, append(args, "./server/cmd/django-runserver")...)
+		cmd.Dir = testenv.Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package fakeeditor
+
+const raceEnabled = true

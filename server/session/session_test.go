@@ -1,7 +1,6 @@
 package session
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -249,27 +248,27 @@ func TestLifecycleAndBadInput(t *testing.T) {
 
 	// Before initialize: -32002.
 	err := c.Editor.Call(protocol.MethodStatus, nil, nil)
-	if code := errCode(err); code != protocol.ErrServerNotInitialized {
+	if code := fakeeditor.ErrorCode(err); code != protocol.ErrServerNotInitialized {
 		t.Errorf("status before initialize: %v (code %d), want -32002", err, code)
 	}
 	c.Initialize(settings(t, testenv.FreePort(t)), dir)
 
 	// A second initialize is refused.
-	if code := errCode(c.Editor.Call(protocol.MethodInitialize, protocol.InitializeParams{}, nil)); code != int64(jsonrpc2.InvalidRequest) {
+	if code := fakeeditor.ErrorCode(c.Editor.Call(protocol.MethodInitialize, protocol.InitializeParams{}, nil)); code != int64(jsonrpc2.InvalidRequest) {
 		t.Errorf("second initialize: code %d, want InvalidRequest", code)
 	}
 	// Unknown method.
-	if code := errCode(c.Editor.Call("runserver/fly", nil, nil)); code != int64(jsonrpc2.MethodNotFound) {
+	if code := fakeeditor.ErrorCode(c.Editor.Call("runserver/fly", nil, nil)); code != int64(jsonrpc2.MethodNotFound) {
 		t.Errorf("unknown method: code %d, want MethodNotFound", code)
 	}
 	// Wrong param types.
 	err = c.Editor.Call(protocol.MethodStart, map[string]any{"folder": 42}, nil)
-	if code := errCode(err); code != int64(jsonrpc2.InvalidParams) || !strings.Contains(err.Error(), "folder") {
+	if code := fakeeditor.ErrorCode(err); code != int64(jsonrpc2.InvalidParams) || !strings.Contains(err.Error(), "folder") {
 		t.Errorf("start with a numeric folder: %v, want InvalidParams naming folder", err)
 	}
 	// Folders outside the workspace, relative and non-file URIs.
 	for _, uri := range []string{fileuri.FromPath(t.TempDir()), "mysite", "http://example.com/x", "file://other-host/x"} {
-		if code := errCode(c.Editor.Call(protocol.MethodStart, protocol.StartParams{Folder: uri}, nil)); code != int64(jsonrpc2.InvalidParams) {
+		if code := fakeeditor.ErrorCode(c.Editor.Call(protocol.MethodStart, protocol.StartParams{Folder: uri}, nil)); code != int64(jsonrpc2.InvalidParams) {
 			t.Errorf("start of folder %q: code %d, want InvalidParams", uri, code)
 		}
 	}
@@ -298,7 +297,7 @@ func TestLifecycleAndBadInput(t *testing.T) {
 
 	// After shutdown only exit is accepted, and exit then ends with 0.
 	c.Call(protocol.MethodShutdown, nil, nil)
-	if code := errCode(c.Editor.Call(protocol.MethodStatus, nil, nil)); code != int64(jsonrpc2.InvalidRequest) {
+	if code := fakeeditor.ErrorCode(c.Editor.Call(protocol.MethodStatus, nil, nil)); code != int64(jsonrpc2.InvalidRequest) {
 		t.Errorf("status after shutdown: code %d, want InvalidRequest", code)
 	}
 	c.Notify(protocol.MethodExit, nil)
@@ -351,12 +350,4 @@ func startsWith(got []protocol.State, want ...protocol.State) bool {
 		}
 	}
 	return true
-}
-
-func errCode(err error) int64 {
-	var e *jsonrpc2.Error
-	if errors.As(err, &e) {
-		return int64(e.Code)
-	}
-	return 0
 }

@@ -2,9 +2,12 @@ package fakeeditor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"go.lsp.dev/jsonrpc2"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
@@ -112,9 +115,12 @@ func Statuses(msgs []Message, folder string) []protocol.Status {
 
 // Summary lists the states among msgs, each failure with its code, for a
 // failure message.
-func Summary(msgs []Message) string {
+func Summary(msgs []Message) string { return Describe(Statuses(msgs, "")) }
+
+// Describe lists the states of sts, each failure with its code and message.
+func Describe(sts []protocol.Status) string {
 	var out []string
-	for _, st := range Statuses(msgs, "") {
+	for _, st := range sts {
 		s := string(st.State)
 		if st.Error != nil {
 			s += "(" + string(st.Error.Code) + ": " + st.Error.Message + ")"
@@ -189,14 +195,15 @@ func StatusWhere(folder, what string, cond func(protocol.Status) bool, found *pr
 	}
 }
 
-// State expects a status of folder ("" for any) in state; a failure on the
-// way, when state is not failed, makes it unmeetable.
-func State(folder string, state protocol.State, found *protocol.Status) Expectation {
+// Reach expects a status of folder ("" for any) that satisfies cond; a
+// failure before it makes it unmeetable. If found is not nil, it receives
+// the status.
+func Reach(folder, what string, cond func(protocol.Status) bool, found *protocol.Status) Expectation {
 	return Expectation{
-		Description: "state " + string(state),
+		Description: what,
 		Check: func(msgs []Message) Verdict {
 			for _, st := range Statuses(msgs, folder) {
-				if st.State == state {
+				if cond(st) {
 					if found != nil {
 						*found = st
 					}
@@ -209,6 +216,16 @@ func State(folder string, state protocol.State, found *protocol.Status) Expectat
 			return Unmet
 		},
 	}
+}
+
+// State expects a status of folder ("" for any) in state; unless state is
+// failed, a failure before it makes it unmeetable.
+func State(folder string, state protocol.State, found *protocol.Status) Expectation {
+	is := func(st protocol.Status) bool { return st.State == state }
+	if state == protocol.StateFailed {
+		return StatusWhere(folder, "state "+string(state), is, found)
+	}
+	return Reach(folder, "state "+string(state), is, found)
 }
 
 // StateThrough is State that waits through failures: for a server that
@@ -260,4 +277,13 @@ func TextContains(method, text string) Expectation {
 			return Unmet
 		},
 	}
+}
+
+// ErrorCode is the JSON-RPC error code of a reply's err, or 0.
+func ErrorCode(err error) int64 {
+	var e *jsonrpc2.Error
+	if errors.As(err, &e) {
+		return int64(e.Code)
+	}
+	return 0
 }

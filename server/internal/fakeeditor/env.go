@@ -184,11 +184,12 @@ func (e *Env) AwaitStateThrough(from int, folder string, state protocol.State) p
 	return st
 }
 
-// AwaitStatus waits for a status of folder that satisfies cond.
-func (e *Env) AwaitStatus(from int, folder, what string, cond func(protocol.Status) bool) protocol.Status {
+// AwaitStatusWithin waits up to timeout for a status of folder ("" for
+// any) that satisfies cond, through failures.
+func (e *Env) AwaitStatusWithin(timeout time.Duration, from int, folder, what string, cond func(protocol.Status) bool) protocol.Status {
 	e.T.Helper()
 	var st protocol.Status
-	e.Await(from, StatusWhere(folder, what, cond, &st))
+	e.AwaitWithin(timeout, from, StatusWhere(folder, what, cond, &st))
 	return st
 }
 
@@ -220,6 +221,15 @@ func (e *Env) LogLines(from int) []protocol.LogParams { return LogLines(e.Since(
 
 // Texts returns the texts of method's messages since from.
 func (e *Env) Texts(from int, method string) []string { return Texts(e.Since(from), method) }
+
+// Close shuts the backend down as an editor does, and waits for it; the
+// test's end does it too.
+func (e *Env) Close() {
+	e.T.Helper()
+	if err := e.Shutdown(30 * time.Second); err != nil {
+		e.T.Fatal(err)
+	}
+}
 
 // Exit waits for the backend to end and returns its exit code.
 func (e *Env) Exit() int {

@@ -166,24 +166,53 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
-// procStat returns a process's state letter and process group, from
-// /proc/PID/stat.
-func procStat(pid int) (state byte, pgrp int, ok bool) {
+// procStat returns a process's state letter, parent and process group,
+// from /proc/PID/stat.
+func procStat(pid int) (state byte, ppid, pgrp int, ok bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 >= len(s) {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	f := strings.Fields(s[i+2:])
 	if len(f) < 3 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
+	ppid, _ = strconv.Atoi(f[1])
 	pgrp, _ = strconv.Atoi(f[2])
-	return f[0][0], pgrp, true
+	return f[0][0], ppid, pgrp, true
+}
+
+// descendants lists pid and every live process below it.
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range entries {
+		if child, err := strconv.Atoi(e.Name()); err == nil {
+			if st, ppid, _, ok := procStat(child); ok && st != 'Z' && st != 'X' {
+				children[ppid] = append(children[ppid], child)
+			}
+		}
+	}
+	all := []int{pid}
+	for i := 0; i < len(all); i++ {
+		all = append(all, children[all[i]]...)
+	}
+	return all
+}
+
+// allGone reports whether none of pids runs.
+func allGone(pids []int) bool {
+	for _, pid := range pids {
+		if !gone(pid) {
+			return false
+		}
+	}
+	return true
 }
 
 // gone reports whether pid no longer runs.
@@ -202,7 +231,7 @@ func pids(substr string, pgid int) []int {
 		if err != nil || pid == self {
 			continue
 		}
-		st, pg, ok := procStat(pid)
+		st, _, pg, ok := procStat(pid)
 		if !ok || st == 'Z' || st == 'X' {
 			continue
 		}

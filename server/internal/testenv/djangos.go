@@ -59,8 +59,12 @@ func (d Django) Reported(t testing.TB) string {
 func RunDjangos(t *testing.T, f func(t *testing.T, d Django)) {
 	t.Helper()
 	system := Django{Python: Python(t)}
-	system.Version = minor(system.Reported(t))
-	t.Run(system.Version, func(t *testing.T) { f(t, system) })
+	reported := system.Reported(t)
+	system.Version = minor(reported)
+	t.Run(system.Version, func(t *testing.T) {
+		t.Logf("Django %s: %s", reported, system.Python)
+		f(t, system)
+	})
 
 	dir, required := os.LookupEnv(DjangosDirEnv)
 	if !required {
@@ -82,9 +86,11 @@ func RunDjangos(t *testing.T, f func(t *testing.T, d Django)) {
 				t.Skipf(why+" (required when %s is set, as `make test` sets it)", version, dir, DjangosDirEnv)
 			}
 			d := Django{Version: version, Python: system.Python, Env: map[string]string{"PYTHONPATH": site}}
-			if got := minor(d.Reported(t)); got != version {
-				t.Fatalf("%s holds Django %s, not %s: remove it and run `make djangos`", site, got, version)
+			reported := d.Reported(t)
+			if minor(reported) != version {
+				t.Fatalf("%s holds Django %s, not %s: remove it and run `make djangos`", site, reported, version)
 			}
+			t.Logf("Django %s: %s with PYTHONPATH=%s", reported, d.Python, site)
 			f(t, d)
 		})
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
-	"github.com/django-runserver/django-runserver/server/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
 

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/django-runserver/django-runserver/server/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
 
@@ -31,7 +30,7 @@ func TestTerminalExplainsAHeldPort(t *testing.T) {
 	buf := make([]byte, 3)
 	io.ReadFull(hout, buf)
 
-	cmd := exec.Command(fakeeditor.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("127.0.0.1:%d", port))
+	cmd := exec.Command(testenv.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("127.0.0.1:%d", port))
 	out, err := cmd.CombinedOutput()
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Errorf("exit code %d (%v), want 1", code, err)
@@ -45,7 +44,7 @@ func TestTerminalExplainsAHeldPort(t *testing.T) {
 func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
-	cmd := exec.Command(fakeeditor.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("%d", port))
+	cmd := exec.Command(testenv.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("%d", port))
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

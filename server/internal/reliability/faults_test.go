@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
-	"github.com/django-runserver/django-runserver/server/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/session"
 )
@@ -140,7 +140,7 @@ func TestBackendKilledLeavesNoDjango(t *testing.T) {
 			t.Run(mode, func(t *testing.T) {
 				dir := tinyProject(t, t.TempDir(), "victim", "v1")
 				port := testenv.FreePort(t)
-				ed := fakeeditor.NewBinary(t, fakeeditor.Binary(t))
+				ed := fakeeditor.NewBinary(t, testenv.Binary(t))
 				ed.Initialize(settings(t, port, "python", django.Python, "env", django.Env, "reload", mode), dir)
 				from := ed.Mark()
 				ed.Start(dir)
@@ -181,7 +181,7 @@ func TestStdinClosedExitsCleanly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tinyProject(t, t.TempDir(), "ws", "v1")
 			port := testenv.FreePort(t)
-			ed := fakeeditor.NewBinary(t, fakeeditor.Binary(t))
+			ed := fakeeditor.NewBinary(t, testenv.Binary(t))
 			ed.Initialize(settings(t, port), dir)
 			from := ed.Mark()
 			ed.Start(dir)

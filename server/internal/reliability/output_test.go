@@ -11,8 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
-	"github.com/django-runserver/django-runserver/server/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/session"
 	"github.com/django-runserver/django-runserver/server/supervisor"
@@ -47,7 +47,7 @@ func TestHugeOutput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeProject(t, floodManage(tc.prelude))
 			writeFile(t, filepath.Join(dir, "tinyapp.py"), fmt.Sprintf(tinyApp, "flooded"))
-			ed := fakeeditor.NewBinary(t, fakeeditor.Binary(t))
+			ed := fakeeditor.NewBinary(t, testenv.Binary(t))
 			ed.Initialize(settings(t, testenv.FreePort(t)), dir)
 			from := ed.Mark()
 			began := time.Now()
@@ -96,7 +96,7 @@ func TestPreflightBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
-	ed := fakeeditor.NewBinary(t, fakeeditor.Binary(t))
+	ed := fakeeditor.NewBinary(t, testenv.Binary(t))
 	ed.Initialize(settings(t, testenv.FreePort(t), "python", flood), dir)
 	st := ed.Start(dir)
 	if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {

@@ -14,9 +14,9 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
-	"github.com/django-runserver/django-runserver/server/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/session"
 )

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
-	"github.com/django-runserver/django-runserver/server/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/session"
 )

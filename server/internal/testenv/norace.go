@@ -1,5 +1,5 @@
 //go:build !race
 
-package fakeeditor
+package testenv
 
 const raceEnabled = false

@@ -1,17 +1,11 @@
 package fakeeditor
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
-	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
 
 // AwaitTimeout bounds a test's wait for the backend: generous, as a loaded
@@ -33,7 +27,8 @@ func New(t testing.TB, serve ServeFunc) *Env {
 	return newEnv(t, InProcess(serve))
 }
 
-// NewBinary spawns the backend binary bin with --stdio.
+// NewBinary spawns the backend binary bin with --stdio: testenv.Binary
+// builds it.
 func NewBinary(t testing.TB, bin string) *Env {
 	t.Helper()
 	return NewCommand(t, exec.Command(bin, "--stdio"))
@@ -239,41 +234,4 @@ func (e *Env) Exit() int {
 		e.T.Fatal("the backend did not exit")
 	}
 	return code
-}
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// Binary builds the backend once per test binary, with the race detector
-// when the tests have it, and returns its path.
-func Binary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "django-runserver-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "django-runserver")
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command(goTool, append(args, "./server/cmd/django-runserver")...)
-		cmd.Dir = testenv.Root()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
 }

@@ -176,29 +176,19 @@ func Diagnostics(msgs []Message, uri string) ([]protocol.Diagnostic, bool) {
 	return latest, found
 }
 
-// StatusWhere expects a status of folder ("" for any) that satisfies cond.
-// If found is not nil, it receives the first such status.
+// StatusWhere expects a status of folder ("" for any) that satisfies cond,
+// through failures. If found is not nil, it receives the first such status.
 func StatusWhere(folder, what string, cond func(protocol.Status) bool, found *protocol.Status) Expectation {
-	return Expectation{
-		Description: what,
-		Check: func(msgs []Message) Verdict {
-			for _, st := range Statuses(msgs, folder) {
-				if cond(st) {
-					if found != nil {
-						*found = st
-					}
-					return Met
-				}
-			}
-			return Unmet
-		},
-	}
+	return statusExpectation(folder, what, cond, found, false)
 }
 
-// Reach expects a status of folder ("" for any) that satisfies cond; a
-// failure before it makes it unmeetable. If found is not nil, it receives
-// the status.
+// Reach is StatusWhere for a server that must not fail first: a failure
+// before the status makes it unmeetable.
 func Reach(folder, what string, cond func(protocol.Status) bool, found *protocol.Status) Expectation {
+	return statusExpectation(folder, what, cond, found, true)
+}
+
+func statusExpectation(folder, what string, cond func(protocol.Status) bool, found *protocol.Status, failFast bool) Expectation {
 	return Expectation{
 		Description: what,
 		Check: func(msgs []Message) Verdict {
@@ -209,7 +199,7 @@ func Reach(folder, what string, cond func(protocol.Status) bool, found *protocol
 					}
 					return Met
 				}
-				if st.State == protocol.StateFailed {
+				if failFast && st.State == protocol.StateFailed {
 					return Unmeetable
 				}
 			}

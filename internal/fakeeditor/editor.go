@@ -181,7 +181,7 @@ func (ed *Editor) record(dir, msg string) {
 	}
 	ed.mu.Lock()
 	defer ed.mu.Unlock()
-	ed.trace = append(ed.trace, fmt.Sprintf("%s %-3s %s", time.Now().Format("15:04:05.000"), dir, msg))
+	ed.trace = append(ed.trace, time.Now().Format("15:04:05.000")+" "+dir+" "+msg)
 }
 
 // Trace is the last n entries of the JSON-RPC trace, with the backend's log
@@ -319,22 +319,24 @@ func (ed *Editor) Save(path string) error {
 // Start asks for folder's server ("" for the only folder) and returns the
 // reply.
 func (ed *Editor) Start(folder string) (protocol.Status, error) {
-	var st protocol.Status
-	err := ed.Call(protocol.MethodStart, protocol.StartParams{Folder: uri(folder)}, &st)
-	return st, err
+	return ed.folderCall(protocol.MethodStart, folder)
 }
 
 // Stop stops folder's server ("" for the only folder) and returns the reply.
 func (ed *Editor) Stop(folder string) (protocol.Status, error) {
-	var st protocol.Status
-	err := ed.Call(protocol.MethodStop, protocol.FolderParams{Folder: uri(folder)}, &st)
-	return st, err
+	return ed.folderCall(protocol.MethodStop, folder)
 }
 
 // Status asks for folder's status ("" for the only folder).
 func (ed *Editor) Status(folder string) (protocol.Status, error) {
+	return ed.folderCall(protocol.MethodStatus, folder)
+}
+
+// folderCall sends a request whose params name a folder, and whose reply
+// is its status. FolderParams is StartParams's shape.
+func (ed *Editor) folderCall(method, folder string) (protocol.Status, error) {
 	var st protocol.Status
-	err := ed.Call(protocol.MethodStatus, protocol.FolderParams{Folder: uri(folder)}, &st)
+	err := ed.Call(method, protocol.FolderParams{Folder: uri(folder)}, &st)
 	return st, err
 }
 

@@ -63,86 +63,75 @@ func newEnv(t testing.TB, ed *Editor) *Env {
 	return &Env{Editor: ed, T: t}
 }
 
+// ok fails the test at once on err.
+func (e *Env) ok(err error) {
+	e.T.Helper()
+	if err != nil {
+		e.T.Fatal(err)
+	}
+}
+
 // Call sends a request and decodes its result, failing the test on an
 // error. Editor.Call returns the error instead.
 func (e *Env) Call(method string, params, result any) {
 	e.T.Helper()
-	if err := e.Editor.Call(method, params, result); err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(e.Editor.Call(method, params, result))
 }
 
 // Notify sends a notification.
 func (e *Env) Notify(method string, params any) {
 	e.T.Helper()
-	if err := e.Editor.Notify(method, params); err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(e.Editor.Notify(method, params))
 }
 
 // Initialize opens folders with the djangoRunserver settings.
 func (e *Env) Initialize(settings map[string]any, folders ...string) protocol.InitializeResult {
 	e.T.Helper()
-	res, err := e.Editor.Initialize(settings, folders...)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	return res
+	return e.InitializeSections(map[string]any{protocol.SettingsSection: settings}, folders...)
 }
 
 // InitializeSections opens folders with the whole settings object.
 func (e *Env) InitializeSections(sections map[string]any, folders ...string) protocol.InitializeResult {
 	e.T.Helper()
 	res, err := e.Editor.InitializeSections(sections, folders...)
-	if err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(err)
 	return res
 }
 
 // Configure sends new djangoRunserver settings.
 func (e *Env) Configure(settings map[string]any) {
 	e.T.Helper()
-	if err := e.Editor.Configure(settings); err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(e.Editor.Configure(settings))
 }
 
 // Save tells the backend that path was saved.
 func (e *Env) Save(path string) {
 	e.T.Helper()
-	if err := e.Editor.Save(path); err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(e.Editor.Save(path))
 }
 
 // Start starts folder's server ("" for the only one) and returns the reply.
 func (e *Env) Start(folder string) protocol.Status {
 	e.T.Helper()
-	st, err := e.Editor.Start(folder)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	return st
+	return e.folderCall(protocol.MethodStart, folder)
 }
 
 // Stop stops folder's server ("" for the only one) and returns the reply.
 func (e *Env) Stop(folder string) protocol.Status {
 	e.T.Helper()
-	st, err := e.Editor.Stop(folder)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	return st
+	return e.folderCall(protocol.MethodStop, folder)
 }
 
 // Status returns folder's status ("" for the only one).
 func (e *Env) Status(folder string) protocol.Status {
 	e.T.Helper()
-	st, err := e.Editor.Status(folder)
-	if err != nil {
-		e.T.Fatal(err)
-	}
+	return e.folderCall(protocol.MethodStatus, folder)
+}
+
+func (e *Env) folderCall(method, folder string) protocol.Status {
+	e.T.Helper()
+	st, err := e.Editor.folderCall(method, folder)
+	e.ok(err)
 	return st
 }
 
@@ -156,9 +145,7 @@ func (e *Env) Await(from int, exps ...Expectation) {
 // AwaitWithin is Await with its own timeout.
 func (e *Env) AwaitWithin(timeout time.Duration, from int, exps ...Expectation) {
 	e.T.Helper()
-	if err := e.Editor.Await(timeout, from, exps...); err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(e.Editor.Await(timeout, from, exps...))
 }
 
 // AwaitState waits for a status of folder ("" for any) in state since
@@ -168,6 +155,15 @@ func (e *Env) AwaitState(from int, folder string, state protocol.State) protocol
 	var st protocol.Status
 	e.Await(from, State(folder, state, &st))
 	return st
+}
+
+// StartRunning starts folder's server ("" for the only one) and waits
+// until it runs.
+func (e *Env) StartRunning(folder string) protocol.Status {
+	e.T.Helper()
+	from := e.Mark()
+	e.Start(folder)
+	return e.AwaitState(from, folder, protocol.StateRunning)
 }
 
 // AwaitStateThrough waits for a status of folder in state, through
@@ -221,9 +217,7 @@ func (e *Env) Texts(from int, method string) []string { return Texts(e.Since(fro
 // test's end does it too.
 func (e *Env) Close() {
 	e.T.Helper()
-	if err := e.Shutdown(30 * time.Second); err != nil {
-		e.T.Fatal(err)
-	}
+	e.ok(e.Shutdown(30 * time.Second))
 }
 
 // Exit waits for the backend to end and returns its exit code.

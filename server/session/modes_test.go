@@ -25,16 +25,14 @@ func TestDjangoReloadMode(t *testing.T) {
 	os.WriteFile(filepath.Join(stub, "__init__.py"), []byte("raise ImportError('hidden by the test')\n"), 0o644)
 	c := fakeeditor.New(t, Serve)
 	c.Initialize(settings(t, testenv.FreePort(t), "reload", "django", "env", map[string]any{"PYTHONPATH": filepath.Dir(stub)}), dir)
-	from := c.Mark()
-	c.Call(protocol.MethodStart, nil, nil)
-	running := c.AwaitState(from, "", protocol.StateRunning)
+	running := c.StartRunning("")
 	if running.Mode != protocol.ReloadDjango {
 		t.Errorf("mode = %q", running.Mode)
 	}
 	testenv.WaitBody(t, running.URL+"hello/", "hello from the view")
 
 	views := filepath.Join(dir, "polls", "views.py")
-	from = c.Mark()
+	from := c.Mark()
 	testenv.Rewrite(t, views, "hello from the view", "hello from the django reloader")
 	reloading := saveUntil(c, from, views, protocol.StateReloading)
 	if reloading.Trigger == nil || reloading.Trigger.Path != views {
@@ -81,9 +79,7 @@ func TestReloadOffWaitsForRestart(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	c := fakeeditor.New(t, Serve)
 	c.Initialize(settings(t, testenv.FreePort(t), "reload", "off"), dir)
-	from := c.Mark()
-	c.Call(protocol.MethodStart, nil, nil)
-	running := c.AwaitState(from, "", protocol.StateRunning)
+	running := c.StartRunning("")
 	views := filepath.Join(dir, "polls", "views.py")
 	testenv.Rewrite(t, views, "hello from the view", "hello after restart")
 	c.Notify(protocol.MethodDidSave, protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: fileuri.FromPath(views)}})
@@ -93,7 +89,7 @@ func TestReloadOffWaitsForRestart(t *testing.T) {
 	if st.PID != running.PID || !strings.Contains(body, "hello from the view") {
 		t.Errorf("with reload off a save changed the server: pid %d→%d, body %q", running.PID, st.PID, body)
 	}
-	from = c.Mark()
+	from := c.Mark()
 	var restarted protocol.Status
 	c.Call(protocol.MethodRestart, nil, &restarted)
 	if restarted.State != protocol.StateReloading || restarted.Trigger == nil || restarted.Trigger.Kind != protocol.TriggerCommand {

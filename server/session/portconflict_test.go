@@ -246,9 +246,7 @@ func TestWildcardAddressWarns(t *testing.T) {
 	port := testenv.FreePort(t)
 	c := fakeeditor.New(t, Serve)
 	c.Initialize(settings(t, port, "address", fmt.Sprintf("0:%d", port)), dir)
-	from := c.Mark()
-	c.Call(protocol.MethodStart, nil, nil)
-	running := c.AwaitState(from, "", protocol.StateRunning)
+	running := c.StartRunning("")
 	if running.Address != fmt.Sprintf("0.0.0.0:%d", port) || running.URL != fmt.Sprintf("http://127.0.0.1:%d/", port) {
 		t.Errorf("running on %s (%s), want 0.0.0.0:%d browsed at loopback", running.Address, running.URL, port)
 	}

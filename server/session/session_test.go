@@ -158,12 +158,10 @@ func brokenFileFailsThenRecovers(t *testing.T, django testenv.Django) {
 	dir := testenv.Project(t, "mysite")
 	c := fakeeditor.New(t, Serve)
 	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-	from := c.Mark()
-	c.Call(protocol.MethodStart, nil, nil)
-	running := c.AwaitState(from, "", protocol.StateRunning)
+	running := c.StartRunning("")
 
 	views := filepath.Join(dir, "polls", "views.py")
-	from = c.Mark()
+	from := c.Mark()
 	testenv.Rewrite(t, views, "def hello(request):", "def hello(request:")
 	failed := c.AwaitState(from, "", protocol.StateFailed)
 	if failed.Error == nil || failed.Error.Code != protocol.CodeStartupFailed {

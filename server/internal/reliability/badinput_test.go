@@ -16,7 +16,6 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/session"
 )
 
 // Bad input: each case gets a JSON-RPC error or a failed Status with a
@@ -30,7 +29,7 @@ func TestBadFolderURIs(t *testing.T) {
 	if err := os.Symlink(outside, link); err != nil {
 		t.Fatal(err)
 	}
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t)), ws)
 
 	uris := []struct{ name, uri, hint string }{
@@ -82,7 +81,7 @@ func TestBadFolderURIs(t *testing.T) {
 
 func TestBadParams(t *testing.T) {
 	ws := tinyProject(t, t.TempDir(), "ws", "v1")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t)), ws)
 	for _, tc := range []struct {
 		method string
@@ -121,7 +120,7 @@ func TestBadParams(t *testing.T) {
 func TestWrongSettingTypes(t *testing.T) {
 	ws := tinyProject(t, t.TempDir(), "ws", "v1")
 	port := testenv.FreePort(t)
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, port), ws)
 	for _, tc := range []struct {
 		key   string
@@ -183,9 +182,7 @@ func TestWrongSettingTypes(t *testing.T) {
 	// Bad settings arriving while a server runs leave it running; fixing
 	// them makes the next start work.
 	ed.Configure(settings(t, port))
-	from := ed.Mark()
-	ed.Start(ws)
-	running := ed.AwaitState(from, ws, protocol.StateRunning)
+	running := ed.StartRunning(ws)
 	ed.Configure(settings(t, port, "args", "not-an-array"))
 	time.Sleep(50 * time.Millisecond) // a notification has no reply; give the bad one time to land
 	if st := ed.Status(ws); st.State != protocol.StateRunning || st.PID != running.PID {
@@ -198,7 +195,7 @@ func TestWrongSettingTypes(t *testing.T) {
 func TestBadEnvFile(t *testing.T) {
 	ws := tinyProject(t, t.TempDir(), "ws", "v1")
 	port := testenv.FreePort(t)
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, port), ws)
 	writeFile(t, filepath.Join(ws, "dir.env", "x"), "")
 	for _, tc := range []struct {
@@ -239,14 +236,12 @@ func TestOddPaths(t *testing.T) {
 	ws := tinyProject(t, parent, "my project", "v1")
 	port := testenv.FreePort(t)
 	writeFile(t, filepath.Join(ws, "dev env", ".env ü"), "GREETING='héllo wörld'\n")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, port, "envFile", filepath.Join("dev env", ".env ü")), ws)
-	from := ed.Mark()
-	ed.Start(ws)
-	running := ed.AwaitState(from, ws, protocol.StateRunning)
+	running := ed.StartRunning(ws)
 	waitBody(t, running.URL, "tiny v1", 10*time.Second)
 
-	from = ed.Mark()
+	from := ed.Mark()
 	ed.Save(setVersion(t, ws, "v2 ✓"))
 	ed.AwaitStatusWithin(30*time.Second, from, ws, "running after the save", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID != running.PID
@@ -268,7 +263,7 @@ func TestOddPaths(t *testing.T) {
 	// The same project found one level down, and named by a managePy
 	// setting with spaces.
 	outer := filepath.Dir(ws)
-	ed2 := fakeeditor.New(t, session.Serve)
+	ed2 := newEditor(t)
 	ed2.Initialize(settings(t, port, "managePy", filepath.Join("my project", "manage.py")), outer)
 	from = ed2.Mark()
 	ed2.Start(outer)
@@ -296,7 +291,7 @@ func TestManagePyExitsAtOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeProject(t, tc.code)
-			ed := fakeeditor.New(t, session.Serve)
+			ed := newEditor(t)
 			ed.Initialize(settings(t, testenv.FreePort(t)), dir)
 			for attempt := range 2 {
 				from := ed.Mark()
@@ -332,7 +327,7 @@ func TestStartupTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeProject(t, tc.code)
-			ed := fakeeditor.New(t, session.Serve)
+			ed := newEditor(t)
 			ed.Initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
 			from := ed.Mark()
 			began := time.Now()
@@ -385,7 +380,7 @@ func TestNotAPython(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tinyProject(t, t.TempDir(), "ws", "v1")
-			ed := fakeeditor.New(t, session.Serve)
+			ed := newEditor(t)
 			ed.Initialize(settings(t, testenv.FreePort(t), "python", tc.python), dir)
 			st := ed.Start(dir)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {

@@ -5,8 +5,6 @@ package reliability
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,11 +13,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
+	"github.com/django-runserver/django-runserver/server/session"
 )
 
-// Fixtures: projects, settings, processes and sockets.
+// Fixtures: editors, projects, settings, processes and sockets.
+
+// newEditor serves a session in this process, where -race and goleak see
+// it.
+func newEditor(t testing.TB) *fakeeditor.Env { return fakeeditor.New(t, session.Serve) }
+
+// newBinaryEditor runs the built backend, for the tests that kill it or
+// close its stdin.
+func newBinaryEditor(t testing.TB) *fakeeditor.Env {
+	return fakeeditor.NewBinary(t, testenv.Binary(t))
+}
 
 // tinyApp is a whole Django project in one module: settings, URLs and a
 // view. It starts in a fraction of mysite's time, so loops of real
@@ -116,40 +126,10 @@ func settings(t testing.TB, port int, kv ...any) map[string]any {
 	return s
 }
 
-// get fetches url without keeping connections (no goroutines linger).
-func get(url string) (string, error) {
-	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return string(b), err
-}
-
 // waitBody waits until url serves exactly want.
 func waitBody(t testing.TB, url, want string, timeout time.Duration) {
 	t.Helper()
-	var last string
-	deadline := time.Now().Add(timeout)
-	for {
-		body, err := get(url)
-		if err == nil && body == want {
-			return
-		}
-		last = body
-		if err != nil {
-			last = err.Error()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never served %q; last: %.200s", url, want, last)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitServed(t, url, timeout, want, func(body string) bool { return body == want })
 }
 
 // eventually polls cond until it holds or timeout passes.

@@ -12,7 +12,6 @@ import (
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/session"
 )
 
 // TestCrashRestartsWithBackoff kills Django with -9 while it runs, six
@@ -21,16 +20,14 @@ import (
 // brings it back.
 func TestCrashRestartsWithBackoff(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "crashy", "v1")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.Mark()
-	ed.Start(dir)
-	running := ed.AwaitState(from, dir, protocol.StateRunning)
+	running := ed.StartRunning(dir)
 
 	wantDelays := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
 	var measured []string
 	for i := 0; i <= len(wantDelays); i++ {
-		from = ed.Mark()
+		from := ed.Mark()
 		killPID(t, running.PID)
 		failed := ed.AwaitStatusWithin(10*time.Second, from, dir, "failed after kill -9", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
 		failedAt := time.Now()
@@ -68,7 +65,7 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 	t.Logf("restart delays after kill -9: %v; the 6th crash in a minute stayed failed", measured)
 
 	// It stays failed: no restart comes (the next would be due after 16 s).
-	from = ed.Mark()
+	from := ed.Mark()
 	time.Sleep(2 * time.Second)
 	if sts := ed.Statuses(from, dir); len(sts) > 0 {
 		t.Fatalf("after the 6th crash the state changed: %v", fakeeditor.Describe(sts))
@@ -108,13 +105,11 @@ while True:
         raise RuntimeError("the cache went away")
     c.close()
 `)
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	running := ed.StartRunning(dir)
 	from := ed.Mark()
-	ed.Start(dir)
-	running := ed.AwaitState(from, dir, protocol.StateRunning)
-	from = ed.Mark()
-	get(running.URL + "die")
+	testenv.Get(running.URL + "die")
 	failed := ed.AwaitStatusWithin(10*time.Second, from, dir, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
 	e := failed.Error
 	if e == nil || e.Code != protocol.CodeCrashed || e.Exception != "RuntimeError" {
@@ -140,11 +135,9 @@ func TestBackendKilledLeavesNoDjango(t *testing.T) {
 			t.Run(mode, func(t *testing.T) {
 				dir := tinyProject(t, t.TempDir(), "victim", "v1")
 				port := testenv.FreePort(t)
-				ed := fakeeditor.NewBinary(t, testenv.Binary(t))
+				ed := newBinaryEditor(t)
 				ed.Initialize(settings(t, port, "python", django.Python, "env", django.Env, "reload", mode), dir)
-				from := ed.Mark()
-				ed.Start(dir)
-				running := ed.AwaitState(from, dir, protocol.StateRunning)
+				running := ed.StartRunning(dir)
 				waitBody(t, running.URL, "tiny v1", 10*time.Second)
 				tree := descendants(running.PID)
 				if len(pids(dir, 0)) == 0 {
@@ -181,11 +174,9 @@ func TestStdinClosedExitsCleanly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tinyProject(t, t.TempDir(), "ws", "v1")
 			port := testenv.FreePort(t)
-			ed := fakeeditor.NewBinary(t, testenv.Binary(t))
+			ed := newBinaryEditor(t)
 			ed.Initialize(settings(t, port), dir)
-			from := ed.Mark()
-			ed.Start(dir)
-			running := ed.AwaitState(from, dir, protocol.StateRunning)
+			running := ed.StartRunning(dir)
 			tree := descendants(running.PID)
 			if tc.partial != "" {
 				if err := ed.Raw([]byte(tc.partial)); err != nil {
@@ -225,13 +216,11 @@ func TestFolderGone(t *testing.T) {
 				writeFile(t, filepath.Join(dir, "pkg", "m"+strings.Repeat("x", i%5)+string(rune('a'+i%26))+".py"), "x = 1\n")
 			}
 			port := testenv.FreePort(t)
-			ed := fakeeditor.New(t, session.Serve)
+			ed := newEditor(t)
 			ed.Initialize(settings(t, port), dir)
-			from := ed.Mark()
-			ed.Start(dir)
-			running := ed.AwaitState(from, dir, protocol.StateRunning)
+			running := ed.StartRunning(dir)
 
-			from = ed.Mark()
+			from := ed.Mark()
 			var err error
 			switch how {
 			case "deleted":
@@ -282,7 +271,7 @@ func TestStopDuringSlowStartup(t *testing.T) {
 	const stubborn = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(600)\n"
 	t.Run("stop", func(t *testing.T) {
 		dir := fakeProject(t, stubborn)
-		ed := fakeeditor.New(t, session.Serve)
+		ed := newEditor(t)
 		ed.Initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
 		st := ed.Start(dir)
 		time.Sleep(500 * time.Millisecond) // the timeout falls inside the stop's grace period
@@ -298,7 +287,7 @@ func TestStopDuringSlowStartup(t *testing.T) {
 	})
 	t.Run("restart", func(t *testing.T) {
 		dir := fakeProject(t, stubborn)
-		ed := fakeeditor.New(t, session.Serve)
+		ed := newEditor(t)
 		ed.Initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
 		st := ed.Start(dir)
 		time.Sleep(500 * time.Millisecond)

@@ -11,10 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/session"
 	"github.com/django-runserver/django-runserver/server/supervisor"
 )
 
@@ -47,7 +45,7 @@ func TestHugeOutput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeProject(t, floodManage(tc.prelude))
 			writeFile(t, filepath.Join(dir, "tinyapp.py"), fmt.Sprintf(tinyApp, "flooded"))
-			ed := fakeeditor.NewBinary(t, testenv.Binary(t))
+			ed := newBinaryEditor(t)
 			ed.Initialize(settings(t, testenv.FreePort(t)), dir)
 			from := ed.Mark()
 			began := time.Now()
@@ -96,7 +94,7 @@ func TestPreflightBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
-	ed := fakeeditor.NewBinary(t, testenv.Binary(t))
+	ed := newBinaryEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t), "python", flood), dir)
 	st := ed.Start(dir)
 	if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {
@@ -120,7 +118,7 @@ func TestPreflightHangDoesNotHangTheEditor(t *testing.T) {
 	}
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
 	other := tinyProject(t, t.TempDir(), "other", "v1")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t), "python", hang), dir, other)
 	started := make(chan protocol.Status, 1)
 	go func() {

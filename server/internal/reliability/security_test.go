@@ -18,23 +18,20 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/session"
 )
 
 // TestDefaultBindIsLoopback: with no address setting the server binds
 // 127.0.0.1:8000, and a bare port binds 127.0.0.1 only.
 func TestDefaultBindIsLoopback(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(map[string]any{"python": testenv.Python(t), "onPortConflict": "fail"}, dir)
 	if st := ed.Status(dir); st.Address != "127.0.0.1:8000" {
 		t.Errorf("default address = %q, want 127.0.0.1:8000", st.Address)
 	}
 	check := func(port int) {
 		t.Helper()
-		from := ed.Mark()
-		ed.Start(dir)
-		running := ed.AwaitState(from, dir, protocol.StateRunning)
+		running := ed.StartRunning(dir)
 		got := listeners(port)
 		if !slices.Equal(got, []string{"127.0.0.1"}) {
 			t.Errorf("listening on %v for port %d, want only 127.0.0.1", got, port)
@@ -80,7 +77,7 @@ with open(os.environ["DUMP_TO"], "w") as f:
 		"export EVIL_FILE_4=|" + touch,
 	}, "\n")+"\n")
 	port := testenv.FreePort(t)
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, port, "args", args, "env", env, "envFile", ".env"), dir)
 	from := ed.Mark()
 	ed.Start(dir)
@@ -135,14 +132,12 @@ func TestSecretsNeverLogged(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "bad3.env"), "my-key="+secrets[4]+"\n")
 	port := testenv.FreePort(t)
 	env := map[string]any{"SECRET_TOKEN": secrets[0]}
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, port, "env", env, "envFile", "good.env"), dir)
 
 	// A normal run, a reload, a crash and its restart, a stop.
+	running := ed.StartRunning(dir)
 	from := ed.Mark()
-	ed.Start(dir)
-	running := ed.AwaitState(from, dir, protocol.StateRunning)
-	from = ed.Mark()
 	ed.Save(setVersion(t, dir, "v2"))
 	running = ed.AwaitStatusWithin(30*time.Second, from, dir, "reloaded", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID != running.PID
@@ -193,7 +188,7 @@ func TestRefusesFoldersOutsideTheWorkspace(t *testing.T) {
 	a := tinyProject(t, t.TempDir(), "a", "v1")
 	b := tinyProject(t, t.TempDir(), "b", "v1")
 	stranger := tinyProject(t, t.TempDir(), "stranger", "v1")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.InitializeSections(map[string]any{
 		protocol.SettingsSection:       settings(t, testenv.FreePort(t)),
 		protocol.FolderSettingsSection: map[string]any{fileuri.FromPath(stranger): map[string]any{"address": "127.0.0.1:1"}},

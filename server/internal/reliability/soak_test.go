@@ -18,7 +18,6 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/session"
 )
 
 // soakCycles is the number of start → reload → stop cycles, split over
@@ -55,7 +54,7 @@ func TestSoakStartReloadStop(t *testing.T) {
 	cycles := soakCycles(t)
 
 	func() {
-		ed := fakeeditor.New(t, session.Serve)
+		ed := newEditor(t)
 		perFolder := map[string]any{}
 		for i, f := range folders {
 			perFolder[fileuri.FromPath(f)] = map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", ports[i])}
@@ -136,7 +135,7 @@ func soakCycle(ed *fakeeditor.Env, folder string, port int, prev, next string) e
 	if err := ed.Editor.Await(30*time.Second, from, fakeeditor.State(folder, protocol.StateRunning, &running)); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	if body, err := get(url); err != nil || body != "tiny "+prev {
+	if body, err := testenv.Get(url); err != nil || body != "tiny "+prev {
 		return fmt.Errorf("after start: %q %v", body, err)
 	}
 	from = ed.Mark()
@@ -152,7 +151,7 @@ func soakCycle(ed *fakeeditor.Env, folder string, port int, prev, next string) e
 	}, &reloaded)); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	if body, err := get(url); err != nil || body != "tiny "+next {
+	if body, err := testenv.Get(url); err != nil || body != "tiny "+next {
 		return fmt.Errorf("after reload: %q %v", body, err)
 	}
 	if err := ed.Editor.Call(protocol.MethodStop, protocol.FolderParams{Folder: fileuri.FromPath(folder)}, &st); err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/session"
 )
 
 func git(t *testing.T, dir string, args ...string) {
@@ -84,14 +83,12 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 	git(t, dir, "commit", "-q", "-am", "other")
 	git(t, dir, "checkout", "-q", "main")
 
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.Mark()
-	ed.Start(dir)
-	running := ed.AwaitState(from, dir, protocol.StateRunning)
+	running := ed.StartRunning(dir)
 	waitBody(t, running.URL, "tiny A", 10*time.Second)
 
-	from = ed.Mark()
+	from := ed.Mark()
 	saveTargets := append([]string{filepath.Join(dir, "tinyapp.py")}, files[:99]...)
 	var wg sync.WaitGroup
 	var checkoutTook time.Duration
@@ -131,15 +128,13 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 // is served. Repeated, to catch races.
 func TestSaveDuringReload(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "racy", "v0")
-	ed := fakeeditor.New(t, session.Serve)
+	ed := newEditor(t)
 	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.Mark()
-	ed.Start(dir)
-	running := ed.AwaitState(from, dir, protocol.StateRunning)
+	running := ed.StartRunning(dir)
 	reloads := 0
 	for i := range 5 {
 		first, second := fmt.Sprintf("r%d-first", i), fmt.Sprintf("r%d-second", i)
-		from = ed.Mark()
+		from := ed.Mark()
 		ed.Save(setVersion(t, dir, first))
 		reloading := ed.AwaitStatusWithin(30*time.Second, from, dir, "reloading with a new process", func(st protocol.Status) bool {
 			return st.State == protocol.StateReloading && st.PID != 0 && st.PID != running.PID
@@ -154,7 +149,7 @@ func TestSaveDuringReload(t *testing.T) {
 		if got := settled.Reloads - reloads; got != 2 {
 			t.Errorf("round %d: %d reloads, want 2 (the save during the reload makes exactly one more); states: %v", i, got, fakeeditor.Describe(ed.Statuses(from, dir)))
 		}
-		if body, _ := get(final.URL); body != "tiny "+second {
+		if body, _ := testenv.Get(final.URL); body != "tiny "+second {
 			t.Fatalf("round %d: serving %q, want the latest save %q: a change was lost", i, body, "tiny "+second)
 		}
 		reloads, running = settled.Reloads, settled

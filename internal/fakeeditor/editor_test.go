@@ -80,7 +80,9 @@ func TestAwaitIsMetByALaterMessage(t *testing.T) {
 	emit(t, env.Editor, protocol.Status{State: protocol.StateStarting})
 	// The running status comes while the test waits, or before: either way
 	// the wait sees it.
-	go func() { _ = env.Editor.Call(methodEmit, []protocol.Status{{State: protocol.StateRunning, PID: 42}}, nil) }()
+	go func() {
+		_ = env.Editor.Call(methodEmit, []protocol.Status{{State: protocol.StateRunning, PID: 42}}, nil)
+	}()
 	if st := env.AwaitState(from, "", protocol.StateRunning); st.PID != 42 {
 		t.Errorf("found %+v, want the running status with pid 42", st)
 	}

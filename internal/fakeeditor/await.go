@@ -277,3 +277,19 @@ func ErrorCode(err error) int64 {
 	}
 	return 0
 }
+
+// NamesSetting reports whether e says which setting it concerns: by its
+// "setting" field, or, where the wire has none, by naming
+// djangoRunserver.NAME in its message.
+func NamesSetting(e *protocol.Error, name string) bool {
+	if e == nil {
+		return false
+	}
+	var fields struct {
+		Setting string `json:"setting"`
+	}
+	if b, err := json.Marshal(e); err == nil && json.Unmarshal(b, &fields) == nil && fields.Setting != "" {
+		return fields.Setting == name
+	}
+	return strings.Contains(e.Message, protocol.SettingsSection+"."+name)
+}

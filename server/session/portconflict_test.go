@@ -213,7 +213,7 @@ func TestAddressNotOnThisMachine(t *testing.T) {
 	if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeAddressUnavailable {
 		t.Fatalf("start = %s %+v, want failed address-unavailable", st.State, st.Error)
 	}
-	if !strings.Contains(st.Error.Message, "192.0.2.1") || !strings.Contains(st.Error.Message, "djangoRunserver.address") {
+	if !strings.Contains(st.Error.Message, "192.0.2.1") || !fakeeditor.NamesSetting(st.Error, "address") {
 		t.Errorf("message %q should name the address and the setting", st.Error.Message)
 	}
 }

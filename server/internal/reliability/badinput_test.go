@@ -153,16 +153,8 @@ func TestWrongSettingTypes(t *testing.T) {
 		t.Run(fmt.Sprintf("%s=%v", tc.key, tc.value), func(t *testing.T) {
 			from := ed.Mark()
 			ed.Configure(settings(t, port, tc.key, tc.value))
-			var errMsg string
-			if !eventually(10*time.Second, func() bool {
-				msgs := ed.Texts(from, protocol.MethodShowMessage)
-				if len(msgs) > 0 {
-					errMsg = msgs[0]
-				}
-				return len(msgs) > 0
-			}) {
-				t.Fatalf("no error message for %s=%v", tc.key, tc.value)
-			}
+			ed.AwaitWithin(10*time.Second, from, fakeeditor.TextContains(protocol.MethodShowMessage, ""))
+			errMsg := ed.Texts(from, protocol.MethodShowMessage)[0]
 			if !strings.Contains(errMsg, "djangoRunserver."+tc.key) {
 				t.Errorf("message %q does not name djangoRunserver.%s", errMsg, tc.key)
 			}
@@ -170,8 +162,8 @@ func TestWrongSettingTypes(t *testing.T) {
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeInvalidSettings {
 				t.Fatalf("start = %s %+v, want failed invalid-settings", st.State, st.Error)
 			}
-			if !strings.Contains(st.Error.Message, "djangoRunserver."+tc.key) {
-				t.Errorf("failed message %q does not name djangoRunserver.%s", st.Error.Message, tc.key)
+			if !fakeeditor.NamesSetting(st.Error, tc.key) {
+				t.Errorf("failed with %+v, which does not name the setting %s", st.Error, tc.key)
 			}
 			if st.PID != 0 || len(pids(ws, 0)) > 0 {
 				t.Errorf("a process was spawned with invalid settings")
@@ -183,8 +175,9 @@ func TestWrongSettingTypes(t *testing.T) {
 	// them makes the next start work.
 	ed.Configure(settings(t, port))
 	running := ed.StartRunning(ws)
+	from := ed.Mark()
 	ed.Configure(settings(t, port, "args", "not-an-array"))
-	time.Sleep(50 * time.Millisecond) // a notification has no reply; give the bad one time to land
+	ed.AwaitWithin(10*time.Second, from, fakeeditor.TextContains(protocol.MethodShowMessage, "")) // the bad settings have landed
 	if st := ed.Status(ws); st.State != protocol.StateRunning || st.PID != running.PID {
 		t.Errorf("after bad settings the running server became %s pid %d", st.State, st.PID)
 	}
@@ -366,17 +359,18 @@ func TestNotAPython(t *testing.T) {
 	notExec := filepath.Join(tmp, "not-executable")
 	writeFile(t, notExec, "#!/bin/sh\necho python 3\n")
 	garbage := script("garbage", "\x7fELF\x00\x01garbage that is no program")
+	const names = "" // the error names the python setting
 	for _, tc := range []struct{ name, python, hint string }{
-		{"missing", "/nonexistent/python3", "djangoRunserver.python"},
+		{"missing", "/nonexistent/python3", names},
 		{"not on PATH", "python-does-not-exist-anywhere", "not on PATH"},
 		{"true", "/bin/true", "not a Python 3 interpreter"},
 		{"prints hello", script("hello", "#!/bin/sh\necho hello\n"), "not a Python 3 interpreter"},
 		{"python 2 impostor", script("python2", "#!/bin/sh\necho python 2\n"), "not a Python 3 interpreter"},
-		{"fails", script("fails", "#!/bin/sh\necho broken >&2\nexit 127\n"), "djangoRunserver.python"},
-		{"a directory", tmp, "djangoRunserver.python"},
-		{"not executable", notExec, "djangoRunserver.python"},
-		{"garbage binary", garbage, "djangoRunserver.python"},
-		{"shell metacharacters", "python3; touch " + filepath.Join(tmp, "pwned"), "djangoRunserver.python"},
+		{"fails", script("fails", "#!/bin/sh\necho broken >&2\nexit 127\n"), names},
+		{"a directory", tmp, names},
+		{"not executable", notExec, names},
+		{"garbage binary", garbage, names},
+		{"shell metacharacters", "python3; touch " + filepath.Join(tmp, "pwned"), names},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tinyProject(t, t.TempDir(), "ws", "v1")
@@ -385,6 +379,9 @@ func TestNotAPython(t *testing.T) {
 			st := ed.Start(dir)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {
 				t.Fatalf("start = %s %+v, want failed python-not-found", st.State, st.Error)
+			}
+			if tc.hint == names && !fakeeditor.NamesSetting(st.Error, "python") {
+				t.Errorf("failed with %+v, which does not name the python setting", st.Error)
 			}
 			if !strings.Contains(st.Error.Message, tc.hint) {
 				t.Errorf("message %q does not say %q", st.Error.Message, tc.hint)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	_ "embed"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,15 @@ type Django struct {
 	// Env is what to add to the environment (PYTHONPATH for a fetched
 	// release), in the shape of the `env` setting.
 	Env map[string]string
+}
+
+// AtLeast reports whether d is release major.minor or later.
+func (d Django) AtLeast(major, minor int) bool {
+	var x, y int
+	if _, err := fmt.Sscanf(d.Version, "%d.%d", &x, &y); err != nil {
+		return false
+	}
+	return x > major || x == major && y >= minor
 }
 
 // Environ is the process environment with d.Env added, for exec.Cmd.Env.

@@ -253,6 +253,28 @@ func LogContains(text string) Expectation {
 	}
 }
 
+// Count expects at least n messages of method.
+func Count(method string, n int) Expectation {
+	return Expectation{
+		Description: fmt.Sprintf("%d messages %s", n, method),
+		Check: func(msgs []Message) Verdict {
+			for _, m := range msgs {
+				if m.Method == method {
+					if n--; n <= 0 {
+						return Met
+					}
+				}
+			}
+			return Unmet
+		},
+	}
+}
+
+// AnyStatus expects a status of folder ("" for any).
+func AnyStatus(folder string) Expectation {
+	return StatusWhere(folder, "a status", func(protocol.Status) bool { return true }, nil)
+}
+
 // TextContains expects a message of method (window/showMessage and the
 // like) whose text contains text.
 func TextContains(method, text string) Expectation {

@@ -193,6 +193,19 @@ func (e *Env) AwaitDiagnostics(uri, what string, cond func([]protocol.Diagnostic
 	return d
 }
 
+// AwaitQuiet waits until no status of folder ("" for any) has come for
+// quiet, and fails the test if that takes longer than timeout: for what
+// a burst of events still has in flight to land.
+func (e *Env) AwaitQuiet(folder string, quiet, timeout time.Duration) {
+	e.T.Helper()
+	deadline := time.Now().Add(timeout)
+	for e.Editor.Await(quiet, e.Mark(), AnyStatus(folder)) == nil {
+		if time.Now().After(deadline) {
+			e.T.Fatalf("statuses kept coming for %s; the last: %s", timeout, Summary(e.Since(max(0, e.Mark()-20))))
+		}
+	}
+}
+
 // Statuses returns the statuses of folder ("" for any) since from.
 func (e *Env) Statuses(from int, folder string) []protocol.Status {
 	return Statuses(e.Since(from), folder)

@@ -66,9 +66,8 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 
 	// It stays failed: no restart comes (the next would be due after 16 s).
 	from := ed.Mark()
-	time.Sleep(2 * time.Second)
-	if sts := ed.Statuses(from, dir); len(sts) > 0 {
-		t.Fatalf("after the 6th crash the state changed: %v", fakeeditor.Describe(sts))
+	if ed.Editor.Await(2*time.Second, from, fakeeditor.AnyStatus(dir)) == nil {
+		t.Fatalf("after the 6th crash the state changed: %v", fakeeditor.Describe(ed.Statuses(from, dir)))
 	}
 	if st := ed.Status(dir); st.State != protocol.StateFailed || st.PID != 0 {
 		t.Fatalf("after the 6th crash: %s pid %d, want failed with no process", st.State, st.PID)
@@ -241,7 +240,7 @@ func TestFolderGone(t *testing.T) {
 			}
 			// Let whatever the watcher still had in flight land, then read the
 			// settled status.
-			time.Sleep(500 * time.Millisecond)
+			ed.AwaitQuiet(dir, 500*time.Millisecond, 10*time.Second)
 			st := ed.Status(dir)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeFolderGone {
 				t.Fatalf("folder %s: status %s %+v (first failure %+v), want failed folder-gone", how, st.State, st.Error, failed.Error)

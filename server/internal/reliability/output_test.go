@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/supervisor"
@@ -55,8 +56,8 @@ func TestHugeOutput(t *testing.T) {
 			took := time.Since(began)
 			// Every line has arrived once running is seen? Not necessarily: wait
 			// for the count.
-			var lines []protocol.LogParams
-			eventually(30*time.Second, func() bool { lines = ed.LogLines(from); return len(lines) >= tc.wantLines })
+			ed.AwaitWithin(30*time.Second, from, fakeeditor.Count(protocol.MethodLog, tc.wantLines))
+			lines := ed.LogLines(from)
 			cut, longest, total := 0, 0, 0
 			for _, l := range lines {
 				total += len(l.Text)

@@ -42,13 +42,10 @@ func restartsSince(ed *fakeeditor.Env, from int, folder string, first int) int {
 func settle(t *testing.T, ed *fakeeditor.Env, folder string, quiet, timeout time.Duration) protocol.Status {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	anyStatus := fakeeditor.StatusWhere(folder, "a status", func(protocol.Status) bool { return true }, nil)
 	for {
-		// No status for quiet: settled, if running.
-		if ed.Editor.Await(quiet, ed.Mark(), anyStatus) != nil {
-			if st := ed.Status(folder); st.State == protocol.StateRunning {
-				return st
-			}
+		ed.AwaitQuiet(folder, quiet, time.Until(deadline))
+		if st := ed.Status(folder); st.State == protocol.StateRunning {
+			return st
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the server did not settle running within %s", timeout)

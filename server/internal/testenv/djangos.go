@@ -93,7 +93,7 @@ func RunDjangos(t *testing.T, f func(t *testing.T, d Django)) {
 				if required {
 					t.Fatalf(why, version, dir)
 				}
-				t.Skipf(why+" (required when %s is set, as `make test` sets it)", version, dir, DjangosDirEnv)
+				t.Skipf("skipped: "+why+"; `make test` does, and fails without it", version, dir)
 			}
 			d := Django{Version: version, Python: system.Python, Env: map[string]string{"PYTHONPATH": site}}
 			reported := d.Reported(t)

@@ -8,6 +8,11 @@
 # state inside CACHE (its own sources list, package lists and archives), and
 # the mirror is the one this machine's apt already uses. A release already
 # unpacked is kept, so a warm run costs nothing.
+#
+# Checked on 2026-11-25: trixie carries python3-django 4.2 LTS and sid 5.2
+# LTS. When a suite moves on, fetch.sh stops with the version it found; name
+# a suite that still carries the release (trixie-backports, testing) in
+# versions.txt.
 set -eu
 
 cache=${1:?usage: fetch.sh CACHE}
@@ -55,7 +60,7 @@ grep -v '^#' "$here/versions.txt" | while read -r version suite; do
 	[ -n "$version" ] || continue
 	dest=$cache/django-$version
 	if [ -f "$dest/PACKAGES" ]; then
-		echo "Django $version: present ($(tr '\n' ' ' <"$dest/PACKAGES"))"
+		echo "Django $version: present ($(paste -sd' ' "$dest/PACKAGES"))"
 		continue
 	fi
 	state=$cache/apt/$suite
@@ -80,6 +85,8 @@ grep -v '^#' "$here/versions.txt" | while read -r version suite; do
 	done
 	rm -rf "$dest"
 	mv "$work/root" "$dest"
-	rm -rf "$work"
-	echo "Django $version: $(tr '\n' ' ' <"$dest/PACKAGES")"
+	# The package lists served this fetch only: a warm run never reads them.
+	rm -rf "$work" "$state"
+	echo "Django $version: $(paste -sd' ' "$dest/PACKAGES")"
 done
+rmdir "$cache/apt" 2>/dev/null || true

@@ -69,7 +69,12 @@ func (ed *Editor) Await(timeout time.Duration, from int, exps ...Expectation) er
 		case <-deadline.C:
 			why = fmt.Sprintf("timed out after %s", timeout)
 		case <-ed.done:
-			// The last messages may arrive with the exit: look once more.
+			// The last messages may still be in the pipe: read them to its
+			// end, then look once more.
+			select {
+			case <-ed.conn.Done():
+			case <-time.After(time.Second):
+			}
 			if unmet, err := check(ed.Since(from), exps); err != nil || len(unmet) == 0 {
 				return err
 			}

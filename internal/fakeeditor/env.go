@@ -31,13 +31,7 @@ func New(t testing.TB, serve ServeFunc) *Env {
 // builds it.
 func NewBinary(t testing.TB, bin string) *Env {
 	t.Helper()
-	return NewCommand(t, exec.Command(bin, "--stdio"))
-}
-
-// NewCommand spawns cmd, a backend with --stdio that the test has set up.
-func NewCommand(t testing.TB, cmd *exec.Cmd) *Env {
-	t.Helper()
-	ed, err := Spawn(cmd)
+	ed, err := Spawn(exec.Command(bin, "--stdio"))
 	if err != nil {
 		t.Fatal(err)
 	}

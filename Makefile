@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run test test-go fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
+.PHONY: all build run test test-go djangos fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
 
 all: build
 
@@ -45,8 +45,16 @@ cross:
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./server/cmd/django-runserver
 	GOOS=darwin GOARCH=amd64 $(GO) build -o /dev/null ./server/cmd/django-runserver
 
-test-go: deps vet
-	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" $(GO) test -race -count=1 -timeout 20m ./...
+# Django 4.2 and 5.2 LTS beside the system's 3.2, from Debian's newer
+# suites, unpacked under DJANGOS for PYTHONPATH; a warm cache costs nothing.
+# The Go tests run the core flow on each, and fail if one is missing.
+DJANGOS ?= $(CURDIR)/.cache/djangos
+
+djangos:
+	server/internal/testenv/djangos/fetch.sh "$(DJANGOS)"
+
+test-go: deps djangos vet
+	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" $(GO) test -race -count=1 -timeout 20m ./...
 
 # Each fuzz target for a fixed number of inputs (about 10-15 s); a crash fails the build.
 fuzz:

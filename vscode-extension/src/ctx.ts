@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 import * as lc from "vscode-languageclient/node";
 import { Commands } from "./commandIds";
 import { Config, configSection } from "./config";
+import { SettingDiagnostics } from "./diagnostics";
 import { contextKeys, ContextKeys } from "./enablement";
 import { DidChangeStatusNotification, LogNotification, FolderParams, LogParams, RestartRequest, Status } from "./protocol";
 import { PythonInterpreters } from "./python";
@@ -38,6 +39,7 @@ export class Ctx implements vscode.Disposable {
     private readonly python: PythonInterpreters;
     private readonly statusBar = new StatusBar();
     private readonly limiter = new RestartLimiter();
+    private readonly settingDiagnostics = new SettingDiagnostics();
 
     private readonly extensionSubscriptions: vscode.Disposable[] = [];
     private clientSubscriptions: vscode.Disposable[] = [];
@@ -94,6 +96,10 @@ export class Ctx implements vscode.Disposable {
             traceOutputChannel: this.trace,
             revealOutputChannelOn: lc.RevealOutputChannelOn.Never,
             diagnosticCollectionName: "runserver",
+            middleware: {
+                // Bind errors arrive on manage.py; they belong on the line that sets the address.
+                handleDiagnostics: (uri, diagnostics, next) => this.settingDiagnostics.handle(uri, diagnostics, next),
+            },
             // A function, so a restart after a crash sends the settings of that moment.
             initializationOptions: () => ({ settings: this.config.lastPayload }),
             errorHandler: {
@@ -264,6 +270,7 @@ export class Ctx implements vscode.Disposable {
                 // A restarted backend reports every folder afresh; old statuses would be lies.
                 this.servers.clear();
                 this.saveRegistrations.clear();
+                this.settingDiagnostics.clear();
                 if (this.backend.state !== "failed") this.setBackend({ state: "starting" });
                 break;
             case lc.State.Running:

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -52,6 +53,7 @@ var readmeTables = []struct {
 type field struct {
 	name     string
 	optional bool
+	typ      string // the Go type's name, when it is a plain name
 }
 
 // declarations is what parity compares, read from protocol.go or protocol.ts.
@@ -293,7 +295,11 @@ func jsonFields(s *ast.StructType) []field {
 			continue
 		}
 		optional := slices.ContainsFunc(strings.Split(opts, ","), func(o string) bool { return o == "omitempty" || o == "omitzero" })
-		out = append(out, field{name: name, optional: optional})
+		typ := ""
+		if id, ok := f.Type.(*ast.Ident); ok {
+			typ = id.Name
+		}
+		out = append(out, field{name: name, optional: optional, typ: typ})
 	}
 	return out
 }
@@ -372,6 +378,78 @@ func readREADME(src string) readme {
 }
 
 func (md readme) table(heading string) map[string]bool { return md[heading] }
+
+// manifestSource is the VS Code extension's manifest, whose settings offer the values of each
+// setting of an enum type as a list to pick from.
+const manifestSource = "../vscode-extension/package.json"
+
+// manifestParity returns every difference between the values of a Settings field of a Go string
+// type and the enum of its setting in the manifest: a value VS Code offers that the backend
+// refuses, or one the backend takes that VS Code flags as wrong.
+func manifestParity(goSrc, manifest string) ([]string, error) {
+	g, err := readGo(goSrc)
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Contributes struct {
+			Configuration struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"configuration"`
+		} `json:"contributes"`
+	}
+	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", manifestSource, err)
+	}
+	var problems []string
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	for _, f := range g.structs["Settings"] {
+		values, isEnum := g.enums[f.typ]
+		if !isEnum {
+			continue
+		}
+		key := SettingsSection + "." + f.name
+		prop, ok := m.Contributes.Configuration.Properties[key]
+		if !ok {
+			report("setting %s: in protocol.go, missing from package.json", key)
+			continue
+		}
+		compareSets(report, key, "value", values, "protocol.go", prop.Enum, "package.json")
+	}
+	sort.Strings(problems)
+	return problems, nil
+}
+
+// TestManifestParity fails when the extension offers other values than the backend takes.
+func TestManifestParity(t *testing.T) {
+	goSrc, _, _ := readSources(t)
+	manifest, err := os.ReadFile(manifestSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := manifestParity(goSrc, string(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	// A reload mode the extension does not offer is named.
+	drifted := strings.Replace(goSrc, `ReloadOff    ReloadMode = "off"`, `ReloadOff ReloadMode = "off"; ReloadLazy ReloadMode = "lazy"`, 1)
+	if drifted == goSrc {
+		t.Fatal("protocol.go no longer declares ReloadOff as this test expects; update it")
+	}
+	problems, err = manifestParity(drifted, string(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `djangoRunserver.reload value "lazy": in protocol.go, missing from package.json`
+	if !slices.Contains(problems, want) {
+		t.Errorf("drift not reported as %q; got:\n%s", want, strings.Join(problems, "\n"))
+	}
+}
 
 func readSources(t *testing.T) (goSrc, tsSrc, md string) {
 	t.Helper()

@@ -53,7 +53,7 @@ var readmeTables = []struct {
 type field struct {
 	name     string
 	optional bool
-	typ      string // the Go type's name, when it is a plain name
+	typ      string // the Go type's name, when it is a name or a pointer to one
 }
 
 // declarations is what parity compares, read from protocol.go or protocol.ts.
@@ -138,18 +138,28 @@ func parity(goSrc, tsSrc, readme string) ([]string, error) {
 			report("README: no table under %q", t.heading)
 			continue
 		}
-		var want []string
-		what := "value"
+		want, what := g.enums[t.enum], "value"
 		if t.struc != "" {
-			what = "field"
-			for _, f := range g.structs[t.struc] {
-				want = append(want, f.name)
-			}
-		} else {
-			want = g.enums[t.enum]
+			want, what = names(g.structs[t.struc]), "field"
 		}
-		name := t.struc + t.enum
-		compareSets(report, name, what, want, "protocol.go", keys(col), "the README's "+strings.TrimLeft(t.heading, "# ")+" table")
+		compareSets(report, t.struc+t.enum, what, want, "protocol.go", keys(col), "the README's "+strings.TrimLeft(t.heading, "# ")+" table")
+	}
+
+	// A diagnostic's data: whatever protocol.go names the type of Diagnostic.data, protocol.ts
+	// calls it DiagnosticData and the README lists its fields under Diagnostics.
+	dataType := ""
+	for _, f := range g.structs["Diagnostic"] {
+		if f.name == "data" {
+			dataType = f.typ
+		}
+	}
+	if dataType == "" {
+		report("Diagnostic field \"data\": in protocol.ts and the README's Diagnostics table, missing from protocol.go")
+	} else {
+		if dataType != "DiagnosticData" { // else compared with the other structs above
+			compareFields(report, dataType, g.structs[dataType], ts.structs["DiagnosticData"])
+		}
+		compareSets(report, dataType, "field", names(g.structs[dataType]), "protocol.go", keys(md.table("## Diagnostics")), "the README's Diagnostics table")
 	}
 	sort.Strings(problems)
 	return problems, nil
@@ -199,6 +209,14 @@ func compareFields(report func(string, ...any), typ string, goFields, tsFields [
 			report("%s field %q: in protocol.ts, missing from protocol.go", typ, t.name)
 		}
 	}
+}
+
+func names(fields []field) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.name
+	}
+	return out
 }
 
 func keys(m map[string]bool) []string {
@@ -296,7 +314,11 @@ func jsonFields(s *ast.StructType) []field {
 		}
 		optional := slices.ContainsFunc(strings.Split(opts, ","), func(o string) bool { return o == "omitempty" || o == "omitzero" })
 		typ := ""
-		if id, ok := f.Type.(*ast.Ident); ok {
+		t := f.Type
+		if star, ok := t.(*ast.StarExpr); ok {
+			t = star.X
+		}
+		if id, ok := t.(*ast.Ident); ok {
 			typ = id.Name
 		}
 		out = append(out, field{name: name, optional: optional, typ: typ})

@@ -1,6 +1,8 @@
 // This file mirrors protocol/protocol.go, the wire contract with the django-runserver backend
 // (specified in protocol/README.md). Every custom message is declared here once, as a typed
-// constant; change both files together.
+// constant. protocol/parity_test.go fails when this file, protocol.go and the README's tables
+// disagree, so it reads this file as written: string unions, `as const` objects of string values,
+// interfaces with one field a line, and RequestType/NotificationType constructions.
 //
 // It imports only vscode-jsonrpc, so the wire conformance test can use it without VS Code.
 

@@ -14,7 +14,7 @@ import { PythonInterpreters } from "./python";
 import { RestartLimiter } from "./restartLimiter";
 import { resolveServerPath } from "./serverBinary";
 import { ServerStore } from "./serverStore";
-import { changedRestartKeys, restartBackendKey } from "./settings";
+import { changedRestartKeys, restartBackendKey, settingId } from "./settings";
 import { StatusBar } from "./statusBar";
 import { BackendHealth, pickShownFolder, statusBarModel } from "./statusView";
 
@@ -341,7 +341,7 @@ export class Ctx implements vscode.Disposable {
         }
         if (serverPathChanged) {
             const choice = await vscode.window.showInformationMessage(
-                "Django Runserver: djangoRunserver.serverPath changed. Restart the backend to use it? Running servers will be stopped.",
+                `Django Runserver: ${settingId(restartBackendKey)} changed. Restart the backend to use it? Running servers will be stopped.`,
                 "Restart Backend",
             );
             if (choice === "Restart Backend") await this.restart();
@@ -350,7 +350,7 @@ export class Ctx implements vscode.Disposable {
 
     private async offerServerRestart(stale: { folder: string; keys: string[] }[]): Promise<void> {
         const names = stale.map((s) => this.folderName(s.folder)).join(", ");
-        const keys = [...new Set(stale.flatMap((s) => s.keys))].join(", ");
+        const keys = [...new Set(stale.flatMap((s) => s.keys))].map(settingId).join(", ");
         const choice = await vscode.window.showInformationMessage(
             `Django Runserver: changed settings (${keys}) apply when the server of ${names} restarts.`,
             "Restart now",

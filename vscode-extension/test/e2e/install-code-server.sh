@@ -14,7 +14,10 @@ set -euo pipefail
 
 version=4.100.3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-dir=${1:-$(cd "$here/../../.." && pwd)/.cache/code-server}
+dir=${1:-$here/../../../.cache/code-server}
+# Absolute, since the steps below change directory.
+mkdir -p "$(dirname "$dir")"
+dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
 stamp=$dir/.code-server-$version
 
 if [ -f "$stamp" ]; then

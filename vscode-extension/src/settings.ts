@@ -29,10 +29,10 @@ export const backendKeys = [
 
 /**
  * Keys whose change reaches a running server only on its next start: the user is offered a restart.
- * watchExclude and onPortConflict apply at once; startupTimeout matters only while starting. The
- * watcher is set up when the server starts, so watch and pollInterval wait for a restart.
+ * The backend applies the watcher's settings (watchExclude, watch, pollInterval) and onPortConflict
+ * at once; startupTimeout matters only while starting.
  */
-export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload", "watch", "pollInterval"] as const;
+export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload"] as const;
 
 /** settingId is the VS Code setting that holds a key of the backend's settings. */
 export function settingId(key: string): string {

@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run test test-go djangos fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
+.PHONY: all build run test test-go djangos fuzz test-ext cross deps deps-node code-server vet vsix bench bench-smoke clean
 
 all: build
 
@@ -63,7 +63,12 @@ fuzz:
 deps-node:
 	npm ci --no-audit --no-fund
 
-test-ext: deps deps-node build
+# Real VS Code for the end-to-end tests, in .cache/code-server; the installer returns at once when
+# its version is already there.
+code-server:
+	bash vscode-extension/test/e2e/install-code-server.sh .cache/code-server
+
+test-ext: deps deps-node build code-server
 	npm run build
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e

@@ -262,6 +262,8 @@ func (r *report) markdown() string {
 		{"RSS growth (a process that only watches)", "scale/rss"},
 		{"change until the first event", "scale/first"},
 		{"change until the reload trigger (the batch)", "scale/trigger"},
+		{fmt.Sprintf("`watch: poll` every %s: idle CPU of a process that only polls (%% of one core)", watch.PollInterval), "scale/poll-idle"},
+		{fmt.Sprintf("`watch: poll` every %s: change until the batch", watch.PollInterval), "scale/poll-trigger"},
 	}, nil, false, nil)
 	b.WriteString(r.limitText())
 

@@ -16,6 +16,14 @@ import (
 // connections. Big projects with slow system checks take several seconds.
 const DefaultStartupTimeout = 60
 
+// DefaultPollInterval and MinPollInterval bound, in seconds, the time
+// between two polls of a polled folder. A poll stats every file, so a
+// shorter interval costs CPU in proportion (see docs/benchmarks.md).
+const (
+	DefaultPollInterval = 1
+	MinPollInterval     = 0.1
+)
+
 // Resolve merges a folder's overrides over the global settings and checks
 // every value's type. Unknown keys are ignored: editors send their own
 // settings in the same section. The error names each bad key and says what
@@ -51,6 +59,8 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	field("watchExclude", &s.WatchExclude, "an array of strings")
 	field("onPortConflict", &s.OnPortConflict, `"ask", "nextFree" or "fail"`)
 	field("startupTimeout", &s.StartupTimeout, "a number of seconds")
+	field("watch", &s.Watch, `"auto", "events" or "poll"`)
+	field("pollInterval", &s.PollInterval, "a number of seconds")
 
 	switch s.Reload {
 	case "":
@@ -71,6 +81,19 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 		s.StartupTimeout = DefaultStartupTimeout
 	case s.StartupTimeout < 0:
 		problems = append(problems, fmt.Sprintf("%s.startupTimeout must be a positive number of seconds", protocol.SettingsSection))
+	}
+	switch s.Watch {
+	case "":
+		s.Watch = protocol.WatchAuto
+	case protocol.WatchAuto, protocol.WatchEvents, protocol.WatchPoll:
+	default:
+		problems = append(problems, fmt.Sprintf("%s.watch must be \"auto\", \"events\" or \"poll\", not %q", protocol.SettingsSection, s.Watch))
+	}
+	switch {
+	case s.PollInterval == 0:
+		s.PollInterval = DefaultPollInterval
+	case s.PollInterval < MinPollInterval:
+		problems = append(problems, fmt.Sprintf("%s.pollInterval must be at least %g seconds, not %g", protocol.SettingsSection, MinPollInterval, s.PollInterval))
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

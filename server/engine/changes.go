@@ -126,13 +126,16 @@ func (e *Engine) ensureWatcher() {
 			e.n.ShowMessage(protocol.MessageWarning, msg)
 			e.n.LogMessage(protocol.MessageWarning, e.name()+" "+msg)
 		},
-		OnRootGone: func() { e.post(e.folderGone) },
+		OnRootGone:   func() { e.post(e.folderGone) },
+		Mode:         watch.Mode(e.settings.Watch),
+		PollInterval: time.Duration(e.settings.PollInterval * float64(time.Second)),
 	})
 	if err != nil {
 		e.n.LogMessage(protocol.MessageWarning, e.name()+" "+capitalize(err.Error())+". Saves in the editor still reload the server.")
 		return
 	}
 	e.watcher = w
+	e.n.LogMessage(protocol.MessageInfo, e.name()+" "+w.Why())
 }
 
 func (e *Engine) closeWatcher() {

@@ -352,6 +352,9 @@ func (e *Engine) status() protocol.Status {
 	if e.proc != nil {
 		st.PID = e.proc.PID()
 	}
+	if e.watcher != nil {
+		st.Watch = string(e.watcher.Mode())
+	}
 	if e.trigger != nil {
 		st.Trigger = &protocol.Trigger{Kind: e.trigger.kind, Path: e.trigger.path}
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/django-runserver/django-runserver/server/config"
 	"github.com/django-runserver/django-runserver/server/session"
 	"github.com/django-runserver/django-runserver/server/terminal"
 )
@@ -62,6 +63,8 @@ type runOptions struct {
 	python, reload, managePy, envFile, onPortConflict string
 	args                                              stringList
 	exclude                                           stringList
+	watch                                             string
+	pollInterval                                      float64
 }
 
 func runFlags(out io.Writer) *flag.FlagSet {
@@ -80,6 +83,8 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.onPortConflict, "on-port-conflict", "fail", "when the port is taken: fail or nextFree")
 	fs.Var(&o.args, "arg", "extra argument for runserver (repeatable)")
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
+	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
+	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
 	return fs, o
 }
 
@@ -107,6 +112,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"python": o.python, "reload": o.reload, "managePy": o.managePy, "envFile": o.envFile,
 		"address": address, "onPortConflict": o.onPortConflict,
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
+		"watch": o.watch, "pollInterval": o.pollInterval,
 	}
 	return terminal.Run(context.Background(), terminal.Options{Dir: dir, Settings: settings, Stdout: stdout, Stderr: stderr})
 }

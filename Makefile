@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run test test-go fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
+.PHONY: all build run sample-db test-sample test test-go fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
 
 all: build
 
@@ -31,8 +31,20 @@ deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-django >/dev/null; \
 	fi
 
-run: deps build
+run: deps build sample-db
 	$(BIN) run --python "$(PYTHON)" testdata/mysite $(ADDR)
+
+# The sample project's database, migrated, so `make run` serves it without
+# Django's "You have N unapplied migration(s)" warning. The database is not
+# in git: each Django version brings its own contrib migrations.
+sample-db: deps
+	"$(PYTHON)" testdata/mysite/manage.py migrate --noinput --verbosity 0
+
+# The sample's models have their migrations, and sample-db applies them all.
+test-sample: sample-db
+	"$(PYTHON)" testdata/mysite/manage.py makemigrations --check --dry-run
+	"$(PYTHON)" testdata/mysite/manage.py migrate --check
+	@echo "testdata/mysite: every migration applied"
 
 vet:
 	$(GO) vet ./...
@@ -60,7 +72,7 @@ test-ext: deps deps-node build
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e
 
-test: test-go fuzz cross test-ext bench-smoke
+test: test-go test-sample fuzz cross test-ext bench-smoke
 
 vsix: deps-node
 	npm run package

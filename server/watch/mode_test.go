@@ -119,3 +119,46 @@ func TestBadMode(t *testing.T) {
 		t.Fatalf("New with mode inotify: %v, want an error naming it", err)
 	}
 }
+
+// TestPollRestatsASettledFolder covers polling's cheap path: a folder whose
+// entries last changed long ago is not read again, only its files' times
+// and sizes are; an edit in place is still seen, and so is a file added
+// (which changes the folder's time).
+func TestPollRestatsASettledFolder(t *testing.T) {
+	root, _ := filepath.EvalSymlinks(t.TempDir())
+	views := filepath.Join(root, "views.py")
+	if err := os.WriteFile(views, []byte("x = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(root, long, long); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{}
+	w, err := New(root, Options{Mode: Poll, PollInterval: 100 * time.Millisecond, OnBatch: r.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.mu.Lock()
+	settled := w.polled[root].settled()
+	w.mu.Unlock()
+	if !settled {
+		t.Fatal("a folder unchanged for an hour is not taken as settled")
+	}
+
+	f, err := os.OpenFile(views, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("y = 2\n") // in place, as VS Code saves: the folder's time stays
+	f.Close()
+	if info, _ := os.Stat(root); !info.ModTime().Equal(long) {
+		t.Fatal("an edit in place changed the folder's time; the test needs it unchanged")
+	}
+	waitFor(t, "a poll to report the edit in place", func() bool { return r.paths()[views] })
+
+	added := filepath.Join(root, "models.py")
+	os.WriteFile(added, []byte("z = 1\n"), 0o644)
+	waitFor(t, "a poll to report the added file", func() bool { return r.paths()[added] })
+}

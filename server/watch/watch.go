@@ -343,9 +343,17 @@ func (w *Watcher) poll() {
 // A new subdirectory is added with its tree; a removed one stops being
 // polled.
 func (w *Watcher) rescan(dir string) {
-	now, err := w.scan(dir)
 	w.mu.Lock()
 	before := w.polled[dir]
+	w.mu.Unlock()
+	if before.settled() {
+		if info, err := os.Stat(dir); err == nil && info.ModTime().Equal(before.mod) {
+			w.restat(before)
+			return
+		}
+	}
+	now, err := w.scan(dir)
+	w.mu.Lock()
 	if errors.Is(err, fs.ErrNotExist) {
 		delete(w.polled, dir)
 	} else {
@@ -371,10 +379,42 @@ func (w *Watcher) rescan(dir string) {
 	}
 }
 
+// restat checks the files of a directory whose entries have not changed
+// since its last scan: one lstat each, and no directory read. A file found
+// gone is reported; the next poll reads the folder again, since its time
+// has then changed.
+func (w *Watcher) restat(d dirState) {
+	for name, old := range d.files {
+		info, err := os.Lstat(name)
+		if err != nil {
+			w.send(name)
+			continue
+		}
+		if st := (stamp{info.ModTime(), info.Size()}); st != old {
+			d.files[name] = st // only the poll goroutine touches a scan's maps
+			w.send(name)
+		}
+	}
+}
+
 // dirState is one scan of a polled directory.
 type dirState struct {
 	files map[string]stamp // the files not skipped, by path
 	dirs  map[string]bool  // the subdirectories not skipped
+	// mod is the directory's modification time, which changes when an
+	// entry is added, removed or renamed; scanned is when it was read.
+	mod, scanned time.Time
+}
+
+// dirTimeSlack covers file systems that keep times in whole seconds (FAT,
+// some network mounts): an entry added in the same second as a scan leaves
+// the directory's time as it was.
+const dirTimeSlack = 2 * time.Second
+
+// settled reports a scan taken well after the directory last changed, so
+// an unchanged directory time means unchanged entries.
+func (d dirState) settled() bool {
+	return d.files != nil && !d.mod.IsZero() && d.scanned.Sub(d.mod) > dirTimeSlack
 }
 
 // stamp is what polling compares. A save that keeps the size within the
@@ -388,11 +428,16 @@ type stamp struct {
 // scan lists dir: one directory read, and one lstat per file. The skipped
 // are left out, so their changes cost nothing later.
 func (w *Watcher) scan(dir string) (dirState, error) {
+	scanned := time.Now()
+	info, err := os.Stat(dir)
+	if err != nil {
+		return dirState{}, err
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return dirState{}, err
 	}
-	st := dirState{files: make(map[string]stamp, len(entries))}
+	st := dirState{files: make(map[string]stamp, len(entries)), mod: info.ModTime(), scanned: scanned}
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
 		if e.IsDir() {

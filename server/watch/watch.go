@@ -103,13 +103,18 @@ func New(root string, opts Options) (*Watcher, error) {
 	w.mode, w.why = choose(mode, root, platformFacts(root), w.interval)
 	if w.mode == Events {
 		fsw, err := fsnotify.NewBufferedWatcher(4096)
-		if err != nil {
+		switch {
+		case err == nil:
+			w.fsw = fsw
+			// One goroutine drains fsnotify at once (a slow reader can
+			// deadlock it).
+			w.wg.Go(w.drain)
+		case mode == Auto:
+			// Out of inotify instances, say: auto still sees changes.
+			w.mode, w.why = Poll, fmt.Sprintf("Polling for changes every %s: the system gave no file events (%v).", w.interval, err)
+		default:
 			return nil, fmt.Errorf("cannot watch %s: %w", root, err)
 		}
-		w.fsw = fsw
-		// One goroutine drains fsnotify at once (a slow reader can
-		// deadlock it).
-		w.wg.Go(w.drain)
 	}
 	w.addTree(root)
 	w.wg.Go(w.batch)

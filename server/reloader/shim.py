@@ -23,17 +23,18 @@ import signal
 import sys
 
 # The status of a process ended by an interrupt, as a shell reports it
-# (128 + SIGINT). The backend knows a prompt stop by it.
+# (128 + SIGINT): a stop the interrupt ended, told from one the kill ended.
 EXIT_INTERRUPTED = 130
 
 
 def _interrupted(signum, frame):
     """Exit now. Python's own handler raises KeyboardInterrupt in whatever the
     main thread runs at that moment, and that is not always code that lets it
-    through: a weakref callback or __del__ (threading's WeakSet of dangling
-    threads drops a finished request thread right after the first request,
-    which is the backend's readiness probe) reports it as "Exception ignored"
-    and carries on. The main thread then waits for the next change, forever,
+    through: a weakref callback or __del__ reports it as "Exception ignored"
+    and carries on. Right after the first request (the backend's readiness
+    probe) the garbage collector, running on the main thread, frees the
+    finished request thread, and threading's WeakSet of threads drops it in
+    such a callback. The main thread then waits for the next change, forever,
     and the backend's stop waited out its kill fallback. A dev server has
     nothing to save, so leave without unwinding."""
     try:

@@ -25,10 +25,6 @@ const (
 // PollInterval is the default time between two polls.
 const PollInterval = time.Second
 
-// MinPollInterval is the shortest poll interval: below it a big tree's
-// stats would keep a core busy.
-const MinPollInterval = 100 * time.Millisecond
-
 // facts is what auto looks at, gathered by the platform.
 type facts struct {
 	// fsType names the root's filesystem when file events don't work on it

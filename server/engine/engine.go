@@ -180,9 +180,10 @@ func (e *Engine) SetSettings(s protocol.Settings, err error) {
 		if old.Python != s.Python {
 			e.pythonOK = ""
 		}
-		if e.watcher != nil && !slices.Equal(old.WatchExclude, s.WatchExclude) {
+		if e.watcher != nil && (!slices.Equal(old.WatchExclude, s.WatchExclude) || old.Watch != s.Watch || old.PollInterval != s.PollInterval) {
 			e.closeWatcher()
 			e.ensureWatcher()
+			e.notify() // the status names the watch mode
 		}
 	})
 }

@@ -1,12 +1,10 @@
 package watch_test
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -20,7 +18,7 @@ func TestForcedPollReloadsDjango(t *testing.T) {
 	py := testenv.Python(t)
 	dir := testenv.Project(t, "mysite")
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
@@ -44,21 +42,4 @@ func TestForcedPollReloadsDjango(t *testing.T) {
 	if !strings.Contains(out.String(), "views.py changed, reloading.") {
 		t.Errorf("Django did not say it reloaded for views.py")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -3,7 +3,6 @@
 package winsmoke
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -123,28 +122,11 @@ type editor struct {
 	cmd    *exec.Cmd
 	conn   jsonrpc2.Conn
 	exited chan struct{}
-	stderr *lockedBuffer
+	stderr *testenv.Buffer
 
 	mu       sync.Mutex
 	statuses []protocol.Status
 	changed  chan struct{} // closed and replaced on every status
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 type stdio struct {
@@ -155,7 +137,7 @@ type stdio struct {
 // start runs the backend under Wine and initializes it with one folder.
 func start(t *testing.T, w *winEnv, folder string, settings map[string]any, extraEnv ...string) *editor {
 	t.Helper()
-	e := &editor{exited: make(chan struct{}), changed: make(chan struct{}), stderr: &lockedBuffer{}}
+	e := &editor{exited: make(chan struct{}), changed: make(chan struct{}), stderr: &testenv.Buffer{}}
 	e.cmd = exec.Command(w.wine, w.backend, "--stdio")
 	e.cmd.Env = append(append([]string(nil), w.env...), extraEnv...)
 	e.cmd.Stderr = e.stderr

@@ -169,6 +169,9 @@ type Status struct {
 	Error        *Error   `json:"error,omitempty"`
 	// Mode is the reload mode in effect (fast, django or off).
 	Mode ReloadMode `json:"mode,omitempty"`
+	// Watch is how the folder is watched while a fast-mode server is
+	// active: "events" or "poll" (also when auto chose polling).
+	Watch string `json:"watch,omitempty"`
 }
 
 // ReloadMode chooses how code changes reach the server.
@@ -179,6 +182,18 @@ const (
 	ReloadFast   ReloadMode = "fast"
 	ReloadDjango ReloadMode = "django"
 	ReloadOff    ReloadMode = "off"
+)
+
+// WatchMode chooses how the backend notices changed files.
+type WatchMode string
+
+// The watch modes.
+const (
+	// WatchAuto uses file events, and polls where they can't be trusted:
+	// network, virtual-machine and FUSE filesystems, WSL's Windows drives.
+	WatchAuto   WatchMode = "auto"
+	WatchEvents WatchMode = "events"
+	WatchPoll   WatchMode = "poll"
 )
 
 // PortConflictAction chooses what happens when the address is taken.
@@ -206,6 +221,10 @@ type Settings struct {
 	// StartupTimeout is how long, in seconds, a server may take to accept
 	// connections before it is killed and reported failed.
 	StartupTimeout float64 `json:"startupTimeout,omitzero"`
+	// Watch chooses file events or polling; empty means auto.
+	Watch WatchMode `json:"watch,omitempty"`
+	// PollInterval is the time, in seconds, between two polls.
+	PollInterval float64 `json:"pollInterval,omitzero"`
 }
 
 // WorkspaceFolder is LSP's WorkspaceFolder.

@@ -179,13 +179,16 @@ func (e *Engine) ensureWatcher() {
 			e.n.ShowMessage(Message{Type: protocol.MessageWarning, Text: msg})
 			e.log(protocol.MessageWarning, e.name()+" "+msg)
 		},
-		OnRootGone: func() { e.post(e.folderGone) },
+		OnRootGone:   func() { e.post(e.folderGone) },
+		Mode:         watch.Mode(e.settings.Watch),
+		PollInterval: time.Duration(e.settings.PollInterval * float64(time.Second)),
 	})
 	if err != nil {
 		e.log(protocol.MessageWarning, e.name()+" "+capitalize(err.Error())+". Files are not watched; saves the editor reports still reload the server.")
 		return
 	}
 	e.watcher = w
+	e.log(protocol.MessageInfo, e.name()+" "+w.Why())
 }
 
 func (e *Engine) closeWatcher() {

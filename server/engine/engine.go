@@ -245,9 +245,10 @@ func (e *Engine) SetSettings(s protocol.Settings, err error) {
 		if old.Python != s.Python {
 			e.pythonOK = ""
 		}
-		if e.watcher != nil && !slices.Equal(old.WatchExclude, s.WatchExclude) {
+		if e.watcher != nil && (!slices.Equal(old.WatchExclude, s.WatchExclude) || old.Watch != s.Watch || old.PollInterval != s.PollInterval) {
 			e.closeWatcher()
 			e.ensureWatcher()
+			e.notify() // the status names the watch mode
 		}
 	})
 }
@@ -426,6 +427,9 @@ func (e *Engine) status() protocol.Status {
 	}
 	if e.proc != nil {
 		st.PID = e.proc.PID()
+	}
+	if e.watcher != nil {
+		st.Watch = string(e.watcher.Mode())
 	}
 	if e.trigger != nil {
 		st.Trigger = &protocol.Trigger{Kind: e.trigger.kind, Path: e.trigger.path}

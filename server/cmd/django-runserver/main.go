@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/django-runserver/django-runserver/server/config"
 	"github.com/django-runserver/django-runserver/server/session"
 	"github.com/django-runserver/django-runserver/server/terminal"
 )
@@ -63,6 +64,8 @@ type runOptions struct {
 	startupTimeout                                    float64
 	args                                              stringList
 	exclude                                           stringList
+	watch                                             string
+	pollInterval                                      float64
 }
 
 // pointers tells the user how to change each setting in this terminal:
@@ -96,6 +99,8 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Float64Var(&o.startupTimeout, "startup-timeout", 60, "seconds the server may take to accept connections")
 	fs.Var(&o.args, "arg", "extra argument for runserver (repeatable)")
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
+	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
+	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
 	return fs, o
 }
 
@@ -124,6 +129,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"address": address, "onPortConflict": o.onPortConflict,
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
 		"startupTimeout": o.startupTimeout,
+		"watch":          o.watch, "pollInterval": o.pollInterval,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
 		Dir: dir, Settings: settings,

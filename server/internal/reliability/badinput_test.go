@@ -330,7 +330,7 @@ func TestStartupTimeout(t *testing.T) {
 			}
 			failed := ed.AwaitState(from, dir, protocol.StateFailed)
 			took := time.Since(began)
-			if failed.Error == nil || failed.Error.Code != protocol.CodeStartupTimeout || !strings.Contains(failed.Error.Message, "startupTimeout") {
+			if failed.Error == nil || failed.Error.Code != protocol.CodeStartupTimeout || !fakeeditor.NamesSetting(failed.Error, "startupTimeout") {
 				t.Fatalf("failed with %+v, want startup-timeout naming the setting", failed.Error)
 			}
 			if took < 900*time.Millisecond || took > 10*time.Second {

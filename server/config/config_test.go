@@ -68,7 +68,7 @@ func TestReadEnvFile(t *testing.T) {
 			t.Errorf("%q: error %v, want one naming %s", body, err, line)
 		}
 	}
-	if _, err := ReadEnvFile(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "cannot read envFile") {
+	if _, err := ReadEnvFile(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "cannot read the environment file") {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 func ReadEnvFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read envFile %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read the environment file %s: %w", path, err)
 	}
 	defer f.Close()
 	env := map[string]string{}
@@ -31,16 +31,16 @@ func ReadEnvFile(path string) (map[string]string, error) {
 		key, value, ok := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
 		if !ok || !validName(key) {
-			return nil, fmt.Errorf("envFile %s line %d: expected KEY=VALUE", path, n)
+			return nil, fmt.Errorf("the environment file %s, line %d: expected KEY=VALUE", path, n)
 		}
 		v, err := unquote(strings.TrimSpace(value))
 		if err != nil {
-			return nil, fmt.Errorf("envFile %s line %d: %v", path, n, err)
+			return nil, fmt.Errorf("the environment file %s, line %d: %v", path, n, err)
 		}
 		env[key] = v
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read envFile %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read the environment file %s: %w", path, err)
 	}
 	return env, nil
 }

@@ -194,13 +194,13 @@ func TestBadEnvFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, content, hint string
 	}{
-		{"missing", "missing.env", "", "Cannot read envFile"},
-		{"a directory", "dir.env", "", "envFile"},
+		{"missing", "missing.env", "", "Cannot read the environment file"},
+		{"a directory", "dir.env", "", "is a directory"},
 		{"no equals sign", "a.env", "OK=1\nJUST_A_WORD\n", "line 2"},
 		{"invalid name", "b.env", "my-key=1\n", "line 1"},
 		{"unterminated quote", "c.env", "A=\"open\n", "unterminated"},
 		{"text after quote", "d.env", "A='x' y\n", "after the closing quote"},
-		{"line over 1 MB", "e.env", "A=" + strings.Repeat("x", 2<<20) + "\n", "envFile"},
+		{"line over 1 MB", "e.env", "A=" + strings.Repeat("x", 2<<20) + "\n", "token too long"},
 		{"binary", "f.env", "\x00\x01\x02\xff\xfe", "line 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestBadEnvFile(t *testing.T) {
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeInvalidSettings {
 				t.Fatalf("start = %s %+v, want failed invalid-settings", st.State, st.Error)
 			}
-			if !strings.Contains(st.Error.Message, tc.hint) || !strings.Contains(st.Error.Message, "envFile") {
+			if !strings.Contains(st.Error.Message, tc.hint) || !fakeeditor.NamesSetting(st.Error, "envFile") {
 				t.Errorf("message %q does not say %q about the envFile", st.Error.Message, tc.hint)
 			}
 			if len(st.Error.Message) > 2000 {

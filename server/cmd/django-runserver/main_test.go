@@ -3,13 +3,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +43,7 @@ func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
 	cmd := exec.Command(testenv.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("%d", port))
-	var out lockedBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -73,22 +71,4 @@ func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
 			t.Errorf("terminal output lacks %q:\n%s", want, text)
 		}
 	}
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -159,4 +159,3 @@ func TestPauseEndsStreams(t *testing.T) {
 		t.Fatalf("stream read %q, %v", b, err)
 	}
 }
-

@@ -53,6 +53,18 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 	return Frame{}, false
 }
 
+// InWorkspace returns the frames inside root that are not in a library,
+// oldest first: the project's own part of the traceback.
+func (t *Traceback) InWorkspace(root string) []Frame {
+	var frames []Frame
+	for _, f := range t.Frames {
+		if inside(root, f.File) && !isLibrary(f.File) {
+			frames = append(frames, f)
+		}
+	}
+	return frames
+}
+
 func inside(root, file string) bool {
 	if root == "" || !filepath.IsAbs(file) {
 		return false

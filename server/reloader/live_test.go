@@ -26,11 +26,12 @@ import (
 
 // liveServer is one fast-mode Django process on the test's listener.
 type liveServer struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	ready  chan bool // true once it serves, false if it ended first
-	exited chan error
-	out    *syncBuffer
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	ready   chan bool     // true once it serves, false if it ended first
+	exited  chan struct{} // closed when the process ended, with exitErr
+	exitErr error
+	out     *syncBuffer
 }
 
 type syncBuffer struct {
@@ -67,7 +68,7 @@ func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string)
 	files, env := ln.Inherit(nil)
 	cmd.ExtraFiles = append(files, w)
 	cmd.Env = append(os.Environ(), "RUN_MAIN=true", env, "DJANGO_RUNSERVER_READY_FD=4", "DJANGO_RUNSERVER_BROWSER_RELOAD=1", "PYTHONDONTWRITEBYTECODE=1")
-	s := &liveServer{cmd: cmd, ready: make(chan bool, 1), exited: make(chan error, 1), out: &syncBuffer{}}
+	s := &liveServer{cmd: cmd, ready: make(chan bool, 1), exited: make(chan struct{}), out: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -80,7 +81,10 @@ func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string)
 		line, _ := bufio.NewReader(r).ReadString('\n')
 		s.ready <- line == "ready\n"
 	}()
-	go func() { s.exited <- cmd.Wait() }()
+	go func() {
+		s.exitErr = cmd.Wait()
+		close(s.exited)
+	}()
 	t.Cleanup(func() {
 		s.stdin.Close() // the shim ends its tree at end of stdin
 		select {
@@ -339,7 +343,8 @@ func TestLiveReloadsLoseNoRequest(t *testing.T) {
 		testenv.Rewrite(t, views, "VERSION = \"v"+itoa(i)+"\"", "VERSION = \"v"+itoa(i+1)+"\"")
 		s.changed(t, views)
 		select {
-		case err := <-s.exited:
+		case <-s.exited:
+			err := s.exitErr
 			if exit, isExit := err.(*exec.ExitError); !isExit || exit.ExitCode() != ExitReload {
 				t.Fatalf("reload %d: the process ended with %v, not %d:\n%s", i, err, ExitReload, s.out)
 			}
@@ -360,8 +365,11 @@ func TestLiveReloadsLoseNoRequest(t *testing.T) {
 				posted <- string(b)
 			}()
 		}
+		began := time.Now()
 		s = startLive(t, dir, ln)
 		s.waitReady(t)
+		t.Logf("reload %d: ready %v after the spawn", i, time.Since(began))
+		testenv.WaitBody(t, base+"/version", "v"+itoa(i+1))
 	}
 	if got := <-posted; got != "posted once" {
 		t.Fatalf("the POST got %q", got)

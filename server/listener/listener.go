@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (l *Listener) Inherit(extra []*os.File) ([]*os.File, string) {
 	if l.sock == nil {
 		return extra, ""
 	}
-	return append(extra, l.sock), EnvFD + "=" + itoa(3+len(extra))
+	return append(extra, l.sock), EnvFD + "=" + strconv.Itoa(3+len(extra))
 }
 
 // Serve answers connections on the address with h until Pause. Event

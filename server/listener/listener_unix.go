@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"syscall"
 
 	"github.com/django-runserver/django-runserver/server/portcheck"
@@ -76,4 +75,3 @@ func (l *Listener) release() {
 	rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), false) })
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }

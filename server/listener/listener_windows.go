@@ -5,7 +5,6 @@ package listener
 import (
 	"net"
 	"os"
-	"strconv"
 
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
@@ -27,4 +26,3 @@ func (l *Listener) open() (net.Listener, error) {
 
 func (l *Listener) release() {}
 
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -74,4 +74,3 @@ func (l *Listener) release() {
 	}
 	rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), false) })
 }
-

@@ -25,4 +25,3 @@ func (l *Listener) open() (net.Listener, error) {
 }
 
 func (l *Listener) release() {}
-

@@ -392,3 +392,56 @@ type statusError struct{ status string }
 func (e *statusError) Error() string { return e.status }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// echo posts body to /echo with a few headers and returns the view's JSON.
+func echo(t *testing.T, base string, body []byte) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/echo?q=1", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-Custom", "a, b")
+	req.Header.Set("User-Agent", "fidelity")
+	c := http.Client{Timeout: 60 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// Django sees the same request (client address, Host, headers, a 50 MB
+// body) with and without the inherited socket, on the same address.
+func TestLiveFidelity(t *testing.T) {
+	dir := testenv.Project(t, "livesite")
+	port := testenv.FreePort(t)
+	a := portcheck.Address{Host: "127.0.0.1", Port: port}
+	base := "http://" + a.Dial()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 50<<20/16)
+
+	plain := exec.Command(testenv.Python(t), "manage.py", "runserver", a.String(), "--noreload")
+	plain.Dir = dir
+	plain.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	if err := plain.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitBody(t, base+"/version", "v1")
+	want := echo(t, base, body)
+	plain.Process.Kill()
+	plain.Wait()
+	testenv.Eventually(t, 30*time.Second, "the port to be free", func() bool { return testenv.PortFree(port) })
+
+	ln, err := listener.Listen(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := startLive(t, dir, ln)
+	s.waitReady(t)
+	if got := echo(t, base, body); got != want {
+		t.Fatalf("Django saw another request through the inherited socket:\n got %s\nwant %s", got, want)
+	}
+	if !strings.Contains(want, `"length": 52428800`) {
+		t.Fatalf("the upload did not arrive whole: %s", want)
+	}
+}

@@ -40,14 +40,14 @@ _SCRIPT_BODY = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "li
 
 
 def install():
-    from django.core.servers import basehttp
-    from django.utils import autoreload
-
     listen_fd = _fd("DJANGO_RUNSERVER_LISTEN_FD")
     ready_fd = _fd("DJANGO_RUNSERVER_READY_FD")
     inject = os.environ.pop("DJANGO_RUNSERVER_BROWSER_RELOAD", "") == "1"
     if listen_fd is None and ready_fd is None and not inject:
         return
+    from django.core.servers import basehttp
+    from django.utils import autoreload
+
     _patch_server(basehttp.WSGIServer, listen_fd, ready_fd, inject)
     if listen_fd is not None:
         trigger = autoreload.trigger_reload

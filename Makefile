@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run test test-go fuzz test-ext cross deps deps-node vet vsix bench bench-smoke clean
+.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos fuzz test-ext cross deps deps-node code-server vet vsix bench bench-smoke clean
 
 all: build
 
@@ -31,8 +31,20 @@ deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-django >/dev/null; \
 	fi
 
-run: deps build
+run: deps build sample-db
 	$(BIN) run --python "$(PYTHON)" testdata/mysite $(ADDR)
+
+# The sample project's database, migrated, so `make run` serves it without
+# Django's "You have N unapplied migration(s)" warning. The database is not
+# in git: each Django version brings its own contrib migrations.
+sample-db: deps
+	"$(PYTHON)" testdata/mysite/manage.py migrate --noinput --verbosity 0
+
+# The sample's models have their migrations, and sample-db applies them all.
+test-sample: sample-db
+	"$(PYTHON)" testdata/mysite/manage.py makemigrations --check --dry-run
+	"$(PYTHON)" testdata/mysite/manage.py migrate --check
+	@echo "testdata/mysite: every migration applied"
 
 vet:
 	$(GO) vet ./...
@@ -45,8 +57,41 @@ cross:
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./server/cmd/django-runserver
 	GOOS=darwin GOARCH=amd64 $(GO) build -o /dev/null ./server/cmd/django-runserver
 
-test-go: deps vet
-	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" $(GO) test -race -count=1 -timeout 20m ./...
+# Django 4.2 and 5.2 LTS beside the system's 3.2, from Debian's newer
+# suites, unpacked under DJANGOS for PYTHONPATH; a warm cache costs nothing.
+# The Go tests run the core flow on each, and fail if one is missing.
+DJANGOS ?= $(CURDIR)/.cache/djangos
+
+djangos:
+	server/internal/testenv/djangos/fetch.sh "$(DJANGOS)"
+
+test-go: deps djangos vet
+	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" $(GO) test -race -count=1 -timeout 20m ./...
+
+# The Windows build, run under Debian's Wine: lifecycle, the interpreter
+# check, the port probe, and the Job Object when the backend is killed
+# (server/internal/winsmoke). Wine 8.0 lacks bcryptprimitives.dll's
+# ProcessPrng, which Go 1.22+ needs at start-up: a ten-line stand-in built
+# with MinGW fills in. The Wine prefix is kept in .cache/wine, so only the
+# first run pays for wineboot.
+WINE := /usr/lib/wine/wine64
+WINE_CACHE := $(CURDIR)/.cache/wine
+WINE_DLL := $(WINE_CACHE)/bcryptprimitives.dll
+PRNG := server/internal/winsmoke/prng
+
+wine-deps:
+	@if [ ! -x $(WINE) ] || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then \
+	  echo "Installing Debian's wine64 and gcc-mingw-w64-x86-64-win32 (for the Windows smoke test)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine wine64 gcc-mingw-w64-x86-64-win32 >/dev/null; \
+	fi
+
+$(WINE_DLL): $(PRNG)/processprng.c $(PRNG)/bcryptprimitives.def | wine-deps
+	@mkdir -p $(WINE_CACHE)
+	x86_64-w64-mingw32-gcc -shared -O2 -Wall -o $@ $^ -lbcrypt
+
+test-wine: wine-deps $(WINE_DLL)
+	DJANGO_RUNSERVER_WINE=$(WINE) WINEPREFIX=$(WINE_CACHE)/prefix DJANGO_RUNSERVER_WINE_DLL=$(WINE_DLL) \
+	  $(GO) test -count=1 -timeout 15m -v ./server/internal/winsmoke/
 
 # Each fuzz target for a fixed number of inputs (about 10-15 s); a crash fails the build.
 fuzz:
@@ -55,12 +100,17 @@ fuzz:
 deps-node:
 	npm ci --no-audit --no-fund
 
-test-ext: deps deps-node build
+# Real VS Code for the end-to-end tests, in .cache/code-server; the installer returns at once when
+# its version is already there.
+code-server:
+	bash vscode-extension/test/e2e/install-code-server.sh .cache/code-server
+
+test-ext: deps deps-node build code-server
 	npm run build
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e
 
-test: test-go fuzz cross test-ext bench-smoke
+test: test-go test-sample test-wine fuzz cross test-ext bench-smoke
 
 vsix: deps-node
 	npm run package

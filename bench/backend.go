@@ -3,163 +3,113 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"go.lsp.dev/jsonrpc2"
-
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
-	"github.com/django-runserver/django-runserver/server/fileuri"
 )
 
 // backend is our backend, driven as an editor drives it: a real
-// `django-runserver --stdio` process spoken to over JSON-RPC.
+// `django-runserver --stdio` process spoken to over JSON-RPC by the fake
+// editor the tests use too.
 type backend struct {
-	cmd      *exec.Cmd
-	conn     jsonrpc2.Conn
-	execAt   time.Time     // just before exec
+	*fakeeditor.Editor
 	initTime time.Duration // spawn until the initialize reply
-	exited   chan struct{}
-	stderr   *tail
-
-	mu       sync.Mutex
-	status   protocol.Status
-	changed  chan struct{} // closed and replaced on every status
-	warnings []string      // window/showMessage texts
-	djangoAt time.Time     // when a status first named the current Django pid
-}
-
-// stdio joins the backend's stdout and stdin into one stream.
-type stdio struct {
-	io.Reader
-	io.WriteCloser
 }
 
 // startBackend spawns the backend and initializes it with folder and
 // settings, as VS Code would.
 func startBackend(bin, folder string, settings map[string]any) (*backend, error) {
-	b := &backend{changed: make(chan struct{}), exited: make(chan struct{}), stderr: &tail{}}
-	b.cmd = exec.Command(bin, "--stdio")
-	b.cmd.Stderr = b.stderr
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	in, err := b.cmd.StdinPipe()
+	cmd := exec.Command(bin, "--stdio")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	execAt := time.Now()
+	ed, err := fakeeditor.Spawn(cmd)
 	if err != nil {
 		return nil, err
 	}
-	out, err := b.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
+	b := &backend{Editor: ed}
+	kill := atExit(ed.Kill)
+	go func() { <-ed.Done(); kill() }()
+	if _, err := ed.Initialize(settings, folder); err != nil {
+		ed.Kill()
+		return nil, fmt.Errorf("%w%s", err, b.stderr())
 	}
-	b.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(stdio{out, in}))
-	b.execAt = time.Now()
-	if err := b.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot run the backend: %w", err)
-	}
-	go func() { _ = b.cmd.Wait(); close(b.exited) }()
-	kill := atExit(func() { _ = b.cmd.Process.Kill() })
-	go func() { <-b.exited; kill() }()
-	b.conn.Go(context.Background(), b.handle)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	uri := fileuri.FromPath(folder)
-	var res protocol.InitializeResult
-	if _, err := b.conn.Call(ctx, protocol.MethodInitialize, protocol.InitializeParams{
-		WorkspaceFolders:      []protocol.WorkspaceFolder{{URI: uri, Name: "bench"}},
-		InitializationOptions: &protocol.InitializationOptions{Settings: map[string]any{protocol.SettingsSection: settings}},
-	}, &res); err != nil {
-		b.kill()
-		return nil, fmt.Errorf("initialize: %w%s", err, b.stderr.text())
-	}
-	b.initTime = time.Since(b.execAt)
-	if err := b.conn.Notify(ctx, protocol.MethodInitialized, struct{}{}); err != nil {
-		b.kill()
-		return nil, err
-	}
+	b.initTime = time.Since(execAt)
 	return b, nil
 }
 
-func (b *backend) pid() int { return b.cmd.Process.Pid }
+func (b *backend) pid() int { return b.PID() }
 
-func (b *backend) handle(_ context.Context, req *jsonrpc2.Request) (any, error) {
-	// Method and params are borrowed from the frame: copy what is kept.
-	switch strings.Clone(req.Method()) {
-	case protocol.MethodDidChangeStatus:
-		var st protocol.Status
-		if err := json.Unmarshal(append([]byte(nil), req.Params()...), &st); err == nil {
-			b.mu.Lock()
-			if st.PID != 0 && st.PID != b.status.PID {
-				// The backend reports a new process as soon as it has
-				// spawned it.
-				b.djangoAt = time.Now()
-			}
-			b.status = st
-			close(b.changed)
-			b.changed = make(chan struct{})
-			b.mu.Unlock()
+// djangoAt is when a status first named the current Django process: the
+// backend reports a new process as soon as it has spawned it.
+func (b *backend) djangoAt() time.Time {
+	var at time.Time
+	pid := 0
+	for _, m := range b.Since(0) {
+		if m.Method != protocol.MethodDidChangeStatus {
+			continue
 		}
-	case protocol.MethodShowMessage:
-		var m protocol.ShowMessageParams
-		if err := json.Unmarshal(append([]byte(nil), req.Params()...), &m); err == nil {
-			b.mu.Lock()
-			b.warnings = append(b.warnings, m.Message)
-			b.mu.Unlock()
+		for _, st := range fakeeditor.Statuses([]fakeeditor.Message{m}, "") {
+			if st.PID != 0 && st.PID != pid {
+				at = m.At
+			}
+			pid = st.PID
 		}
 	}
-	return nil, nil // showMessageRequest: no choice, as a user who ignores it
+	return at
 }
 
 // waitState waits until the latest status is in state.
 func (b *backend) waitState(state protocol.State, timeout time.Duration) (protocol.Status, error) {
-	deadline := time.After(timeout)
-	for {
-		b.mu.Lock()
-		st, ch := b.status, b.changed
-		b.mu.Unlock()
-		if st.State == state {
-			return st, nil
-		}
-		if st.State == protocol.StateFailed && st.Error != nil {
-			return st, fmt.Errorf("the server failed: %s: %s", st.Error.Code, st.Error.Message)
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			return st, fmt.Errorf("still %s after %s, not %s%s", st.State, timeout, state, b.stderr.text())
-		case <-b.exited:
-			return st, fmt.Errorf("the backend exited%s", b.stderr.text())
-		}
+	var latest protocol.Status
+	err := b.Await(timeout, 0, fakeeditor.Expectation{
+		Description: "the latest state to be " + string(state),
+		Check: func(msgs []fakeeditor.Message) fakeeditor.Verdict {
+			// Only the latest status counts: decode none before it.
+			i := len(msgs) - 1
+			for i >= 0 && msgs[i].Method != protocol.MethodDidChangeStatus {
+				i--
+			}
+			if i < 0 {
+				return fakeeditor.Unmet
+			}
+			sts := fakeeditor.Statuses(msgs[i:i+1], "")
+			if len(sts) == 0 {
+				return fakeeditor.Unmet
+			}
+			switch latest = sts[0]; {
+			case latest.State == state:
+				return fakeeditor.Met
+			case latest.State == protocol.StateFailed && latest.Error != nil:
+				return fakeeditor.Unmeetable
+			}
+			return fakeeditor.Unmet
+		},
+	})
+	if err != nil {
+		return latest, fmt.Errorf("%w%s", err, b.stderr())
 	}
-}
-
-func (b *backend) call(method string, params, result any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_, err := b.conn.Call(ctx, method, params, result)
-	return err
+	return latest, nil
 }
 
 // startServer starts the folder's server and waits until it accepts.
 func (b *backend) startServer() error {
-	var st protocol.Status
-	if err := b.call(protocol.MethodStart, protocol.StartParams{}, &st); err != nil {
-		return fmt.Errorf("runserver/start: %w", err)
+	if _, err := b.Start(""); err != nil {
+		return err
 	}
 	_, err := b.waitState(protocol.StateRunning, 60*time.Second)
 	return err
 }
 
 func (b *backend) stopServer() error {
-	var st protocol.Status
-	if err := b.call(protocol.MethodStop, protocol.FolderParams{}, &st); err != nil {
-		return fmt.Errorf("runserver/stop: %w", err)
+	st, err := b.Stop("")
+	if err != nil {
+		return err
 	}
 	if st.State != protocol.StateStopped {
 		return fmt.Errorf("runserver/stop replied %s", st.State)
@@ -167,30 +117,27 @@ func (b *backend) stopServer() error {
 	return nil
 }
 
-func (b *backend) didSave(path string) error {
-	return b.conn.Notify(context.Background(), protocol.MethodDidSave,
-		protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: fileuri.FromPath(path)}})
-}
+func (b *backend) didSave(path string) error { return b.Save(path) }
 
 // shutdown ends the backend as an editor does: shutdown, then exit.
 func (b *backend) shutdown() error {
-	defer b.conn.Close()
-	err := b.call(protocol.MethodShutdown, nil, nil)
-	if err == nil {
-		err = b.conn.Notify(context.Background(), protocol.MethodExit, nil)
-	}
-	select {
-	case <-b.exited:
-	case <-time.After(15 * time.Second):
-		b.kill()
-		return fmt.Errorf("the backend did not exit after shutdown and exit")
+	err := b.Shutdown(15 * time.Second)
+	if err != nil {
+		b.Kill()
 	}
 	return err
 }
 
-func (b *backend) kill() {
-	_ = b.cmd.Process.Kill()
-	<-b.exited
+func (b *backend) kill() { b.Kill() }
+
+// stderr is the last lines the backend logged, indented under an error
+// message.
+func (b *backend) stderr() string {
+	var t tail
+	if s := b.Stderr(); s != "" {
+		_, _ = t.Write([]byte(s))
+	}
+	return t.text()
 }
 
 // tail keeps the last lines a process wrote, to explain a failure.

@@ -56,11 +56,7 @@ func (o *ours) settle(last time.Time) error {
 
 func (o *ours) tree() []int { return tree(o.b.pid()) }
 
-func (o *ours) spawnedAt() time.Time {
-	o.b.mu.Lock()
-	defer o.b.mu.Unlock()
-	return o.b.djangoAt
-}
+func (o *ours) spawnedAt() time.Time { return o.b.djangoAt() }
 
 func (o *ours) close() {
 	if err := o.b.shutdown(); err != nil {

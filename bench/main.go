@@ -58,9 +58,13 @@ func main() {
 	flag.IntVar(&cfg.dirs, "dirs", 5000, "folders in the generated scale tree")
 	flag.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ","))
 	watcherChild := flag.String("measure-watcher", "", "internal: set up a watcher on this folder, print this process's RSS before and after, and exit")
+	pollChild := flag.String("poll-watcher", "", "internal: poll this folder, print \"ready\", and exit when stdin closes")
 	flag.Parse()
 	if *watcherChild != "" {
 		os.Exit(measureWatcherChild(*watcherChild))
+	}
+	if *pollChild != "" {
+		os.Exit(pollWatcherChild(*pollChild))
 	}
 	if cfg.smoke {
 		cfg.reps, cfg.idle, cfg.files, cfg.dirs, cfg.out = 2, 2*time.Second, 2000, 200, ""

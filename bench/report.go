@@ -254,7 +254,11 @@ func (r *report) markdown() string {
 			"growth of the Go heap in use once the watcher is set up, and the growth of RSS in a fresh process that\n"+
 			"does nothing but set one up (the kernel's own memory for each inotify watch is not counted). Latency is\n"+
 			"from a file's write until the watcher's batch holds it; the first event alone is shown too, since\n"+
-			"batches wait for %s of quiet. %d folders were polled instead of watched.\n\n", r.scaleTree, watch.Debounce, r.scalePolled)
+			"batches wait for %s of quiet. %d folders were polled instead of watched. The `watch: poll` rows run a\n"+
+			"poll-only watcher at the default interval, its idle CPU in a process of its own: each poll lstats every\n"+
+			"file, and reads again only the folders whose time changed, so its cost grows with the number of files\n"+
+			"(raise `pollInterval`, or exclude folders, on a big tree). A change waits half the interval on average.\n\n",
+			r.scaleTree, watch.Debounce, r.scalePolled)
 	}
 	r.table(&b, []row{
 		{"set-up (walk and watch every folder)", "scale/setup"},
@@ -262,6 +266,8 @@ func (r *report) markdown() string {
 		{"RSS growth (a process that only watches)", "scale/rss"},
 		{"change until the first event", "scale/first"},
 		{"change until the reload trigger (the batch)", "scale/trigger"},
+		{fmt.Sprintf("`watch: poll` every %s: idle CPU of a process that only polls (%% of one core)", watch.PollInterval), "scale/poll-idle"},
+		{fmt.Sprintf("`watch: poll` every %s: change until the batch", watch.PollInterval), "scale/poll-trigger"},
 	}, nil, false, nil)
 	b.WriteString(r.limitText())
 

@@ -3,9 +3,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -65,9 +68,10 @@ type probe struct {
 	warnings []string
 }
 
-func newProbe(root string) (*probe, error) {
+func newProbe(root string, mode watch.Mode) (*probe, error) {
 	p := &probe{batches: make(chan watch.Batch, 256)}
 	w, err := watch.New(root, watch.Options{
+		Mode:    mode,
 		Skip:    serverconfig.SkipDir, // as the engine does
 		OnBatch: func(b watch.Batch) { p.batches <- b },
 		OnWarning: func(msg string) {
@@ -124,7 +128,7 @@ func runScale(cfg *config, r *report) {
 	setup := newSample("ms")
 	for i := 0; i <= cfg.reps; i++ {
 		t := time.Now()
-		p, err := newProbe(tree.root)
+		p, err := newProbe(tree.root, watch.Events)
 		if err != nil {
 			r.fail("scale: %v", err)
 			return
@@ -154,7 +158,7 @@ func runScale(cfg *config, r *report) {
 
 	progress("scale: watcher memory and trigger latency")
 	heapBefore := heapInUse()
-	p, err := newProbe(tree.root)
+	p, err := newProbe(tree.root, watch.Events)
 	if err != nil {
 		r.fail("scale: %v", err)
 		return
@@ -182,7 +186,85 @@ func runScale(cfg *config, r *report) {
 	r.put("scale/first", first)
 	r.put("scale/trigger", batch)
 
+	runPolling(cfg, tree, r)
 	runOutOfWatches(cfg, tree, r)
+}
+
+// runPolling measures `watch: poll` on the tree at the default interval:
+// the idle CPU of a process that does nothing else, and how long a change
+// takes to be reported (half the interval on average, by design).
+func runPolling(cfg *config, tree *scaleTree, r *report) {
+	progress("scale: polling every %s, idle CPU over %s", watch.PollInterval, cfg.idle)
+	exe, err := os.Executable()
+	if err != nil {
+		r.fail("scale, polling: %v", err)
+		return
+	}
+	child := exec.Command(exe, "-poll-watcher", tree.root)
+	child.Stderr = os.Stderr
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		r.fail("scale, polling: %v", err)
+		return
+	}
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		r.fail("scale, polling: %v", err)
+		return
+	}
+	if err := child.Start(); err != nil {
+		r.fail("scale, polling: %v", err)
+		return
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		stdin.Close()
+		child.Wait()
+		r.fail("scale, polling: -poll-watcher said %q: %v", line, err)
+		return
+	}
+	idle := measureIdle(cfg.idle, []int{child.Process.Pid})[0]
+	stdin.Close()
+	if err := child.Wait(); err != nil {
+		r.fail("scale, polling: -poll-watcher: %v", err)
+		return
+	}
+	r.put("scale/poll-idle", idle)
+
+	progress("scale: polling, change until reported")
+	p, err := newProbe(tree.root, watch.Poll)
+	if err != nil {
+		r.fail("scale, polling: %v", err)
+		return
+	}
+	defer p.w.Close()
+	trigger := newSample("ms")
+	for i := 0; i <= cfg.reps; i++ {
+		leaf := tree.leaf[(i*7919+13)%len(tree.leaf)]
+		_, b, err := p.change(filepath.Join(leaf, "polled.py"), i, 3*watch.PollInterval+5*time.Second)
+		if err != nil {
+			r.fail("scale, polling: %v", err)
+			return
+		}
+		if i > 0 {
+			trigger.addDuration(b)
+		}
+	}
+	r.put("scale/poll-trigger", trigger)
+}
+
+// pollWatcherChild is the -poll-watcher process: it polls root at the
+// default interval until its stdin closes, so its CPU is polling's alone.
+func pollWatcherChild(root string) int {
+	p, err := newProbe(root, watch.Poll)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer p.w.Close()
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
 }
 
 // runOutOfWatches lowers fs.inotify.max_user_watches just above what the
@@ -212,7 +294,7 @@ func runOutOfWatches(cfg *config, tree *scaleTree, r *report) {
 		lim.skipped = fmt.Sprintf("lowering %s is not permitted here (%v), so running out of watches was not exercised", maxWatchesFile, err)
 		return
 	}
-	p, err := newProbe(tree.root)
+	p, err := newProbe(tree.root, watch.Events)
 	restore()
 	if err != nil {
 		r.fail("scale, out of watches: %v", err)
@@ -288,7 +370,7 @@ func measureWatcherChild(root string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	p, err := newProbe(root)
+	p, err := newProbe(root, watch.Events)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -18,8 +18,6 @@ const (
 	MethodShutdown = "shutdown"
 	// MethodExit ends the backend: code 0 after shutdown, 1 otherwise.
 	MethodExit = "exit"
-	// MethodCancelRequest is LSP's $/cancelRequest.
-	MethodCancelRequest = "$/cancelRequest"
 	// MethodSetTrace is LSP's $/setTrace; accepted and ignored.
 	MethodSetTrace = "$/setTrace"
 
@@ -145,6 +143,11 @@ type Error struct {
 	Line int    `json:"line,omitzero"`
 	// Exception is the exception type of a traceback, e.g. "SyntaxError".
 	Exception string `json:"exception,omitempty"`
+	// Setting is the settings key (a JSON name of Settings, such as
+	// "python" or "address") the error concerns, when one does. Message
+	// names no setting of any editor: each face points to Setting in its
+	// own terms.
+	Setting string `json:"setting,omitempty"`
 }
 
 // Status is the state of one folder's server.
@@ -166,6 +169,9 @@ type Status struct {
 	Error        *Error   `json:"error,omitempty"`
 	// Mode is the reload mode in effect (fast, django or off).
 	Mode ReloadMode `json:"mode,omitempty"`
+	// Watch is how the folder is watched while a fast-mode server is
+	// active: "events" or "poll" (also when auto chose polling).
+	Watch string `json:"watch,omitempty"`
 }
 
 // ReloadMode chooses how code changes reach the server.
@@ -176,6 +182,18 @@ const (
 	ReloadFast   ReloadMode = "fast"
 	ReloadDjango ReloadMode = "django"
 	ReloadOff    ReloadMode = "off"
+)
+
+// WatchMode chooses how the backend notices changed files.
+type WatchMode string
+
+// The watch modes.
+const (
+	// WatchAuto uses file events, and polls where they can't be trusted:
+	// network, virtual-machine and FUSE filesystems, WSL's Windows drives.
+	WatchAuto   WatchMode = "auto"
+	WatchEvents WatchMode = "events"
+	WatchPoll   WatchMode = "poll"
 )
 
 // PortConflictAction chooses what happens when the address is taken.
@@ -203,6 +221,10 @@ type Settings struct {
 	// StartupTimeout is how long, in seconds, a server may take to accept
 	// connections before it is killed and reported failed.
 	StartupTimeout float64 `json:"startupTimeout,omitzero"`
+	// Watch chooses file events or polling; empty means auto.
+	Watch WatchMode `json:"watch,omitempty"`
+	// PollInterval is the time, in seconds, between two polls.
+	PollInterval float64 `json:"pollInterval,omitzero"`
 }
 
 // WorkspaceFolder is LSP's WorkspaceFolder.
@@ -359,6 +381,16 @@ type Diagnostic struct {
 	Code     string             `json:"code,omitempty"`
 	Source   string             `json:"source"`
 	Message  string             `json:"message"`
+	// Data is LSP's data field: what the backend knows beyond the message.
+	Data *DiagnosticData `json:"data,omitempty"`
+}
+
+// DiagnosticData is the data of a diagnostic.
+type DiagnosticData struct {
+	// Setting is the settings key the diagnostic concerns, as in
+	// Error.Setting: a bind error concerns "address". An editor may show
+	// the diagnostic where that setting is set instead.
+	Setting string `json:"setting,omitempty"`
 }
 
 // PublishDiagnosticsParams is LSP's params of the same name. An empty

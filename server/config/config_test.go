@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +96,7 @@ func TestEnvironLayers(t *testing.T) {
 
 func TestFindManagePy(t *testing.T) {
 	root := t.TempDir()
-	if _, err := FindManagePy(root, ""); err == nil || !strings.Contains(err.Error(), "djangoRunserver.managePy") {
+	if _, err := FindManagePy(root, ""); err == nil || !errors.Is(err, ErrManagePyNotFound) {
 		t.Errorf("empty folder: %v", err)
 	}
 	os.MkdirAll(filepath.Join(root, ".venv", "x"), 0o755)
@@ -128,7 +129,7 @@ func TestFindPythonPrefersTheFolderVenv(t *testing.T) {
 	if p, err := FindPython(root, root, ".venv/bin/python"); err != nil || p != filepath.Join(root, ".venv/bin/python") {
 		t.Errorf("relative setting: %q %v", p, err)
 	}
-	if _, err := FindPython(root, root, "/no/such/python"); err == nil || !strings.Contains(err.Error(), "djangoRunserver.python") {
+	if _, err := FindPython(root, root, "/no/such/python"); err == nil || !errors.Is(err, ErrPythonNotFound) {
 		t.Errorf("missing setting: %v", err)
 	}
 	if _, err := FindPython(root, root, "no-such-python-command"); err == nil {

@@ -44,7 +44,7 @@ func FindManagePy(folder, setting string) (string, error) {
 			p = filepath.Join(folder, p)
 		}
 		if st, err := os.Stat(p); err != nil || st.IsDir() {
-			return "", fmt.Errorf("%w: djangoRunserver.managePy is %q, but %s is not a file. Fix the setting", ErrManagePyNotFound, setting, p)
+			return "", fmt.Errorf("%w: the manage.py path %q is set, but %s is not a file. Fix that path", ErrManagePyNotFound, setting, p)
 		}
 		return p, nil
 	}
@@ -64,7 +64,7 @@ func FindManagePy(folder, setting string) (string, error) {
 		sort.Strings(found)
 		return found[0], nil
 	}
-	return "", fmt.Errorf("%w in %s or the folders just below it. Open the folder of a Django project, or set djangoRunserver.managePy", ErrManagePyNotFound, folder)
+	return "", fmt.Errorf("%w in %s or the folders just below it. Open the folder of a Django project, or give the path to its manage.py", ErrManagePyNotFound, folder)
 }
 
 // FindPython returns the interpreter to run: the setting (a path relative to
@@ -83,13 +83,13 @@ func FindPython(folder, manageDir, setting string) (string, error) {
 				p = filepath.Join(folder, p)
 			}
 			if !isFile(p) {
-				return "", fmt.Errorf("%w: djangoRunserver.python is %q, but %s does not exist. Fix the setting, or clear it to use the folder's virtualenv", ErrPythonNotFound, setting, p)
+				return "", fmt.Errorf("%w: the interpreter %q is set, but %s does not exist. Fix it, or clear it to use the folder's virtualenv", ErrPythonNotFound, setting, p)
 			}
 			return p, nil
 		}
 		found, err := exec.LookPath(p)
 		if err != nil {
-			return "", fmt.Errorf("%w: djangoRunserver.python is %q, which is not on PATH. Set it to the interpreter's full path", ErrPythonNotFound, setting)
+			return "", fmt.Errorf("%w: the interpreter %q is set, but it is not on PATH. Give the interpreter's full path", ErrPythonNotFound, setting)
 		}
 		return found, nil
 	}
@@ -105,7 +105,7 @@ func FindPython(folder, manageDir, setting string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: no .venv or venv in %s, and neither python3 nor python is on PATH. Install Python, or set djangoRunserver.python", ErrPythonNotFound, folder)
+	return "", fmt.Errorf("%w: no .venv or venv in %s, and neither python3 nor python is on PATH. Install Python, or choose an interpreter", ErrPythonNotFound, folder)
 }
 
 func venvPython(venv string) string {

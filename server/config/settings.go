@@ -6,7 +6,9 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/django-runserver/django-runserver/protocol"
@@ -15,6 +17,14 @@ import (
 // DefaultStartupTimeout is how long, in seconds, a server may take to accept
 // connections. Big projects with slow system checks take several seconds.
 const DefaultStartupTimeout = 60
+
+// DefaultPollInterval and MinPollInterval bound, in seconds, the time
+// between two polls of a polled folder. A poll stats every file, so a
+// shorter interval costs CPU in proportion (see docs/benchmarks.md).
+const (
+	DefaultPollInterval = 1
+	MinPollInterval     = 0.1
+)
 
 // Resolve merges a folder's overrides over the global settings and checks
 // every value's type. Unknown keys are ignored: editors send their own
@@ -47,30 +57,27 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	field("args", &s.Args, "an array of strings")
 	field("env", &s.Env, "an object of strings")
 	field("envFile", &s.EnvFile, "a string")
-	field("reload", &s.Reload, `"fast", "django" or "off"`)
+	field("reload", &s.Reload, alternatives(reloadModes))
 	field("watchExclude", &s.WatchExclude, "an array of strings")
-	field("onPortConflict", &s.OnPortConflict, `"ask", "nextFree" or "fail"`)
+	field("onPortConflict", &s.OnPortConflict, alternatives(portConflictActions))
 	field("startupTimeout", &s.StartupTimeout, "a number of seconds")
+	field("watch", &s.Watch, alternatives(watchModes))
+	field("pollInterval", &s.PollInterval, "a number of seconds")
 
-	switch s.Reload {
-	case "":
-		s.Reload = protocol.ReloadFast
-	case protocol.ReloadFast, protocol.ReloadDjango, protocol.ReloadOff:
-	default:
-		problems = append(problems, fmt.Sprintf("%s.reload must be \"fast\", \"django\" or \"off\", not %q", protocol.SettingsSection, s.Reload))
-	}
-	switch s.OnPortConflict {
-	case "":
-		s.OnPortConflict = protocol.PortConflictAsk
-	case protocol.PortConflictAsk, protocol.PortConflictNextFree, protocol.PortConflictFail:
-	default:
-		problems = append(problems, fmt.Sprintf("%s.onPortConflict must be \"ask\", \"nextFree\" or \"fail\", not %q", protocol.SettingsSection, s.OnPortConflict))
-	}
+	problems = append(problems, oneOf(&s.Reload, "reload", reloadModes)...)
+	problems = append(problems, oneOf(&s.OnPortConflict, "onPortConflict", portConflictActions)...)
+	problems = append(problems, oneOf(&s.Watch, "watch", watchModes)...)
 	switch {
 	case s.StartupTimeout == 0:
 		s.StartupTimeout = DefaultStartupTimeout
 	case s.StartupTimeout < 0:
 		problems = append(problems, fmt.Sprintf("%s.startupTimeout must be a positive number of seconds", protocol.SettingsSection))
+	}
+	switch {
+	case s.PollInterval == 0:
+		s.PollInterval = DefaultPollInterval
+	case s.PollInterval < MinPollInterval:
+		problems = append(problems, fmt.Sprintf("%s.pollInterval must be at least %g seconds, not %g", protocol.SettingsSection, MinPollInterval, s.PollInterval))
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -82,6 +89,34 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 		return s, fmt.Errorf("invalid settings: %s. Fix them in your editor's settings", strings.Join(problems, "; "))
 	}
 	return s, nil
+}
+
+// The values of each choice, its default first.
+var (
+	reloadModes         = []protocol.ReloadMode{protocol.ReloadFast, protocol.ReloadDjango, protocol.ReloadOff}
+	portConflictActions = []protocol.PortConflictAction{protocol.PortConflictAsk, protocol.PortConflictNextFree, protocol.PortConflictFail}
+	watchModes          = []protocol.WatchMode{protocol.WatchAuto, protocol.WatchEvents, protocol.WatchPoll}
+)
+
+// oneOf sets an unset choice to its default, allowed[0], and names a value
+// that is not allowed.
+func oneOf[T ~string](v *T, key string, allowed []T) []string {
+	switch {
+	case *v == "":
+		*v = allowed[0]
+	case !slices.Contains(allowed, *v):
+		return []string{fmt.Sprintf("%s.%s must be %s, not %q", protocol.SettingsSection, key, alternatives(allowed), *v)}
+	}
+	return nil
+}
+
+// alternatives words a choice's values: "a", "b" or "c".
+func alternatives[T ~string](allowed []T) string {
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = strconv.Quote(string(a))
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
 }
 
 // hasNullElement reports a null inside an array or object.

@@ -8,8 +8,19 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
+	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/watch"
 )
+
+// StormQuiet is how long a stream of changes must pause before the changes
+// held during a reload are applied. A single change, or the first of a
+// storm, goes to the server at once and pays no delay; only changes that
+// keep arriving while a reload runs wait for the pause, and are then
+// applied together in one more restart. So a formatter or a code generator
+// writing every few milliseconds, or a checkout, costs two restarts
+// instead of one per write. It bridges the gaps between a tool's writes,
+// and it is short beside the reload it follows.
+const StormQuiet = 150 * time.Millisecond
 
 // stamp is what a file looked like when its path was last sent.
 type stamp struct {
@@ -33,7 +44,7 @@ func (e *Engine) changed(paths []string, kind protocol.TriggerKind, at time.Time
 	}
 	var ts []trigger
 	for _, p := range paths {
-		if e.inside(p) {
+		if fileuri.Inside(e.folder, p) {
 			ts = append(ts, trigger{kind: kind, path: p, at: at})
 		}
 	}
@@ -41,16 +52,22 @@ func (e *Engine) changed(paths []string, kind protocol.TriggerKind, at time.Time
 		return
 	}
 	switch {
-	case e.proc != nil && e.ready:
+	case e.proc != nil && e.ready && e.quietTimer == nil:
 		e.send(ts)
 	case e.proc != nil:
-		// Starting: the new process may already have read these files. Send
-		// them once it serves, so Django judges them against what it loaded.
-		e.held = append(e.held, ts...)
+		// A reload runs, or the stream that met one goes on. The new process
+		// may already have read these files: hold them until the stream is
+		// quiet and the process serves, so Django judges them against what it
+		// loaded, all at once.
+		e.hold(ts)
 	case e.state == protocol.StateFailed && e.err != nil && e.err.Code == protocol.CodeFolderGone:
 		// The folder is gone: only a start tries again.
+	case e.state == protocol.StateFailed && e.retries(ts) && e.quietTimer != nil:
+		// A storm goes on (a reload failed on a file caught mid-write, for
+		// example): retry once it is quiet.
+		e.hold(ts)
 	case e.state == protocol.StateFailed && e.retries(ts):
-		e.stopTimers()
+		stopTimer(&e.retryTimer)
 		e.launch(protocol.StateReloading, &ts[0])
 	}
 }
@@ -66,6 +83,47 @@ func (e *Engine) retries(ts []trigger) bool {
 		}
 	}
 	return false
+}
+
+// hold keeps changes until the stream of changes is quiet.
+func (e *Engine) hold(ts []trigger) {
+	e.held = append(e.held, ts...)
+	e.lastChange = e.clock.Now()
+	if e.quietTimer == nil {
+		e.armQuiet(StormQuiet)
+	}
+}
+
+// armQuiet checks in d whether the stream has gone quiet.
+func (e *Engine) armQuiet(d time.Duration) {
+	var t Timer
+	t = e.clock.AfterFunc(d, func() {
+		e.post(func() {
+			if e.quietTimer == t {
+				e.quietTimer = nil
+				e.quietElapsed()
+			}
+		})
+	})
+	e.quietTimer = t
+}
+
+// quietElapsed applies the held changes once no change has come for
+// StormQuiet: it sends them if the process serves (otherwise becameReady
+// does), or retries a server that failed during the storm.
+func (e *Engine) quietElapsed() {
+	if rest := StormQuiet - e.clock.Now().Sub(e.lastChange); rest > 0 {
+		e.armQuiet(rest)
+		return
+	}
+	switch {
+	case e.proc != nil && e.ready:
+		e.sendHeld()
+	case e.proc == nil && e.check == nil && e.state == protocol.StateFailed && len(e.held) > 0 && e.retries(e.held):
+		t := e.held[len(e.held)-1]
+		stopTimer(&e.retryTimer)
+		e.launch(protocol.StateReloading, &t)
+	}
 }
 
 func (e *Engine) send(ts []trigger) {
@@ -108,11 +166,6 @@ func (e *Engine) fresh(path string) bool {
 	return true
 }
 
-func (e *Engine) inside(path string) bool {
-	rel, err := filepath.Rel(e.folder, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
 // ensureWatcher watches the folder while a fast-mode server is active.
 func (e *Engine) ensureWatcher() {
 	if e.watcher != nil || e.settings.Reload != protocol.ReloadFast {
@@ -123,16 +176,19 @@ func (e *Engine) ensureWatcher() {
 		Exclude: e.settings.WatchExclude,
 		OnBatch: func(b watch.Batch) { e.Changed(b.Paths, protocol.TriggerWatch, b.First) },
 		OnWarning: func(msg string) {
-			e.n.ShowMessage(protocol.MessageWarning, msg)
-			e.n.LogMessage(protocol.MessageWarning, e.name()+" "+msg)
+			e.n.ShowMessage(Message{Type: protocol.MessageWarning, Text: msg})
+			e.log(protocol.MessageWarning, e.name()+" "+msg)
 		},
-		OnRootGone: func() { e.post(e.folderGone) },
+		OnRootGone:   func() { e.post(e.folderGone) },
+		Mode:         watch.Mode(e.settings.Watch),
+		PollInterval: time.Duration(e.settings.PollInterval * float64(time.Second)),
 	})
 	if err != nil {
-		e.n.LogMessage(protocol.MessageWarning, e.name()+" "+capitalize(err.Error())+". Saves in the editor still reload the server.")
+		e.log(protocol.MessageWarning, e.name()+" "+capitalize(err.Error())+". Files are not watched; saves the editor reports still reload the server.")
 		return
 	}
 	e.watcher = w
+	e.log(protocol.MessageInfo, e.name()+" "+w.Why())
 }
 
 func (e *Engine) closeWatcher() {
@@ -147,17 +203,19 @@ func (e *Engine) closeWatcher() {
 // folderGone stops a server whose folder was deleted or renamed.
 func (e *Engine) folderGone() {
 	if e.state == protocol.StateStopped || e.state == protocol.StateStopping {
-		return // a stop is under way: its afterExit must run
+		return // a stop is under way: it finishes when the process exits
 	}
 	if _, err := os.Stat(e.folder); err == nil {
 		return
 	}
-	e.stopTimers()
+	stopTimer(&e.retryTimer)
+	stopTimer(&e.quietTimer)
+	e.held = nil
 	e.closeWatcher()
 	perr := &protocol.Error{Code: protocol.CodeFolderGone,
 		Message: "The folder " + e.folder + " was deleted or renamed while the server ran, so the server was stopped. Reopen the folder, then start the server."}
 	if e.proc != nil {
-		e.afterExit = func() {}
+		e.pending = pendingDiscard
 		e.stopProc()
 	}
 	e.fail(perr)

@@ -3,52 +3,44 @@ package engine
 import (
 	"bufio"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
+	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
 // publishError puts a failure in the Problems panel: a traceback at its
-// file and line, a bind error where the address is set.
+// file and line, a bind error on manage.py's first line. A bind error's
+// data names the address setting, so an editor that knows where the user
+// set it may show it there instead.
 func (e *Engine) publishError(perr *protocol.Error) {
 	switch {
 	case perr.File != "" && perr.Line > 0:
-		line := perr.Line - 1
-		e.addDiagnostic(fileuri.FromPath(perr.File), protocol.Diagnostic{
-			Range:    lineRange(perr.File, line),
+		e.addDiagnostic(perr.File, perr.Line-1, protocol.Diagnostic{
 			Severity: protocol.SeverityError,
 			Code:     string(perr.Code),
-			Source:   protocol.DiagnosticSource,
 			Message:  perr.Message,
 		})
-	case isBindError(perr.Code):
-		path, line := e.addressLocation()
-		if path != "" {
-			e.addDiagnostic(fileuri.FromPath(path), protocol.Diagnostic{
-				Range:    lineRange(path, line),
-				Severity: protocol.SeverityError,
-				Code:     string(perr.Code),
-				Source:   protocol.DiagnosticSource,
-				Message:  perr.Message,
-			})
-		}
+	case isBindError(perr.Code) && e.managePy != "":
+		e.addDiagnostic(e.managePy, 0, protocol.Diagnostic{
+			Severity: protocol.SeverityError,
+			Code:     string(perr.Code),
+			Message:  perr.Message,
+			Data:     &protocol.DiagnosticData{Setting: portcheck.Setting},
+		})
 	}
 }
 
 // warnWildcard flags a server reachable from the network.
 func (e *Engine) warnWildcard() {
-	path, line := e.addressLocation()
-	if path == "" {
+	if e.managePy == "" {
 		return
 	}
-	e.addDiagnostic(fileuri.FromPath(path), protocol.Diagnostic{
-		Range:    lineRange(path, line),
+	e.addDiagnostic(e.managePy, 0, protocol.Diagnostic{
 		Severity: protocol.SeverityWarning,
 		Code:     "public-address",
-		Source:   protocol.DiagnosticSource,
 		Message:  "The server listens on " + e.addr.String() + ", so it is reachable from other machines on your network. Use 127.0.0.1 unless you mean to share it.",
+		Data:     &protocol.DiagnosticData{Setting: portcheck.Setting},
 	})
 }
 
@@ -60,23 +52,12 @@ func isBindError(c protocol.ErrorCode) bool {
 	return false
 }
 
-// addressLocation is the line of .vscode/settings.json that sets
-// djangoRunserver.address, else line 0 of manage.py.
-func (e *Engine) addressLocation() (string, int) {
-	settings := filepath.Join(e.folder, ".vscode", "settings.json")
-	if f, err := os.Open(settings); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for n := 0; sc.Scan(); n++ {
-			if strings.Contains(sc.Text(), `"djangoRunserver.address"`) {
-				return settings, n
-			}
-		}
-	}
-	return e.managePy, 0
-}
-
-func (e *Engine) addDiagnostic(uri string, d protocol.Diagnostic) {
+// addDiagnostic publishes d on line (0-based) of path, across the whole
+// line, beside the file's other diagnostics.
+func (e *Engine) addDiagnostic(path string, line int, d protocol.Diagnostic) {
+	d.Range = lineRange(path, line)
+	d.Source = protocol.DiagnosticSource
+	uri := fileuri.FromPath(path)
 	e.diags[uri] = append(e.diags[uri], d)
 	e.n.Diagnostics(uri, e.diags[uri])
 }

@@ -1,12 +1,14 @@
 // Package engine runs one workspace folder's Django server: it owns the
-// state machine of DESIGN.md (stopped, starting, running, reloading,
-// stopping, failed), spawns runserver through the reloader shim, decides
-// when it is ready, turns exits and output into statuses and diagnostics, and
-// feeds changed files to the live process.
+// state machine of docs/design.md (stopped, starting, running, reloading,
+// stopping, failed, and their sub-states), spawns runserver through the
+// reloader shim, decides when it is ready, turns exits and output into
+// statuses and diagnostics, and feeds changed files to the live process.
 //
 // Every field is owned by one goroutine, the loop: the public methods and
-// the process, readiness and watcher goroutines post closures to it. That
-// keeps the state machine free of locks and its transitions in one order.
+// the process, readiness, timer and watcher goroutines post closures to it.
+// That keeps the state machine free of locks and its transitions in one
+// order. Processes, addresses and time come through seams (seams.go), so
+// the machine is tested with fakes.
 package engine
 
 import (
@@ -20,26 +22,37 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
 	"github.com/django-runserver/django-runserver/server/portcheck"
-	"github.com/django-runserver/django-runserver/server/supervisor"
 	"github.com/django-runserver/django-runserver/server/watch"
 )
 
 // Notifier is where an engine reports. The session sends it to the editor;
 // the terminal prints it.
 type Notifier interface {
-	// Status reports a state change.
+	// Status reports a state change. A failed status carries its reason,
+	// whose Setting the face points to in its own terms.
 	Status(protocol.Status)
 	// Log reports one line of Django's output.
 	Log(protocol.LogParams)
 	// Diagnostics replaces the diagnostics of one file (an empty list clears it).
 	Diagnostics(uri string, diags []protocol.Diagnostic)
 	// ShowMessage tells the user something worth a notification.
-	ShowMessage(typ protocol.MessageType, msg string)
+	ShowMessage(Message)
 	// LogMessage is one of our own status lines.
-	LogMessage(typ protocol.MessageType, msg string)
+	LogMessage(Message)
 	// Ask shows msg with actions and returns the one chosen, or "" if none
 	// was. It may block until the user answers or ctx ends.
 	Ask(ctx context.Context, typ protocol.MessageType, msg string, actions ...string) string
+}
+
+// Message is one of the engine's own messages. Its text is in neutral
+// words: it names no editor setting and no command-line flag.
+type Message struct {
+	Type protocol.MessageType
+	Text string
+	// Setting is the settings key (a JSON name of protocol.Settings) the
+	// message concerns, or "": each face points to it in its own terms, a
+	// setting in an editor, a flag in a terminal.
+	Setting string
 }
 
 // StopGrace is how long a server has to exit after an interrupt before it
@@ -61,15 +74,48 @@ type trigger struct {
 	at   time.Time
 }
 
+// pending is what the loop does when the live process exits, beyond what
+// the exit itself says.
+type pending int
+
+const (
+	// pendingNone: nobody asked for the exit. It is Django reloading (exit
+	// 3), a crash, or a failure to explain.
+	pendingNone pending = iota
+	// pendingStop: a stop asked for it; the stop finishes.
+	pendingStop
+	// pendingRestart: a restart asked for it; a new process is launched in
+	// restartState for restartTrigger.
+	pendingRestart
+	// pendingDiscard: the engine killed it after a failure it has already
+	// reported (a startup timeout, the folder gone); nothing more happens.
+	pendingDiscard
+)
+
+func (p pending) String() string {
+	return [...]string{"none", "stop", "restart", "discard"}[p]
+}
+
+// interpreterCheck is the checking-interpreter sub-state of starting and
+// reloading: an interpreter check that outlived preflightInline runs off
+// the loop, and no process runs yet.
+type interpreterCheck struct {
+	cancel context.CancelFunc
+}
+
 // Engine runs one folder's server.
 type Engine struct {
-	uri    string // workspace folder URI
-	folder string // its absolute path
+	folder string // absolute path of the workspace folder
+	uri    string // its URI, as the editor knows it
 	n      Notifier
+
+	launcher Launcher
+	prober   portcheck.Prober
+	clock    Clock
 
 	ops  chan func()
 	quit chan struct{}
-	ctx  context.Context // ends with Close, for Ask
+	ctx  context.Context // ends with Close, for Ask and interpreter checks
 	end  context.CancelFunc
 	wg   conc.WaitGroup
 
@@ -79,45 +125,67 @@ type Engine struct {
 	state        protocol.State
 	addr         portcheck.Address // set by every spawn
 	addrOverride string            // from start, or a port conflict's answer; cleared by stop
-	managePy     string            // set by every spawn
-	pythonOK     string            // the interpreter that passed the preflight
-	checks       int               // counts interpreter checks; a check's outcome applies only if it is the latest
-	cancelCheck  func()            // ends the latest interpreter check, if one runs
+	managePy     string            // set by every launch
+	pythonOK     string            // the interpreter that passed the check
+	check        *interpreterCheck // set in the checking-interpreter sub-state
 	shim         string
 
-	proc     *supervisor.Process // the live process, or nil
-	out      *output             // what proc printed that matters
-	ready    bool                // proc accepts connections
-	inflight map[string]trigger  // paths sent to proc, by path
-	held     []trigger           // changes that arrived while proc was starting
-	sent     map[string]stamp    // the file state last sent, to drop duplicate events
+	proc           Process            // the live process, or nil
+	out            *output            // what proc printed that matters
+	ready          bool               // proc accepts connections
+	pending        pending            // what to do when proc exits
+	restartState   protocol.State     // for pendingRestart
+	restartTrigger *trigger           // for pendingRestart
+	inflight       map[string]trigger // paths sent to proc, by path
+	sent           map[string]stamp   // the file state last sent, to drop duplicate events
+
+	// A storm: changes that arrive while a reload runs are held, and sent
+	// once no change has come for StormQuiet (see changes.go).
+	held       []trigger
+	lastChange time.Time // when the latest held change arrived
+	quietTimer Timer     // set while the stream of changes is not yet quiet
 
 	reloads      int
 	lastReloadMs *float64
 	trigger      *trigger // cause of the current or latest (re)load
 	err          *protocol.Error
 
-	afterExit    func() // what to do when proc exits: finish a stop or a restart
 	stopWaiters  []chan protocol.Status
 	startPending *string // a start that arrived while stopping
 
-	startTimer *time.Timer // startup timeout of proc
-	retryTimer *time.Timer // crash restart backoff
+	startTimer Timer // startup timeout of proc
+	retryTimer Timer // crash restart backoff
 	crashes    []time.Time
 
 	watcher *watch.Watcher
 	diags   map[string][]protocol.Diagnostic // published, by URI
 }
 
-// New returns the engine of the folder at path, known to the editor as uri.
+// New returns the engine of the folder at path, known to the editor as uri,
+// on the real machine.
 func New(uri, path string, n Notifier) *Engine {
+	return NewWith(uri, path, n, Deps{})
+}
+
+// NewWith returns an engine that uses d's seams.
+func NewWith(uri, path string, n Notifier, d Deps) *Engine {
 	ctx, end := context.WithCancel(context.Background())
 	e := &Engine{
 		uri: uri, folder: path, n: n,
+		launcher: d.Launcher, prober: d.Prober, clock: d.Clock,
 		ops: make(chan func(), 256), quit: make(chan struct{}),
 		ctx: ctx, end: end,
 		state: protocol.StateStopped,
 		diags: map[string][]protocol.Diagnostic{},
+	}
+	if e.launcher == nil {
+		e.launcher = systemLauncher{}
+	}
+	if e.prober == nil {
+		e.prober = portcheck.Local
+	}
+	if e.clock == nil {
+		e.clock = systemClock{}
 	}
 	e.settings, e.settingsErr = config.Resolve(nil, nil)
 	go e.loop()
@@ -156,9 +224,6 @@ func call[T any](e *Engine, f func() T) T {
 	}
 }
 
-// URI is the folder's URI.
-func (e *Engine) URI() string { return e.uri }
-
 // Folder is the folder's path.
 func (e *Engine) Folder() string { return e.folder }
 
@@ -180,9 +245,10 @@ func (e *Engine) SetSettings(s protocol.Settings, err error) {
 		if old.Python != s.Python {
 			e.pythonOK = ""
 		}
-		if e.watcher != nil && !slices.Equal(old.WatchExclude, s.WatchExclude) {
+		if e.watcher != nil && (!slices.Equal(old.WatchExclude, s.WatchExclude) || old.Watch != s.Watch || old.PollInterval != s.PollInterval) {
 			e.closeWatcher()
 			e.ensureWatcher()
+			e.notify() // the status names the watch mode
 		}
 	})
 }
@@ -203,15 +269,16 @@ func (e *Engine) Start(address string) protocol.Status {
 			e.startPending = &address
 			return e.status()
 		}
-		e.stopTimers()
+		stopTimer(&e.retryTimer)
 		e.addrOverride = address
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
 		e.pythonOK = "" // a start checks the interpreter again: the user may have just installed Django
+		t := e.now(protocol.TriggerCommand)
 		if e.proc != nil {
-			e.restartProc(protocol.StateStarting, &trigger{kind: protocol.TriggerCommand, at: time.Now()})
-			return e.status()
+			e.restartProc(protocol.StateStarting, t)
+		} else {
+			e.launch(protocol.StateStarting, t)
 		}
-		e.launch(protocol.StateStarting, &trigger{kind: protocol.TriggerCommand, at: time.Now()})
 		return e.status()
 	})
 }
@@ -219,8 +286,8 @@ func (e *Engine) Start(address string) protocol.Status {
 // Restart restarts a live server, or starts a stopped or failed one.
 func (e *Engine) Restart() protocol.Status {
 	return call(e, func() protocol.Status {
-		t := &trigger{kind: protocol.TriggerCommand, at: time.Now()}
-		e.stopTimers()
+		t := e.now(protocol.TriggerCommand)
+		stopTimer(&e.retryTimer)
 		e.pythonOK = ""
 		switch {
 		case e.state == protocol.StateStopping:
@@ -243,7 +310,7 @@ func (e *Engine) Restart() protocol.Status {
 func (e *Engine) Stop() <-chan protocol.Status {
 	ch := make(chan protocol.Status, 1)
 	e.post(func() {
-		e.stopTimers()
+		stopTimer(&e.retryTimer)
 		e.startPending = nil
 		if e.proc == nil {
 			e.finishStop()
@@ -255,7 +322,7 @@ func (e *Engine) Stop() <-chan protocol.Status {
 			return
 		}
 		e.setState(protocol.StateStopping)
-		e.afterExit = e.finishStop
+		e.pending = pendingStop
 		e.stopProc()
 	})
 	return ch
@@ -281,21 +348,18 @@ func (e *Engine) Close() {
 }
 
 func (e *Engine) finishStop() {
-	e.checks++ // an interpreter check under way no longer applies
-	if e.cancelCheck != nil {
-		e.cancelCheck()
-		e.cancelCheck = nil
-	}
+	e.endCheck()
 	changed := e.state != protocol.StateStopped
 	e.state = protocol.StateStopped
 	e.err = nil
 	e.addrOverride = ""
 	e.held, e.inflight = nil, nil
+	stopTimer(&e.quietTimer)
 	e.closeWatcher()
 	e.clearDiagnostics()
 	if changed {
 		e.notify()
-		e.n.LogMessage(protocol.MessageInfo, e.name()+" stopped")
+		e.log(protocol.MessageInfo, e.name()+" stopped")
 	}
 	for _, ch := range e.stopWaiters {
 		ch <- e.status()
@@ -305,15 +369,16 @@ func (e *Engine) finishStop() {
 		e.startPending = nil
 		e.addrOverride = *p
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
-		e.launch(protocol.StateStarting, &trigger{kind: protocol.TriggerCommand, at: time.Now()})
+		e.launch(protocol.StateStarting, e.now(protocol.TriggerCommand))
 	}
 }
 
-// restartProc stops the live process and spawns a new one once it is gone.
+// restartProc stops the live process and launches a new one once it is
+// gone.
 func (e *Engine) restartProc(state protocol.State, t *trigger) {
 	e.trigger = t
 	e.setState(state)
-	e.afterExit = func() { e.launch(state, t) }
+	e.pending, e.restartState, e.restartTrigger = pendingRestart, state, t
 	e.stopProc()
 }
 
@@ -322,10 +387,12 @@ func (e *Engine) stopProc() {
 	e.wg.Go(func() { proc.Stop(StopGrace) })
 }
 
-func (e *Engine) stopTimers() {
-	if e.retryTimer != nil {
-		e.retryTimer.Stop()
-		e.retryTimer = nil
+// endCheck leaves the checking-interpreter sub-state: the check's outcome
+// no longer applies.
+func (e *Engine) endCheck() {
+	if c := e.check; c != nil {
+		e.check = nil
+		c.cancel()
 	}
 }
 
@@ -335,6 +402,15 @@ func (e *Engine) setState(s protocol.State) {
 }
 
 func (e *Engine) notify() { e.n.Status(e.status()) }
+
+func (e *Engine) log(typ protocol.MessageType, text string) {
+	e.n.LogMessage(Message{Type: typ, Text: text})
+}
+
+// now is a trigger of kind, now.
+func (e *Engine) now(kind protocol.TriggerKind) *trigger {
+	return &trigger{kind: kind, at: e.clock.Now()}
+}
 
 func (e *Engine) status() protocol.Status {
 	st := protocol.Status{
@@ -351,6 +427,9 @@ func (e *Engine) status() protocol.Status {
 	}
 	if e.proc != nil {
 		st.PID = e.proc.PID()
+	}
+	if e.watcher != nil {
+		st.Watch = string(e.watcher.Mode())
 	}
 	if e.trigger != nil {
 		st.Trigger = &protocol.Trigger{Kind: e.trigger.kind, Path: e.trigger.path}

@@ -4,33 +4,45 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/fileuri"
+	"github.com/django-runserver/django-runserver/server/internal/text"
 	"github.com/django-runserver/django-runserver/server/parse"
+	"github.com/django-runserver/django-runserver/server/portcheck"
 	"github.com/django-runserver/django-runserver/server/reloader"
-	"github.com/django-runserver/django-runserver/server/supervisor"
 )
 
-// exited handles the end of a process: a reload Django asked for, a stop or
-// restart we asked for, or a failure to explain.
-func (e *Engine) exited(proc *supervisor.Process) {
+// exited handles the end of a process: a stop or restart we asked for, a
+// kill after a reported failure, a reload Django asked for, or a failure to
+// explain.
+func (e *Engine) exited(proc Process) {
 	if proc != e.proc {
 		return
 	}
-	e.startTimer.Stop()
+	stopTimer(&e.startTimer)
 	out, wasReady := e.out.result(), e.ready
 	inflight := e.inflight
 	e.proc, e.ready, e.inflight = nil, false, nil
-	if f := e.afterExit; f != nil {
-		e.afterExit = nil
-		f()
+	p := e.pending
+	e.pending = pendingNone
+	switch p {
+	case pendingStop:
+		e.finishStop()
+		return
+	case pendingRestart:
+		state, t := e.restartState, e.restartTrigger
+		e.restartTrigger = nil
+		e.launch(state, t)
+		return
+	case pendingDiscard:
+		e.notify() // still failed, now without a process
 		return
 	}
 	code := proc.ExitCode()
 	switch {
 	case code == reloader.ExitReload && e.settings.Reload == protocol.ReloadFast:
-		e.launch(protocol.StateReloading, reloadTrigger(inflight, out.reloadPath))
+		e.launch(protocol.StateReloading, e.reloadTrigger(inflight, out.reloadPath))
 	case !wasReady || out.bind != "":
 		e.fail(e.explain(out, code))
 	default:
@@ -40,7 +52,7 @@ func (e *Engine) exited(proc *supervisor.Process) {
 
 // reloadTrigger finds the change that made Django reload: the path of its
 // "changed, reloading." line, else the latest path sent.
-func reloadTrigger(inflight map[string]trigger, path string) *trigger {
+func (e *Engine) reloadTrigger(inflight map[string]trigger, path string) *trigger {
 	var latest *trigger
 	for p, t := range inflight {
 		if sameFile(p, path) {
@@ -51,7 +63,7 @@ func reloadTrigger(inflight map[string]trigger, path string) *trigger {
 		}
 	}
 	if latest == nil {
-		return &trigger{kind: protocol.TriggerWatch, path: path, at: time.Now()}
+		return &trigger{kind: protocol.TriggerWatch, path: path, at: e.clock.Now()}
 	}
 	return latest
 }
@@ -71,27 +83,20 @@ func sameFile(a, b string) bool {
 // explain turns the exit of a server that never became ready into an error.
 func (e *Engine) explain(out result, code int) *protocol.Error {
 	if out.bind != "" {
-		perr := &protocol.Error{Code: out.bind, Port: e.addr.Port, Message: bindMessage(out.bind, e.addr)}
-		if out.bind == protocol.CodePortInUse {
-			// The port was taken after our probe: look again for who holds it.
-			if p := probe(e.addr); p != nil && p.Code == protocol.CodePortInUse {
-				perr = p
-			}
-		}
-		return perr
+		return portcheck.FromDjango(e.prober, out.bind, e.addr)
 	}
 	if tb := out.traceback; tb != nil {
 		if tb.ShortException() == "ModuleNotFoundError" && strings.Contains(tb.Message, "'django'") ||
 			strings.Contains(out.tail, "Couldn't import Django") {
-			return &protocol.Error{Code: protocol.CodeDjangoNotFound,
-				Message: "manage.py could not import Django. Install Django in the project's environment, or set djangoRunserver.python to an interpreter that has it."}
+			return &protocol.Error{Code: protocol.CodeDjangoNotFound, Setting: "python",
+				Message: "manage.py could not import Django. Install Django in the project's environment, or choose an interpreter that has it."}
 		}
 		return e.tracebackError(tb)
 	}
 	status := exitStatus(code)
 	perr := &protocol.Error{Code: protocol.CodeCrashed, ExitCode: &code,
 		Message: fmt.Sprintf("Django %s before it accepted connections. See the server log for its output; the next change or start retries.", status)}
-	if last := lastLine(out.tail); last != "" {
+	if last := text.LastLine(out.tail, maxQuoted); last != "" {
 		perr.Message = fmt.Sprintf("Django %s before it accepted connections: %s. See the server log; the next change or start retries.", status, strings.TrimSuffix(last, "."))
 	}
 	return perr
@@ -104,13 +109,16 @@ func (e *Engine) tracebackError(tb *parse.Traceback) *protocol.Error {
 		perr.File, perr.Line = f.File, f.Line
 		where = fmt.Sprintf(" (%s:%d)", e.rel(f.File), f.Line)
 	}
-	perr.Message = fmt.Sprintf("%s%s. Fix it and save: the server retries by itself.", truncate(tb.Summary(), 500), where)
+	perr.Message = fmt.Sprintf("%s%s. Fix it and save: the server retries by itself.", text.Truncate(tb.Summary(), 500), where)
 	return perr
 }
 
+// rel is path relative to the folder, when it lies inside.
 func (e *Engine) rel(path string) string {
-	if r, err := filepath.Rel(e.folder, path); err == nil && !strings.HasPrefix(r, "..") {
-		return filepath.ToSlash(r)
+	if fileuri.Inside(e.folder, path) {
+		if r, err := filepath.Rel(e.folder, path); err == nil {
+			return filepath.ToSlash(r)
+		}
 	}
 	return path
 }
@@ -125,7 +133,7 @@ func exitStatus(code int) string {
 // crashed handles a server that ended on its own while running: restart it
 // after a growing pause, at most crashLimit times in crashWindow.
 func (e *Engine) crashed(code int, out result) {
-	now := time.Now()
+	now := e.clock.Now()
 	recent := e.crashes[:0]
 	for _, t := range e.crashes {
 		if now.Sub(t) < crashWindow {
@@ -138,9 +146,9 @@ func (e *Engine) crashed(code int, out result) {
 	what := fmt.Sprintf("Django %s while running", exitStatus(code))
 	// A traceback explains the exit only if it is the last thing printed: a
 	// request's traceback from long before says nothing about it.
-	if tb := out.traceback; tb != nil && strings.HasPrefix(lastLine(out.tail), tb.Exception) {
+	if tb := out.traceback; tb != nil && strings.HasPrefix(text.LastLine(out.tail, maxQuoted), tb.Exception) {
 		perr.Exception = tb.ShortException()
-		what += ": " + truncate(strings.TrimSuffix(tb.Summary(), "."), 300)
+		what += ": " + text.Truncate(strings.TrimSuffix(tb.Summary(), "."), 300)
 	}
 	if n > crashLimit {
 		perr.Message = fmt.Sprintf("%s (%d times within a minute), so it is not restarted again. See the server log; the next change or start retries.", what, n)
@@ -150,10 +158,11 @@ func (e *Engine) crashed(code int, out result) {
 	delay := crashBackoff << (n - 1)
 	perr.Message = fmt.Sprintf("%s. Restarting in %s (attempt %d of %d this minute); see the server log for why.", what, delay, n, crashLimit)
 	e.fail(perr)
-	e.retryTimer = time.AfterFunc(delay, func() {
+	e.retryTimer = e.clock.AfterFunc(delay, func() {
 		e.post(func() {
 			if e.state == protocol.StateFailed && e.proc == nil && e.err == perr {
-				e.launch(protocol.StateReloading, &trigger{kind: protocol.TriggerCrash, at: time.Now()})
+				e.retryTimer = nil
+				e.launch(protocol.StateReloading, e.now(protocol.TriggerCrash))
 			}
 		})
 	})
@@ -161,11 +170,12 @@ func (e *Engine) crashed(code int, out result) {
 
 // fail enters the failed state with a reason, and shows it.
 func (e *Engine) fail(perr *protocol.Error) {
+	e.endCheck()
 	e.err = perr
 	e.clearDiagnostics()
 	e.publishError(perr)
 	e.setState(protocol.StateFailed)
-	e.n.LogMessage(protocol.MessageError, e.name()+" "+perr.Message)
+	e.n.LogMessage(Message{Type: protocol.MessageError, Text: e.name() + " " + perr.Message, Setting: perr.Setting})
 }
 
 // djangoReloading: Django's own reloader saw a change and restarts its child.
@@ -174,9 +184,9 @@ func (e *Engine) djangoReloading(out *output, path string) {
 		return
 	}
 	e.ready = false
-	e.startTimer.Stop()
+	stopTimer(&e.startTimer)
 	out.resetForReload()
-	e.trigger = &trigger{kind: protocol.TriggerWatch, path: path, at: time.Now()}
+	e.trigger = &trigger{kind: protocol.TriggerWatch, path: path, at: e.clock.Now()}
 	e.setState(protocol.StateReloading)
 }
 
@@ -195,6 +205,6 @@ func (e *Engine) djangoFailed(out *output, tb *parse.Traceback) {
 	if out != e.out || e.proc == nil || e.ready {
 		return
 	}
-	e.startTimer.Stop()
+	stopTimer(&e.startTimer)
 	e.fail(e.tracebackError(tb))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/parse"
+	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
 // tailLines is how much of stderr is kept to explain an exit.
@@ -45,7 +46,7 @@ func (o *output) stderrLine(e *Engine, line string) {
 		o.tail = append(o.tail[:0], o.tail[1:]...)
 	}
 	o.tail = append(o.tail, line)
-	if code, ok := parse.BindError(line); ok {
+	if code, ok := portcheck.ClassifyLine(line); ok {
 		o.bind = code
 	}
 	tb := o.tracebacks.Feed(line)

@@ -1,5 +1,5 @@
 // Package fileuri converts between file:// URIs, as editors send them, and
-// local paths.
+// local paths, and tells which paths lie inside a folder.
 package fileuri
 
 import (
@@ -44,4 +44,15 @@ func ToPath(uri string) (string, error) {
 		return "", fmt.Errorf("%q is not an absolute file:// URI", uri)
 	}
 	return filepath.Clean(p), nil
+}
+
+// Inside reports whether path is folder itself or lies below it. Both are
+// taken as they are (clean, absolute, real paths). A file named "..foo.py"
+// in folder is inside; only a path that climbs out with a ".." element is not.
+func Inside(folder, path string) bool {
+	if folder == "" || !filepath.IsAbs(path) {
+		return false
+	}
+	rel, err := filepath.Rel(folder, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }

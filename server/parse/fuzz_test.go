@@ -64,55 +64,6 @@ func FuzzTracebackParser(f *testing.F) {
 	})
 }
 
-// FuzzBindError: any line classifies to nothing or to one of the four bind
-// codes, and only lines that runserver's error prefixes start.
-func FuzzBindError(f *testing.F) {
-	fuzzSeedOutput(f)
-	for _, e := range bindErrors {
-		f.Add("Error: " + e.text)
-		f.Add("CommandError: \"x\" " + e.text)
-	}
-	f.Fuzz(func(t *testing.T, line string) {
-		code, ok := BindError(line)
-		if !ok {
-			if code != "" {
-				t.Fatalf("code %q without ok", code)
-			}
-			return
-		}
-		trimmed := strings.TrimSpace(line)
-		if !strings.HasPrefix(trimmed, "Error: ") && !strings.HasPrefix(trimmed, "CommandError: ") {
-			t.Fatalf("classified %q, which runserver's errors do not start", line)
-		}
-		switch code {
-		case "port-in-use", "permission-denied", "address-unavailable", "invalid-address":
-		default:
-			t.Fatalf("unknown code %q", code)
-		}
-	})
-}
-
-// FuzzBanner: the startup banner's URL is an http(s) URL taken from the
-// line, or nothing.
-func FuzzBanner(f *testing.F) {
-	fuzzSeedOutput(f)
-	f.Add("Starting development server at http://127.0.0.1:8000/")
-	f.Add("Starting development server at https://[::1]:8443/\r")
-	f.Add("Starting development server at ")
-	f.Fuzz(func(t *testing.T, line string) {
-		url, ok := ServerURL(line)
-		if ok && !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-			t.Fatalf("ok for %q", url)
-		}
-		if ok && !strings.Contains(line, url) {
-			t.Fatalf("url %q is not from the line %q", url, line)
-		}
-		if ok && url != strings.TrimSpace(url) {
-			t.Fatalf("url %q has spaces around it", url)
-		}
-	})
-}
-
 // FuzzReloadLines: Django's reloader lines ("… changed, reloading.",
 // "Watching for file changes with …").
 func FuzzReloadLines(f *testing.F) {

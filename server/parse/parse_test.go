@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/django-runserver/django-runserver/protocol"
 )
 
 func captured(t *testing.T, name string) []string {
@@ -100,49 +98,13 @@ func TestNotATraceback(t *testing.T) {
 	}
 }
 
-func TestBindErrorsFromDjango(t *testing.T) {
-	for file, want := range map[string]protocol.ErrorCode{
-		"port-in-use-django32.txt":         protocol.CodePortInUse,
-		"address-unavailable-django32.txt": protocol.CodeAddressUnavailable,
-		"invalid-address-django32.txt":     protocol.CodeInvalidAddress,
-	} {
-		var got protocol.ErrorCode
-		for _, l := range captured(t, file) {
-			if c, ok := BindError(l); ok {
-				got = c
-			}
-		}
-		if got != want {
-			t.Errorf("%s: %q, want %q", file, got, want)
-		}
-	}
-	for line, want := range map[string]protocol.ErrorCode{
-		"Error: You don't have permission to access that port.": protocol.CodePermissionDenied,
-		`CommandError: "8000x" is not a valid port number.`:     protocol.CodeInvalidAddress,
-		`CommandError: "::1" is not a valid IPv6 address.`:      protocol.CodeInvalidAddress,
-	} {
-		if got, _ := BindError(line); got != want {
-			t.Errorf("%q: %q, want %q", line, got, want)
-		}
-	}
-	for _, line := range []string{"That port is already in use.", "Starting development server at http://127.0.0.1:8000/", ""} {
-		if c, ok := BindError(line); ok {
-			t.Errorf("%q classified as %q", line, c)
-		}
-	}
-}
-
 func TestBannerAndReloaderLines(t *testing.T) {
-	var url string
 	started := false
 	for _, l := range captured(t, "banner-django32.txt") {
-		if u, ok := ServerURL(l); ok {
-			url = u
-		}
 		started = started || ReloaderStarted(l)
 	}
-	if url != "http://127.0.0.1:8768/" || !started {
-		t.Errorf("url %q, reloader started %v", url, started)
+	if !started {
+		t.Error("Django's reloader line was not recognised")
 	}
 	if p, ok := ReloadTriggered("/srv/app/polls/views.py changed, reloading."); !ok || p != "/srv/app/polls/views.py" {
 		t.Errorf("reload path = %q %v", p, ok)

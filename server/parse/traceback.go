@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/django-runserver/django-runserver/server/fileuri"
 )
 
 // Frame is one `File "…", line N` entry of a traceback.
@@ -46,7 +48,7 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 		if f.Func == "" && i == len(t.Frames)-1 {
 			return f, true // a SyntaxError's `File "x.py", line N` has no function
 		}
-		if inside(root, f.File) && !isLibrary(f.File) {
+		if fileuri.Inside(root, f.File) && !isLibrary(f.File) {
 			return f, true
 		}
 	}
@@ -58,19 +60,11 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 func (t *Traceback) InWorkspace(root string) []Frame {
 	var frames []Frame
 	for _, f := range t.Frames {
-		if inside(root, f.File) && !isLibrary(f.File) {
+		if fileuri.Inside(root, f.File) && !isLibrary(f.File) {
 			frames = append(frames, f)
 		}
 	}
 	return frames
-}
-
-func inside(root, file string) bool {
-	if root == "" || !filepath.IsAbs(file) {
-		return false
-	}
-	rel, err := filepath.Rel(root, file)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // isLibrary reports paths of installed packages, which may live inside the

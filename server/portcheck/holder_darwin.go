@@ -20,7 +20,7 @@ func holder(port int) (*protocol.Holder, error) {
 	for sc.Scan() {
 		if pid, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "p")); err == nil && strings.HasPrefix(sc.Text(), "p") {
 			cmd, _ := exec.Command("ps", "-o", "command=", "-p", strconv.Itoa(pid)).Output()
-			return &protocol.Holder{PID: pid, Command: shorten(strings.TrimSpace(string(cmd)))}, nil
+			return &protocol.Holder{PID: pid, Command: string(cmd)}, nil
 		}
 	}
 	return nil, nil

@@ -2,7 +2,6 @@ package portcheck
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,5 +67,5 @@ func commandLine(pid int) string {
 	if err != nil || len(b) == 0 {
 		b, _ = os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	}
-	return shorten(string(bytes.TrimSpace(bytes.ReplaceAll(bytes.TrimRight(b, "\x00"), []byte{0}, []byte{' '}))))
+	return string(b) // NUL-separated arguments: Holder puts them on one line
 }

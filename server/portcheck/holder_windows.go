@@ -21,7 +21,7 @@ func holder(port int) (*protocol.Holder, error) {
 			return nil, err
 		}
 		if pid != 0 {
-			return &protocol.Holder{PID: int(pid), Command: shorten(imageName(pid))}, nil
+			return &protocol.Holder{PID: int(pid), Command: imageName(pid)}, nil
 		}
 	}
 	return nil, nil

@@ -1,8 +1,10 @@
 package portcheck
 
 import (
+	"errors"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,10 +62,10 @@ func TestProbeSeesAHeldPortAndItsHolder(t *testing.T) {
 			t.Fatal(err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
-		a, _ := Parse(host + ":" + itoa(port))
+		a, _ := Parse(host + ":" + strconv.Itoa(port))
 		err = Probe(a)
 		var be *BindError
-		if !asBindError(err, &be) || be.Code != protocol.CodePortInUse {
+		if !errors.As(err, &be) || be.Code != protocol.CodePortInUse {
 			t.Errorf("%s: Probe = %v, want port-in-use", network, err)
 		}
 		if h := Holder(port); h == nil || h.PID != os.Getpid() {
@@ -83,7 +85,7 @@ func TestProbeSeesAHeldPortAndItsHolder(t *testing.T) {
 func TestProbeAddressNotHere(t *testing.T) {
 	a, _ := Parse("192.0.2.1:8000")
 	var be *BindError
-	if err := Probe(a); !asBindError(err, &be) || be.Code != protocol.CodeAddressUnavailable {
+	if err := Probe(a); !errors.As(err, &be) || be.Code != protocol.CodeAddressUnavailable {
 		t.Errorf("Probe(192.0.2.1) = %v, want address-unavailable", err)
 	}
 }

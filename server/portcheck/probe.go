@@ -49,9 +49,11 @@ func Listen(a Address) (*net.TCPListener, error) {
 
 // NextFree returns the first free address above a's port, trying up to 100
 // ports.
-func NextFree(a Address) (Address, bool) {
+func NextFree(a Address) (Address, bool) { return nextFree(Local, a) }
+
+func nextFree(p Prober, a Address) (Address, bool) {
 	for port := a.Port + 1; port <= a.Port+100 && port <= 65535; port++ {
-		if Probe(a.WithPort(port)) == nil {
+		if p.Probe(a.WithPort(port)) == nil {
 			return a.WithPort(port), true
 		}
 	}
@@ -59,11 +61,30 @@ func NextFree(a Address) (Address, bool) {
 }
 
 // Holder names the process listening on port, where the operating system
-// lets us see it. It returns nil when the holder is unknown.
+// lets us see it, with its command line on one line. It returns nil when the
+// holder is unknown.
 func Holder(port int) *protocol.Holder {
 	h, err := holder(port)
 	if err != nil || h == nil || h.PID == 0 {
 		return nil
 	}
+	h.Command = oneLine(h.Command)
 	return h
 }
+
+// Prober looks at addresses: Local looks at this machine; tests of the
+// code that decides what to do about a taken port use a fake.
+type Prober interface {
+	// Probe returns nil when a is free, or a *BindError saying why not.
+	Probe(a Address) error
+	// Holder names the process listening on port, or returns nil.
+	Holder(port int) *protocol.Holder
+}
+
+// Local is the Prober of this machine: Probe and Holder.
+var Local Prober = local{}
+
+type local struct{}
+
+func (local) Probe(a Address) error            { return Probe(a) }
+func (local) Holder(port int) *protocol.Holder { return Holder(port) }

@@ -15,13 +15,43 @@ The backend runs:  python shim.py MODE manage.py runserver ADDRESS [args...]
 * When the server thread dies before serving (an import error, a failed
   system check), the traceback is already on stderr; exit 1 so the backend
   can report it and wait for the next change.
+* An interrupt (the backend's stop, or Ctrl-C) ends the process at once,
+  with the shell's status for it, 130.
 """
 import os
-import queue
 import signal
 import sys
-import threading
-from pathlib import Path
+
+# The status of a process ended by an interrupt, as a shell reports it
+# (128 + SIGINT): a stop the interrupt ended, told from one the kill ended.
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted(signum, frame):
+    """Exit now. Python's own handler raises KeyboardInterrupt in whatever the
+    main thread runs at that moment, and that is not always code that lets it
+    through: a weakref callback or __del__ reports it as "Exception ignored"
+    and carries on. Right after the first request (the backend's readiness
+    probe) the garbage collector, running on the main thread, frees the
+    finished request thread, and threading's WeakSet of threads drops it in
+    such a callback. The main thread then waits for the next change, forever,
+    and the backend's stop waited out its kill fallback. A dev server has
+    nothing to save, so leave without unwinding."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
+# First, before anything else can run Python code in the main thread.
+signal.signal(signal.SIGINT, _interrupted)
+if hasattr(signal, "SIGBREAK"):  # Windows: the backend stops with CTRL_BREAK_EVENT
+    signal.signal(signal.SIGBREAK, _interrupted)
+
+import queue  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 _EOF = object()
 _SERVER_DIED = object()

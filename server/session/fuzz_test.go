@@ -20,10 +20,6 @@ import (
 // Fuzz targets for the frame and message handling: the tolerant framer
 // (stream, validate) and a whole session fed arbitrary bytes.
 
-type fzWriteCloser struct{ io.Writer }
-
-func (fzWriteCloser) Close() error { return nil }
-
 func fzFrame(body string) []byte {
 	return []byte(fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body))
 }
@@ -63,7 +59,7 @@ func FuzzStreamFrames(f *testing.F) {
 	f.Cleanup(func() { maxFrame = old })
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		s := newStream(io.NopCloser(bytes.NewReader(data)), fzWriteCloser{&out})
+		s := newStream(io.NopCloser(bytes.NewReader(data)), nopCloser{&out})
 		for i := 0; ; i++ {
 			if i > len(data)+1 {
 				t.Fatalf("more frames than input bytes")

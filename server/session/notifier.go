@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/engine"
 )
 
 // notifier sends an engine's reports to the editor.
@@ -17,11 +18,13 @@ func (n *notifier) Diagnostics(uri string, diags []protocol.Diagnostic) {
 	n.s.notify(protocol.MethodPublishDiagnostics, protocol.PublishDiagnosticsParams{URI: uri, Diagnostics: diags})
 }
 
-func (n *notifier) ShowMessage(typ protocol.MessageType, msg string) { n.s.showMessage(typ, msg) }
+// ShowMessage sends m's neutral text: the editor points to a setting from
+// the Setting of the failed status that carries it.
+func (n *notifier) ShowMessage(m engine.Message) { n.s.showMessage(m.Type, m.Text) }
 
-func (n *notifier) LogMessage(typ protocol.MessageType, msg string) {
-	n.s.logger.Print(msg)
-	n.s.notify(protocol.MethodLogMessage, protocol.ShowMessageParams{Type: typ, Message: msg})
+func (n *notifier) LogMessage(m engine.Message) {
+	n.s.logger.Print(m.Text)
+	n.s.notify(protocol.MethodLogMessage, protocol.ShowMessageParams{Type: m.Type, Message: m.Text})
 }
 
 func (n *notifier) Ask(ctx context.Context, typ protocol.MessageType, msg string, actions ...string) string {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -58,11 +59,11 @@ func TestPortHeldByAnotherProcess(t *testing.T) {
 			dir := testenv.Project(t, "mysite")
 			port := testenv.FreePort(t)
 			holder := holdPort(t, tc.host, port)
-			c := newClient(t)
+			c := fakeeditor.New(t, Serve)
 			address := fmt.Sprintf(tc.address, port)
-			c.initialize(settings(t, port, "address", address, "onPortConflict", "fail"), dir)
+			c.Initialize(settings(t, port, "address", address, "onPortConflict", "fail"), dir)
 			var st protocol.Status
-			c.mustCall(protocol.MethodStart, nil, &st)
+			c.Call(protocol.MethodStart, nil, &st)
 			e := st.Error
 			if st.State != protocol.StateFailed || e == nil || e.Code != protocol.CodePortInUse || st.PID != 0 {
 				t.Fatalf("start = %s %+v pid %d, want failed port-in-use before spawning", st.State, e, st.PID)
@@ -81,7 +82,7 @@ func TestPortHeldByAnotherProcess(t *testing.T) {
 				t.Errorf("message %q, want it to start %q and offer port %d", e.Message, want, suggested.Port)
 			}
 			manage := fileuri.FromPath(filepath.Join(dir, "manage.py"))
-			d := c.awaitDiagnostics(manage, "the bind error", func(d []protocol.Diagnostic) bool { return len(d) == 1 })[0]
+			d := c.AwaitDiagnostics(manage, "the bind error", func(d []protocol.Diagnostic) bool { return len(d) == 1 })[0]
 			if d.Range.Start.Line != 0 || d.Severity != protocol.SeverityError || d.Code != "port-in-use" || d.Source != "runserver" {
 				t.Errorf("diagnostic = %+v, want an Error on manage.py line 1", d)
 			}
@@ -96,10 +97,10 @@ func TestBindErrorOnTheSettingsLine(t *testing.T) {
 	settingsJSON := filepath.Join(dir, ".vscode", "settings.json")
 	os.MkdirAll(filepath.Dir(settingsJSON), 0o755)
 	os.WriteFile(settingsJSON, []byte(fmt.Sprintf("{\n  \"editor.tabSize\": 4,\n  \"djangoRunserver.address\": \"127.0.0.1:%d\"\n}\n", port)), 0o644)
-	c := newClient(t)
-	c.initialize(settings(t, port, "onPortConflict", "fail"), dir)
-	c.mustCall(protocol.MethodStart, nil, nil)
-	d := c.awaitDiagnostics(fileuri.FromPath(settingsJSON), "the bind error", func(d []protocol.Diagnostic) bool { return len(d) == 1 })[0]
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, port, "onPortConflict", "fail"), dir)
+	c.Call(protocol.MethodStart, nil, nil)
+	d := c.AwaitDiagnostics(fileuri.FromPath(settingsJSON), "the bind error", func(d []protocol.Diagnostic) bool { return len(d) == 1 })[0]
 	if d.Range.Start.Line != 2 || d.Range.End.Character == 0 {
 		t.Errorf("diagnostic range = %+v, want all of line 3 of settings.json", d.Range)
 	}
@@ -109,18 +110,18 @@ func TestNextFreeStartsOnTheSuggestedPort(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
 	holdPort(t, "127.0.0.1", port)
-	c := newClient(t)
-	c.initialize(settings(t, port, "onPortConflict", "nextFree"), dir)
-	from := c.mark()
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, port, "onPortConflict", "nextFree"), dir)
+	from := c.Mark()
 	var st protocol.Status
-	c.mustCall(protocol.MethodStart, nil, &st)
-	running := c.awaitState(from, protocol.StateRunning)
+	c.Call(protocol.MethodStart, nil, &st)
+	running := c.AwaitState(from, "", protocol.StateRunning)
 	a, _ := portcheck.Parse(running.Address)
 	if a.Port <= port {
 		t.Fatalf("running on %s, want a port above the held %d", running.Address, port)
 	}
 	testenv.WaitBody(t, running.URL, "Django Runserver sample")
-	msgs := strings.Join(c.messages(from, protocol.MethodShowMessage), "\n")
+	msgs := strings.Join(c.Texts(from, protocol.MethodShowMessage), "\n")
 	if !strings.Contains(msgs, fmt.Sprintf("Port %d is in use", port)) || !strings.Contains(msgs, fmt.Sprintf("Starting on port %d instead", a.Port)) {
 		t.Errorf("showMessage = %q, want it to say the port was taken and which is used", msgs)
 	}
@@ -130,9 +131,9 @@ func TestAskOffersTheSuggestedPort(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
 	holdPort(t, "127.0.0.1", port)
-	c := newClient(t)
+	c := fakeeditor.New(t, Serve)
 	asked := make(chan protocol.ShowMessageRequestParams, 1)
-	c.answer = func(p protocol.ShowMessageRequestParams) string {
+	c.Answer(func(p protocol.ShowMessageRequestParams) string {
 		asked <- p
 		for _, a := range p.Actions {
 			if strings.HasPrefix(a.Title, "Use port ") {
@@ -140,10 +141,10 @@ func TestAskOffersTheSuggestedPort(t *testing.T) {
 			}
 		}
 		return ""
-	}
-	c.initialize(settings(t, port), dir) // onPortConflict defaults to ask
-	from := c.mark()
-	c.mustCall(protocol.MethodStart, nil, nil)
+	})
+	c.Initialize(settings(t, port), dir) // onPortConflict defaults to ask
+	from := c.Mark()
+	c.Call(protocol.MethodStart, nil, nil)
 	var p protocol.ShowMessageRequestParams
 	select {
 	case p = <-asked:
@@ -153,7 +154,7 @@ func TestAskOffersTheSuggestedPort(t *testing.T) {
 	if p.Type != protocol.MessageError || !strings.Contains(p.Message, fmt.Sprintf("Port %d is in use by PID", port)) {
 		t.Errorf("request = %+v, want an Error naming the port and its holder", p)
 	}
-	running := c.awaitStateThrough(from, protocol.StateRunning)
+	running := c.AwaitStateThrough(from, "", protocol.StateRunning)
 	a, _ := portcheck.Parse(running.Address)
 	if fmt.Sprintf("Use port %d", a.Port) != p.Actions[0].Title {
 		t.Errorf("running on %s after choosing %q", running.Address, p.Actions[0].Title)
@@ -166,11 +167,11 @@ func TestAskOffersTheSuggestedPort(t *testing.T) {
 func TestPortTakenAfterTheProbe(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
-	c := newClient(t)
-	c.initialize(settings(t, port, "onPortConflict", "fail"), dir)
-	from := c.mark()
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, port, "onPortConflict", "fail"), dir)
+	from := c.Mark()
 	var st protocol.Status
-	c.mustCall(protocol.MethodStart, nil, &st)
+	c.Call(protocol.MethodStart, nil, &st)
 	if st.State != protocol.StateStarting {
 		t.Fatalf("start = %s, want starting", st.State)
 	}
@@ -181,34 +182,38 @@ func TestPortTakenAfterTheProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	failed := c.awaitState(from, protocol.StateFailed)
+	failed := c.AwaitState(from, "", protocol.StateFailed)
 	e := failed.Error
 	if e == nil || e.Code != protocol.CodePortInUse || e.Holder == nil || e.Holder.PID != os.Getpid() {
 		t.Fatalf("error = %+v, want port-in-use held by this test (pid %d)", e, os.Getpid())
 	}
-	logs := strings.Join(c.logLines(from), "\n")
-	if !strings.Contains(logs, "Error: That port is already in use.") {
-		t.Errorf("Django's own message was not seen; the log was:\n%s", logs)
+	var logs []string
+	for _, l := range c.LogLines(from) {
+		logs = append(logs, l.Text)
+	}
+	log := strings.Join(logs, "\n")
+	if !strings.Contains(log, "Error: That port is already in use.") {
+		t.Errorf("Django's own message was not seen; the log was:\n%s", log)
 	}
 
 	// Freeing the port and starting again clears the diagnostic.
 	ln.Close()
-	from = c.mark()
-	c.mustCall(protocol.MethodStart, nil, nil)
-	c.awaitState(from, protocol.StateRunning)
-	c.awaitDiagnostics(fileuri.FromPath(filepath.Join(dir, "manage.py")), "cleared", func(d []protocol.Diagnostic) bool { return len(d) == 0 })
+	from = c.Mark()
+	c.Call(protocol.MethodStart, nil, nil)
+	c.AwaitState(from, "", protocol.StateRunning)
+	c.AwaitDiagnostics(fileuri.FromPath(filepath.Join(dir, "manage.py")), "cleared", func(d []protocol.Diagnostic) bool { return len(d) == 0 })
 }
 
 func TestAddressNotOnThisMachine(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
-	c := newClient(t)
-	c.initialize(settings(t, 0, "address", "192.0.2.1:8000"), dir)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, 0, "address", "192.0.2.1:8000"), dir)
 	var st protocol.Status
-	c.mustCall(protocol.MethodStart, nil, &st)
+	c.Call(protocol.MethodStart, nil, &st)
 	if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeAddressUnavailable {
 		t.Fatalf("start = %s %+v, want failed address-unavailable", st.State, st.Error)
 	}
-	if !strings.Contains(st.Error.Message, "192.0.2.1") || !strings.Contains(st.Error.Message, "djangoRunserver.address") {
+	if !strings.Contains(st.Error.Message, "192.0.2.1") || !fakeeditor.NamesSetting(st.Error, "address") {
 		t.Errorf("message %q should name the address and the setting", st.Error.Message)
 	}
 }
@@ -218,11 +223,11 @@ func TestInvalidAddressesNeverSpawnPython(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "python-ran")
 	python := filepath.Join(t.TempDir(), "python")
 	os.WriteFile(python, []byte("#!/bin/sh\ntouch "+marker+"\nexec "+testenv.Python(t)+" \"$@\"\n"), 0o755)
-	c := newClient(t)
-	c.initialize(map[string]any{"python": python}, dir)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(map[string]any{"python": python}, dir)
 	for _, address := range []string{"abc", "8000x", "[::1", "127.0.0.1:", ":8000", "1.2.3.4.5:80", "127.0.0.1:70000", "0", "[zz]:80", "localhost:8000:1", "http://127.0.0.1:8000", "999.1.1.1:80"} {
 		var st protocol.Status
-		c.mustCall(protocol.MethodStart, protocol.StartParams{Address: address}, &st)
+		c.Call(protocol.MethodStart, protocol.StartParams{Address: address}, &st)
 		if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeInvalidAddress {
 			t.Errorf("start on %q = %s %+v, want failed invalid-address", address, st.State, st.Error)
 			continue
@@ -239,16 +244,14 @@ func TestInvalidAddressesNeverSpawnPython(t *testing.T) {
 func TestWildcardAddressWarns(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
-	c := newClient(t)
-	c.initialize(settings(t, port, "address", fmt.Sprintf("0:%d", port)), dir)
-	from := c.mark()
-	c.mustCall(protocol.MethodStart, nil, nil)
-	running := c.awaitState(from, protocol.StateRunning)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, port, "address", fmt.Sprintf("0:%d", port)), dir)
+	running := c.StartRunning("")
 	if running.Address != fmt.Sprintf("0.0.0.0:%d", port) || running.URL != fmt.Sprintf("http://127.0.0.1:%d/", port) {
 		t.Errorf("running on %s (%s), want 0.0.0.0:%d browsed at loopback", running.Address, running.URL, port)
 	}
 	testenv.WaitBody(t, running.URL, "Django Runserver sample")
-	d := c.awaitDiagnostics(fileuri.FromPath(filepath.Join(dir, "manage.py")), "a warning", func(d []protocol.Diagnostic) bool { return len(d) == 1 })[0]
+	d := c.AwaitDiagnostics(fileuri.FromPath(filepath.Join(dir, "manage.py")), "a warning", func(d []protocol.Diagnostic) bool { return len(d) == 1 })[0]
 	if d.Severity != protocol.SeverityWarning || !strings.Contains(d.Message, "other machines on your network") {
 		t.Errorf("diagnostic = %+v, want a Warning about the network", d)
 	}

@@ -369,8 +369,7 @@ func (s *Session) saved(uri string) error {
 	now := time.Now()
 	var best *engine.Engine
 	for _, e := range s.engines() {
-		rel, err := filepath.Rel(e.Folder(), path)
-		if err != nil || strings.HasPrefix(rel, "..") {
+		if !fileuri.Inside(e.Folder(), path) {
 			continue
 		}
 		if best == nil || len(e.Folder()) > len(best.Folder()) {

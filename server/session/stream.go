@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.lsp.dev/jsonrpc2"
+
+	"github.com/django-runserver/django-runserver/server/internal/text"
 )
 
 // maxFrame bounds one message. A bigger frame is answered with an error and
@@ -88,13 +90,13 @@ func (s *stream) readFrame() ([]byte, int64, error) {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
-			bad = fmt.Sprintf("malformed header line %q", truncate(line, 80))
+			bad = fmt.Sprintf("malformed header line %q", text.Truncate(line, 80))
 			continue
 		}
 		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
 			n, err := strconv.Atoi(strings.TrimSpace(value))
 			if err != nil || n < 0 {
-				bad = fmt.Sprintf("invalid Content-Length %q", truncate(strings.TrimSpace(value), 40))
+				bad = fmt.Sprintf("invalid Content-Length %q", text.Truncate(strings.TrimSpace(value), 40))
 				continue
 			}
 			length = n
@@ -197,11 +199,4 @@ func (s *stream) Close() error {
 		err = rerr
 	}
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -5,8 +5,6 @@
 package supervisor
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -48,8 +46,7 @@ type Process struct {
 	stdinMu sync.Mutex // serializes writes to stdin
 
 	done     chan struct{}
-	exitCode int   // valid after done; -1 when killed by a signal
-	waitErr  error // valid after done
+	exitCode int // valid after done; -1 when killed by a signal
 
 	stopOnce sync.Once
 }
@@ -109,7 +106,7 @@ func Start(spec Spec) (*Process, error) {
 		}()
 	}
 	go func() {
-		err := cmd.Wait()
+		_ = cmd.Wait() // the exit code below says how it ended
 		// Whatever the child started and left running in its group goes too:
 		// it would hold the port, or the pipes.
 		p.tree.kill()
@@ -122,10 +119,6 @@ func Start(spec Spec) (*Process, error) {
 			errR.Close()
 		}
 		p.exitCode = cmd.ProcessState.ExitCode()
-		var exitErr *exec.ExitError
-		if err != nil && !errors.As(err, &exitErr) {
-			p.waitErr = err
-		}
 		p.tree.release()
 		close(p.done)
 	}()
@@ -166,15 +159,4 @@ func (p *Process) Stop(grace time.Duration) {
 		<-p.done
 	})
 	<-p.done
-}
-
-// Kill kills the process tree at once and returns once it has exited.
-func (p *Process) Kill() {
-	p.tree.kill()
-	<-p.done
-}
-
-// String describes the process for logs.
-func (p *Process) String() string {
-	return fmt.Sprintf("pid %d", p.PID())
 }

@@ -15,6 +15,16 @@ func newTree(cmd *exec.Cmd) tree { return tree{pgid: cmd.Process.Pid} }
 
 func (t tree) interrupt() error { return syscall.Kill(-t.pgid, syscall.SIGINT) }
 
-func (t tree) kill() { _ = syscall.Kill(-t.pgid, syscall.SIGKILL) }
+func (t tree) kill() { _ = killGroup(t.pgid) }
 
 func (t tree) release() {}
+
+// killGroup kills every process of the group pgid leads.
+func killGroup(pgid int) error { return syscall.Kill(-pgid, syscall.SIGKILL) }
+
+// KillGroupOnCancel makes cmd lead its own process group, and kills the
+// whole group when cmd's context ends: what cmd started goes with it.
+func KillGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+}

@@ -67,3 +67,7 @@ func (t tree) release() {
 		windows.CloseHandle(t.job)
 	}
 }
+
+// KillGroupOnCancel leaves cmd as it is: when its context ends, exec
+// terminates the process itself.
+func KillGroupOnCancel(*exec.Cmd) {}

@@ -1,5 +1,7 @@
 // Package terminal runs one folder's server in a terminal: the engine of
 // the editor, with its reports printed as lines instead of sent as JSON-RPC.
+// It is the terminal face of the product: where a message concerns a
+// setting, it points to the command-line flag that sets it.
 package terminal
 
 import (
@@ -9,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -21,7 +24,13 @@ import (
 // Options are the terminal's settings, from the command line.
 type Options struct {
 	Dir      string
-	Settings map[string]any // as djangoRunserver settings
+	Settings map[string]any // as protocol.Settings, by JSON name
+	// Flags are the flag arguments the user gave, as typed: a command this
+	// terminal suggests repeats them.
+	Flags []string
+	// Pointers says, for a settings key, how the user sets it here: "flag
+	// -python", "argument ADDRESS". Messages about that setting end with it.
+	Pointers map[string]string
 	Stdout   io.Writer
 	Stderr   io.Writer
 }
@@ -43,7 +52,7 @@ func Run(ctx context.Context, opts Options) int {
 		fmt.Fprintf(opts.Stderr, "django-runserver: %v\n", err)
 		return 2
 	}
-	p := &printer{out: opts.Stdout, err: opts.Stderr}
+	p := &printer{out: opts.Stdout, err: opts.Stderr, pointers: opts.Pointers}
 	e := engine.New(fileuri.FromPath(dir), dir, p)
 	e.SetSettings(settings, nil)
 
@@ -54,7 +63,8 @@ func Run(ctx context.Context, opts Options) int {
 	if st.State == protocol.StateFailed {
 		// Nothing runs, so nothing to wait for: the reason is printed.
 		if st.Error != nil && st.Error.SuggestedAddress != "" {
-			fmt.Fprintf(opts.Stderr, "django-runserver: to use the free port, run: django-runserver run %s %s (or pass -on-port-conflict nextFree)\n", opts.Dir, st.Error.SuggestedAddress)
+			fmt.Fprintf(opts.Stderr, "django-runserver: to use the free port, run: %s (or pass -on-port-conflict nextFree)\n",
+				Command(opts.Flags, opts.Dir, st.Error.SuggestedAddress))
 		}
 		code = 1
 	} else {
@@ -65,11 +75,31 @@ func Run(ctx context.Context, opts Options) int {
 	return code
 }
 
+// Command is the command line that runs dir on address with the user's
+// own flags, quoted for a POSIX shell.
+func Command(flags []string, dir, address string) string {
+	words := []string{"django-runserver", "run"}
+	for _, w := range append(append(flags[:len(flags):len(flags)], dir), address) {
+		words = append(words, quote(w))
+	}
+	return strings.Join(words, " ")
+}
+
+// quote leaves a word that a shell reads as it is alone, and single-quotes
+// any other.
+func quote(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./:,@%[]") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+}
+
 // printer prints an engine's reports.
 type printer struct {
-	mu  sync.Mutex // keeps lines whole
-	out io.Writer
-	err io.Writer
+	mu       sync.Mutex // keeps lines whole
+	out      io.Writer
+	err      io.Writer
+	pointers map[string]string
 }
 
 func (p *printer) Status(protocol.Status) {} // LogMessage prints each state change in words
@@ -86,18 +116,20 @@ func (p *printer) Log(l protocol.LogParams) {
 
 func (p *printer) Diagnostics(string, []protocol.Diagnostic) {}
 
-func (p *printer) ShowMessage(typ protocol.MessageType, msg string) {
-	p.LogMessage(typ, msg)
-}
+func (p *printer) ShowMessage(m engine.Message) { p.LogMessage(m) }
 
-func (p *printer) LogMessage(typ protocol.MessageType, msg string) {
+func (p *printer) LogMessage(m engine.Message) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	prefix := "django-runserver: "
-	if typ == protocol.MessageError {
-		prefix += "error: "
+	line := "django-runserver: "
+	if m.Type == protocol.MessageError {
+		line += "error: "
 	}
-	fmt.Fprintln(p.err, prefix+msg)
+	line += m.Text
+	if ptr := p.pointers[m.Setting]; ptr != "" && m.Setting != "" {
+		line += " (" + ptr + ")"
+	}
+	fmt.Fprintln(p.err, line)
 }
 
 // Ask cannot ask in a terminal; the message already says what to do.

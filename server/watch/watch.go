@@ -1,7 +1,8 @@
 // Package watch reports changed files under a folder: recursive fsnotify
 // watches, with project-free directories skipped, and events batched by a
-// short debounce. Where the OS runs out of watches it says so and polls the
-// rest instead, so a change is never missed in silence.
+// short debounce. Where events can't be trusted (network and virtual-machine
+// filesystems, WSL's Windows drives) or the OS runs out of watches, it says
+// so and polls instead, so a change is never missed in silence.
 package watch
 
 import (
@@ -29,9 +30,6 @@ const Debounce = 10 * time.Millisecond
 // MaxDelay bounds how long a continuous stream of events can hold a batch.
 const MaxDelay = time.Second
 
-// PollInterval is how often directories without a watch are polled.
-const PollInterval = time.Second
-
 // Batch is a set of changed paths.
 type Batch struct {
 	Paths []string
@@ -53,6 +51,11 @@ type Options struct {
 	OnWarning func(msg string)
 	// OnRootGone is called once if the root is deleted or renamed.
 	OnRootGone func()
+	// Mode chooses events or polling; empty means Auto.
+	Mode Mode
+	// PollInterval is the time between polls; zero means PollInterval.
+	// Polling stats each file, comparing its modification time and size.
+	PollInterval time.Duration
 }
 
 // Watcher watches one directory tree.
@@ -63,10 +66,16 @@ type Watcher struct {
 	wg   conc.WaitGroup
 	stop chan struct{}
 
-	mu      sync.Mutex // guards polled and closed
-	polled  map[string]map[string]time.Time
-	closed  bool
-	pending chan string
+	// mode is Events or Poll: what Auto chose. why says why, for the log.
+	mode     Mode
+	why      string
+	interval time.Duration
+
+	mu           sync.Mutex // guards polled, outOfWatches and closed
+	polled       map[string]dirState
+	outOfWatches bool // the OS refused a watch: later folders are polled
+	closed       bool
+	pending      chan string
 
 	rootGoneOnce sync.Once
 }
@@ -78,20 +87,47 @@ func New(root string, opts Options) (*Watcher, error) {
 			return nil, fmt.Errorf("watchExclude pattern %q is not a valid glob: %w", pattern, err)
 		}
 	}
-	fsw, err := fsnotify.NewBufferedWatcher(4096)
-	if err != nil {
-		return nil, fmt.Errorf("cannot watch %s: %w", root, err)
+	w := &Watcher{root: root, opts: opts, stop: make(chan struct{}), interval: opts.PollInterval,
+		polled: map[string]dirState{}, pending: make(chan string, 1024)}
+	if w.interval <= 0 {
+		w.interval = PollInterval
 	}
-	w := &Watcher{root: root, opts: opts, fsw: fsw, stop: make(chan struct{}),
-		polled: map[string]map[string]time.Time{}, pending: make(chan string, 1024)}
+	mode := opts.Mode
+	switch mode {
+	case "":
+		mode = Auto
+	case Auto, Events, Poll:
+	default:
+		return nil, fmt.Errorf("watch mode %q is not auto, events or poll", mode)
+	}
+	w.mode, w.why = choose(mode, root, platformFacts(root), w.interval)
+	if w.mode == Events {
+		fsw, err := fsnotify.NewBufferedWatcher(4096)
+		switch {
+		case err == nil:
+			w.fsw = fsw
+			// One goroutine drains fsnotify at once (a slow reader can
+			// deadlock it).
+			w.wg.Go(w.drain)
+		case mode == Auto:
+			// Out of inotify instances, say: auto still sees changes.
+			w.mode, w.why = Poll, fmt.Sprintf("Polling for changes every %s: the system gave no file events (%v).", w.interval, err)
+		default:
+			return nil, fmt.Errorf("cannot watch %s: %w", root, err)
+		}
+	}
 	w.addTree(root)
-	// One goroutine drains fsnotify at once (a slow reader can deadlock it);
-	// another batches.
-	w.wg.Go(w.drain)
 	w.wg.Go(w.batch)
 	w.wg.Go(w.poll)
 	return w, nil
 }
+
+// Mode is how the watcher notices changes: Events or Poll.
+func (w *Watcher) Mode() Mode { return w.mode }
+
+// Why says, in a sentence for the log, how the watcher notices changes and
+// why: what made Auto poll, for one.
+func (w *Watcher) Why() string { return w.why }
 
 // Close stops the watcher and waits for its goroutines.
 func (w *Watcher) Close() {
@@ -103,7 +139,9 @@ func (w *Watcher) Close() {
 	w.closed = true
 	w.mu.Unlock()
 	close(w.stop)
-	w.fsw.Close()
+	if w.fsw != nil {
+		w.fsw.Close()
+	}
 	w.wg.Wait()
 }
 
@@ -118,6 +156,9 @@ func (w *Watcher) skip(path string, dir bool) bool {
 	if dir && path != w.root && w.opts.Skip != nil && w.opts.Skip(path) {
 		return true
 	}
+	if len(w.opts.Exclude) == 0 {
+		return false // the common case, and polling asks for every file
+	}
 	rel, err := filepath.Rel(w.root, path)
 	if err != nil || rel == "." {
 		return false
@@ -125,10 +166,10 @@ func (w *Watcher) skip(path string, dir bool) bool {
 	return matchAny(w.opts.Exclude, filepath.ToSlash(rel))
 }
 
-// addTree watches dir and every directory below it. It returns the files
-// found, for a directory that appeared after the watch began.
+// addTree watches dir and every directory below it, or polls them. It
+// returns the files found, for a directory that appeared after the watch
+// began.
 func (w *Watcher) addTree(dir string) (files []string) {
-	var noSpace bool
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -142,7 +183,10 @@ func (w *Watcher) addTree(dir string) (files []string) {
 		if w.skip(p, true) {
 			return filepath.SkipDir
 		}
-		if !noSpace {
+		w.mu.Lock()
+		watch := w.fsw != nil && !w.outOfWatches
+		w.mu.Unlock()
+		if watch {
 			err := w.fsw.Add(p)
 			if err == nil {
 				return nil
@@ -150,13 +194,16 @@ func (w *Watcher) addTree(dir string) (files []string) {
 			if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EMFILE) {
 				return nil
 			}
-			noSpace = true
+			w.mu.Lock()
+			w.outOfWatches = true
+			w.mu.Unlock()
 			w.warn(fmt.Sprintf("The system ran out of file watches at %s (fs.inotify.max_user_watches on Linux). "+
 				"The rest of the folder is polled every %s, so changes there reload more slowly. "+
-				"Raise the limit (sudo sysctl fs.inotify.max_user_watches=524288) or add folders to djangoRunserver.watchExclude.", p, PollInterval))
+				"Raise the limit (sudo sysctl fs.inotify.max_user_watches=524288) or exclude folders from watching.", p, w.interval))
 		}
+		st, _ := w.scan(p)
 		w.mu.Lock()
-		w.polled[p] = snapshot(p)
+		w.polled[p] = st
 		w.mu.Unlock()
 		return nil
 	})
@@ -268,12 +315,12 @@ func (w *Watcher) rootGone() {
 	}
 }
 
-// poll rescans directories that have no watch, and checks that the root
-// still exists: inotify reports a deleted directory only once nothing holds
-// it, and a running server's working directory does; a renamed parent is
-// not reported at all.
+// poll rescans the directories that have no watch (all of them in Poll
+// mode), and checks that the root still exists: inotify reports a deleted
+// directory only once nothing holds it, and a running server's working
+// directory does; a renamed parent is not reported at all.
 func (w *Watcher) poll() {
-	t := time.NewTicker(PollInterval)
+	t := time.NewTicker(w.interval)
 	defer t.Stop()
 	for {
 		select {
@@ -291,43 +338,130 @@ func (w *Watcher) poll() {
 		}
 		w.mu.Unlock()
 		for _, d := range dirs {
-			now := snapshot(d)
-			w.mu.Lock()
-			before := w.polled[d]
-			w.polled[d] = now
-			w.mu.Unlock()
-			for name, mt := range now {
-				if old, ok := before[name]; !ok || !old.Equal(mt) {
-					if !w.skip(name, false) {
-						w.send(name)
-					}
-				}
-			}
-			for name := range before {
-				if _, ok := now[name]; !ok {
-					w.send(name)
-				}
+			w.rescan(d)
+		}
+	}
+}
+
+// rescan compares a polled directory with its last scan and reports what
+// changed: files added, removed, or with a new modification time or size.
+// A new subdirectory is added with its tree; a removed one stops being
+// polled.
+func (w *Watcher) rescan(dir string) {
+	w.mu.Lock()
+	before := w.polled[dir]
+	w.mu.Unlock()
+	if before.settled() {
+		if info, err := os.Stat(dir); err == nil && info.ModTime().Equal(before.mod) {
+			w.restat(before)
+			return
+		}
+	}
+	now, err := w.scan(dir)
+	w.mu.Lock()
+	if errors.Is(err, fs.ErrNotExist) {
+		delete(w.polled, dir)
+	} else {
+		w.polled[dir] = now
+	}
+	w.mu.Unlock()
+	for name, st := range now.files {
+		if old, ok := before.files[name]; !ok || old != st {
+			w.send(name)
+		}
+	}
+	for name := range before.files {
+		if _, ok := now.files[name]; !ok {
+			w.send(name)
+		}
+	}
+	for sub := range now.dirs {
+		if !before.dirs[sub] {
+			for _, f := range w.addTree(sub) {
+				w.send(f)
 			}
 		}
 	}
 }
 
-// snapshot maps a directory's files to their modification times.
-func snapshot(dir string) map[string]time.Time {
+// restat checks the files of a directory whose entries have not changed
+// since its last scan: one lstat each, and no directory read. A file found
+// gone is reported; the next poll reads the folder again, since its time
+// has then changed.
+func (w *Watcher) restat(d dirState) {
+	for name, old := range d.files {
+		info, err := os.Lstat(name)
+		if err != nil {
+			w.send(name)
+			continue
+		}
+		if st := (stamp{info.ModTime(), info.Size()}); st != old {
+			d.files[name] = st // only the poll goroutine touches a scan's maps
+			w.send(name)
+		}
+	}
+}
+
+// dirState is one scan of a polled directory.
+type dirState struct {
+	files map[string]stamp // the files not skipped, by path
+	dirs  map[string]bool  // the subdirectories not skipped
+	// mod is the directory's modification time, which changes when an
+	// entry is added, removed or renamed; scanned is when it was read.
+	mod, scanned time.Time
+}
+
+// dirTimeSlack covers file systems that keep times in whole seconds (FAT,
+// some network mounts): an entry added in the same second as a scan leaves
+// the directory's time as it was.
+const dirTimeSlack = 2 * time.Second
+
+// settled reports a scan taken well after the directory last changed, so
+// an unchanged directory time means unchanged entries.
+func (d dirState) settled() bool {
+	return d.files != nil && !d.mod.IsZero() && d.scanned.Sub(d.mod) > dirTimeSlack
+}
+
+// stamp is what polling compares. A save that keeps the size within the
+// file system's time resolution is missed; editors' saves are seconds
+// apart or change the size.
+type stamp struct {
+	mod  time.Time
+	size int64
+}
+
+// scan lists dir: one directory read, and one lstat per file. The skipped
+// are left out, so their changes cost nothing later.
+func (w *Watcher) scan(dir string) (dirState, error) {
+	scanned := time.Now()
+	info, err := os.Stat(dir)
+	if err != nil {
+		return dirState{}, err
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil
+		return dirState{}, err
 	}
-	m := make(map[string]time.Time, len(entries))
+	st := dirState{files: make(map[string]stamp, len(entries)), mod: info.ModTime(), scanned: scanned}
 	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
 		if e.IsDir() {
+			if !w.skip(p, true) {
+				if st.dirs == nil {
+					st.dirs = map[string]bool{}
+				}
+				st.dirs[p] = true
+			}
+			continue
+		}
+		if w.skip(p, false) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
-			m[filepath.Join(dir, e.Name())] = info.ModTime()
+			st.files[p] = stamp{info.ModTime(), info.Size()}
 		}
 	}
-	return m
+	return st, nil
 }
 
 // matchAny matches a slash-separated relative path against globs where **

@@ -12,3 +12,6 @@ export const Commands = {
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** VS Code's own command that opens the Settings editor at a setting, for links to ours. */
+export const openSettingsCommand = "workbench.action.openSettings";

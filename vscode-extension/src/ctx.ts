@@ -7,13 +7,14 @@ import * as vscode from "vscode";
 import * as lc from "vscode-languageclient/node";
 import { Commands } from "./commandIds";
 import { Config, configSection } from "./config";
+import { SettingDiagnostics } from "./diagnostics";
 import { contextKeys, ContextKeys } from "./enablement";
 import { DidChangeStatusNotification, LogNotification, FolderParams, LogParams, RestartRequest, Status } from "./protocol";
 import { PythonInterpreters } from "./python";
 import { RestartLimiter } from "./restartLimiter";
 import { resolveServerPath } from "./serverBinary";
 import { ServerStore } from "./serverStore";
-import { changedRestartKeys, restartBackendKey } from "./settings";
+import { changedRestartKeys, restartBackendKey, settingId } from "./settings";
 import { StatusBar } from "./statusBar";
 import { BackendHealth, pickShownFolder, statusBarModel } from "./statusView";
 
@@ -38,6 +39,7 @@ export class Ctx implements vscode.Disposable {
     private readonly python: PythonInterpreters;
     private readonly statusBar = new StatusBar();
     private readonly limiter = new RestartLimiter();
+    private readonly settingDiagnostics = new SettingDiagnostics();
 
     private readonly extensionSubscriptions: vscode.Disposable[] = [];
     private clientSubscriptions: vscode.Disposable[] = [];
@@ -94,6 +96,10 @@ export class Ctx implements vscode.Disposable {
             traceOutputChannel: this.trace,
             revealOutputChannelOn: lc.RevealOutputChannelOn.Never,
             diagnosticCollectionName: "runserver",
+            middleware: {
+                // Bind errors arrive on manage.py; they belong on the line that sets the address.
+                handleDiagnostics: (uri, diagnostics, next) => this.settingDiagnostics.handle(uri, diagnostics, next),
+            },
             // A function, so a restart after a crash sends the settings of that moment.
             initializationOptions: () => ({ settings: this.config.lastPayload }),
             errorHandler: {
@@ -264,6 +270,7 @@ export class Ctx implements vscode.Disposable {
                 // A restarted backend reports every folder afresh; old statuses would be lies.
                 this.servers.clear();
                 this.saveRegistrations.clear();
+                this.settingDiagnostics.clear();
                 if (this.backend.state !== "failed") this.setBackend({ state: "starting" });
                 break;
             case lc.State.Running:
@@ -334,7 +341,7 @@ export class Ctx implements vscode.Disposable {
         }
         if (serverPathChanged) {
             const choice = await vscode.window.showInformationMessage(
-                "Django Runserver: djangoRunserver.serverPath changed. Restart the backend to use it? Running servers will be stopped.",
+                `Django Runserver: ${settingId(restartBackendKey)} changed. Restart the backend to use it? Running servers will be stopped.`,
                 "Restart Backend",
             );
             if (choice === "Restart Backend") await this.restart();
@@ -343,7 +350,7 @@ export class Ctx implements vscode.Disposable {
 
     private async offerServerRestart(stale: { folder: string; keys: string[] }[]): Promise<void> {
         const names = stale.map((s) => this.folderName(s.folder)).join(", ");
-        const keys = [...new Set(stale.flatMap((s) => s.keys))].join(", ");
+        const keys = [...new Set(stale.flatMap((s) => s.keys))].map(settingId).join(", ");
         const choice = await vscode.window.showInformationMessage(
             `Django Runserver: changed settings (${keys}) apply when the server of ${names} restarts.`,
             "Restart now",

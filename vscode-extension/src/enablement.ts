@@ -1,4 +1,4 @@
-// Which commands make sense for which server states. Pure, so it is unit tested; context.ts turns
+// Which commands make sense for which server states. Pure, so it is unit tested; ctx.ts turns
 // the result into VS Code context keys that package.json's `enablement`/`when` clauses read.
 
 import { State, Status } from "./protocol";

@@ -1,6 +1,8 @@
 // This file mirrors protocol/protocol.go, the wire contract with the django-runserver backend
 // (specified in protocol/README.md). Every custom message is declared here once, as a typed
-// constant; change both files together.
+// constant. protocol/parity_test.go fails when this file, protocol.go and the README's tables
+// disagree, so it reads this file as written: string unions, `as const` objects of string values,
+// interfaces with one field a line, and RequestType/NotificationType constructions.
 //
 // It imports only vscode-jsonrpc, so the wire conformance test can use it without VS Code.
 
@@ -26,19 +28,22 @@ export interface Trigger {
     path?: string;
 }
 
-export type ErrorCode =
-    | "startup-failed"
-    | "python-not-found"
-    | "manage-py-not-found"
-    | "django-not-found"
-    | "crashed"
-    | "port-in-use"
-    | "permission-denied"
-    | "address-unavailable"
-    | "invalid-address"
-    | "invalid-settings"
-    | "startup-timeout"
-    | "folder-gone";
+/** Why a server failed; a value, so code that branches on it takes the codes from here. */
+export const ErrorCode = {
+    StartupFailed: "startup-failed",
+    PythonNotFound: "python-not-found",
+    ManagePyNotFound: "manage-py-not-found",
+    DjangoNotFound: "django-not-found",
+    Crashed: "crashed",
+    PortInUse: "port-in-use",
+    PermissionDenied: "permission-denied",
+    AddressUnavailable: "address-unavailable",
+    InvalidAddress: "invalid-address",
+    InvalidSettings: "invalid-settings",
+    StartupTimeout: "startup-timeout",
+    FolderGone: "folder-gone",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** The process that holds a port. */
 export interface Holder {
@@ -61,11 +66,19 @@ export interface ServerError {
     line?: number;
     /** Exception type of a traceback, e.g. "SyntaxError". */
     exception?: string;
+    /**
+     * The settings key (a key of Settings, e.g. "address") the error concerns. The message names no
+     * setting: each editor points at its own, e.g. VS Code's `djangoRunserver.address`.
+     */
+    setting?: string;
 }
 
 export type ReloadMode = "fast" | "django" | "off";
 
 export type PortConflictAction = "ask" | "nextFree" | "fail";
+
+/** How the backend sees file changes: `auto` picks `events`, or `poll` where events can't be trusted. */
+export type WatchMode = "auto" | "events" | "poll";
 
 /** The state of one folder's server. */
 export interface Status {
@@ -84,6 +97,8 @@ export interface Status {
     trigger?: Trigger;
     error?: ServerError;
     mode?: ReloadMode;
+    /** How file changes are seen: "events" or "poll"; set while the backend watches the folder. */
+    watch?: WatchMode;
 }
 
 /** The backend's settings, under "djangoRunserver". Every key is optional. */
@@ -99,6 +114,15 @@ export interface Settings {
     onPortConflict?: PortConflictAction;
     /** Seconds a server may take to accept connections. */
     startupTimeout?: number;
+    watch?: WatchMode;
+    /** Seconds between two scans of the folder when polling. */
+    pollInterval?: number;
+}
+
+/** `data` of a diagnostic the backend publishes. */
+export interface DiagnosticData {
+    /** The settings key whose value the diagnostic concerns, e.g. "address" for a bind error. */
+    setting?: string;
 }
 
 /** `settings` of workspace/didChangeConfiguration, and of initializationOptions. */
@@ -109,7 +133,7 @@ export interface SettingsPayload {
 
 /** initializationOptions of initialize. */
 export interface InitializationOptions {
-    settings: SettingsPayload;
+    settings?: SettingsPayload;
 }
 
 /** Names a workspace folder; may be left out when exactly one folder has a manage.py. */

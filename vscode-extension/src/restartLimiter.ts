@@ -1,5 +1,5 @@
 // Decides whether a crashed backend may be restarted: at most `max` restarts within `windowMs`.
-// Pure (the clock is injected), so it is unit tested; backendClient.ts uses it in the language
+// Pure (the clock is injected), so it is unit tested; ctx.ts uses it in the language
 // client's errorHandler.
 
 export class RestartLimiter {

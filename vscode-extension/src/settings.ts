@@ -23,13 +23,29 @@ export const backendKeys = [
     "watchExclude",
     "onPortConflict",
     "startupTimeout",
+    "watch",
+    "pollInterval",
 ] as const satisfies readonly (keyof Settings)[];
 
 /**
  * Keys whose change reaches a running server only on its next start: the user is offered a restart.
- * watchExclude and onPortConflict apply at once; startupTimeout matters only while starting.
+ * The backend applies the watcher's settings (watchExclude, watch, pollInterval) and onPortConflict
+ * at once; startupTimeout matters only while starting.
  */
 export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload"] as const;
+
+/** settingId is the VS Code setting that holds a key of the backend's settings. */
+export function settingId(key: string): string {
+    return `${SettingsSection}.${key}`;
+}
+
+/**
+ * settingPointer is the sentence added to an error about a setting. The backend's messages name no
+ * editor's setting; this says which of VS Code's the user can change.
+ */
+export function settingPointer(key: string): string {
+    return `Setting: ${settingId(key)}.`;
+}
 
 /** The key whose change needs a new backend process. */
 export const restartBackendKey = "serverPath";

@@ -1,7 +1,7 @@
 // Applies a StatusBarModel (statusView.ts) to the real status bar item.
 
 import * as vscode from "vscode";
-import { Commands } from "./commandIds";
+import { Commands, openSettingsCommand } from "./commandIds";
 import { StatusBarModel } from "./statusView";
 
 export class StatusBar implements vscode.Disposable {
@@ -15,8 +15,8 @@ export class StatusBar implements vscode.Disposable {
         const item = this.item;
         item.text = model.text;
         const tooltip = new vscode.MarkdownString(model.tooltip, true);
-        // Trusted only for our own commands, which is what the links run.
-        tooltip.isTrusted = { enabledCommands: Object.values(Commands) };
+        // Trusted only for the commands the links run: ours, and opening a setting.
+        tooltip.isTrusted = { enabledCommands: [...Object.values(Commands), openSettingsCommand] };
         item.tooltip = tooltip;
         item.backgroundColor = model.backgroundColor ? new vscode.ThemeColor(model.backgroundColor) : undefined;
         item.command = model.command && { title: "Django Runserver", ...model.command };

@@ -2,9 +2,10 @@
 // health and the shown folder's Status. Pure (no `vscode` import), so every state is unit tested;
 // statusBar.ts applies the result to the real item.
 
-import { Commands } from "./commandIds";
+import { Commands, openSettingsCommand } from "./commandIds";
 import { canOpenBrowser, canRestart, canStop, toggleAction } from "./enablement";
-import { ServerError, Status } from "./protocol";
+import { ErrorCode, ServerError, Status } from "./protocol";
+import { settingId } from "./settings";
 
 /** The backend process, as the language client sees it. */
 export type BackendHealth =
@@ -75,39 +76,36 @@ export function portOf(status: Pick<Status, "url" | "address">): string | undefi
     return match?.[1];
 }
 
+/** The few words the status bar shows for each error code. */
+const reasons: Record<ErrorCode, (error: ServerError) => string> = {
+    [ErrorCode.PortInUse]: (e) => (e.port ? `Port ${e.port} in use` : "Port in use"),
+    [ErrorCode.PermissionDenied]: (e) => (e.port ? `Port ${e.port} needs privileges` : "Permission denied"),
+    [ErrorCode.StartupFailed]: (e) => {
+        const where = e.file ? `${baseName(e.file)}${e.line ? `:${e.line}` : ""}` : "";
+        return [e.exception ?? "Startup failed", where].filter(Boolean).join(" ");
+    },
+    [ErrorCode.Crashed]: (e) => (e.exitCode !== undefined ? `Crashed (exit ${e.exitCode})` : "Crashed"),
+    [ErrorCode.PythonNotFound]: () => "Python not found",
+    [ErrorCode.ManagePyNotFound]: () => "manage.py not found",
+    [ErrorCode.DjangoNotFound]: () => "Django not installed",
+    [ErrorCode.AddressUnavailable]: () => "Address unavailable",
+    [ErrorCode.InvalidAddress]: () => "Invalid address",
+    [ErrorCode.InvalidSettings]: () => "Invalid settings",
+    [ErrorCode.StartupTimeout]: () => "Startup timed out",
+    [ErrorCode.FolderGone]: () => "Folder gone",
+};
+
 /** failureReason is the few words the status bar shows for a failed server. */
 export function failureReason(error: ServerError | undefined): string {
-    if (!error) return "Failed";
-    switch (error.code) {
-        case "port-in-use":
-            return error.port ? `Port ${error.port} in use` : "Port in use";
-        case "permission-denied":
-            return error.port ? `Port ${error.port} needs privileges` : "Permission denied";
-        case "startup-failed": {
-            const where = error.file ? `${baseName(error.file)}${error.line ? `:${error.line}` : ""}` : "";
-            return [error.exception ?? "Startup failed", where].filter(Boolean).join(" ");
-        }
-        case "crashed":
-            return error.exitCode !== undefined ? `Crashed (exit ${error.exitCode})` : "Crashed";
-        case "python-not-found":
-            return "Python not found";
-        case "manage-py-not-found":
-            return "manage.py not found";
-        case "django-not-found":
-            return "Django not installed";
-        case "address-unavailable":
-            return "Address unavailable";
-        case "invalid-address":
-            return "Invalid address";
-        case "invalid-settings":
-            return "Invalid settings";
-        case "startup-timeout":
-            return "Startup timed out";
-        case "folder-gone":
-            return "Folder gone";
-        default:
-            return "Failed";
-    }
+    // A newer backend may send a code this extension does not know yet.
+    if (!error || !Object.hasOwn(reasons, error.code)) return "Failed";
+    return reasons[error.code](error);
+}
+
+/** settingLink is a tooltip line that names the setting an error concerns and opens it. */
+export function settingLink(key: string): string {
+    const id = settingId(key);
+    return `Setting: ${commandLink(escapeMarkdown(id), openSettingsCommand, [id])}`;
 }
 
 function clock(ms: number): string {
@@ -133,10 +131,12 @@ function serverTooltip(view: ServerView): string {
     if (view.lastReloadAt !== undefined) reloads += ` at ${clock(view.lastReloadAt)}`;
     facts.push(reloads);
     if (status.mode) facts.push(`Reload mode: ${status.mode}`);
+    if (status.watch) facts.push(`Watch mode: ${status.watch}`);
     // Two trailing spaces make a Markdown line break.
     lines.push(facts.join("  \n"));
     if (status.state === "failed" && status.error) {
         lines.push("", `$(error) ${escapeMarkdown(status.error.message)}`);
+        if (status.error.setting) lines.push("", settingLink(status.error.setting));
     }
     const folder = [status.folder];
     const links: string[] = [];

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/django-runserver/django-runserver/server/config"
 	"github.com/django-runserver/django-runserver/server/session"
 	"github.com/django-runserver/django-runserver/server/terminal"
 )
@@ -60,8 +61,25 @@ func run(args []string, stdin io.ReadCloser, stdout, stderr io.WriteCloser) int 
 
 type runOptions struct {
 	python, reload, managePy, envFile, onPortConflict string
+	startupTimeout                                    float64
 	args                                              stringList
 	exclude                                           stringList
+	watch                                             string
+	pollInterval                                      float64
+}
+
+// pointers tells the user how to change each setting in this terminal:
+// the flag of run that sets it. Messages about a setting end with it.
+var pointers = map[string]string{
+	"python":         "flag -python",
+	"reload":         "flag -reload",
+	"managePy":       "flag -manage-py",
+	"envFile":        "flag -env-file",
+	"onPortConflict": "flag -on-port-conflict",
+	"args":           "flag -arg",
+	"watchExclude":   "flag -exclude",
+	"startupTimeout": "flag -startup-timeout",
+	"address":        "argument ADDRESS",
 }
 
 func runFlags(out io.Writer) *flag.FlagSet {
@@ -78,8 +96,11 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.managePy, "manage-py", "", "path to manage.py (default: DIR/manage.py or one level down)")
 	fs.StringVar(&o.envFile, "env-file", "", "dotenv file to load")
 	fs.StringVar(&o.onPortConflict, "on-port-conflict", "fail", "when the port is taken: fail or nextFree")
+	fs.Float64Var(&o.startupTimeout, "startup-timeout", 60, "seconds the server may take to accept connections")
 	fs.Var(&o.args, "arg", "extra argument for runserver (repeatable)")
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
+	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
+	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
 	return fs, o
 }
 
@@ -107,8 +128,15 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"python": o.python, "reload": o.reload, "managePy": o.managePy, "envFile": o.envFile,
 		"address": address, "onPortConflict": o.onPortConflict,
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
+		"startupTimeout": o.startupTimeout,
+		"watch":          o.watch, "pollInterval": o.pollInterval,
 	}
-	return terminal.Run(context.Background(), terminal.Options{Dir: dir, Settings: settings, Stdout: stdout, Stderr: stderr})
+	return terminal.Run(context.Background(), terminal.Options{
+		Dir: dir, Settings: settings,
+		Flags:    args[:len(args)-len(fs.Args())], // flags end where the first argument starts
+		Pointers: pointers,
+		Stdout:   stdout, Stderr: stderr,
+	})
 }
 
 // looksLikeAddress tells "8000" or "127.0.0.1:8000" from a directory.

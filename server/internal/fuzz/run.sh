@@ -22,8 +22,7 @@ targets=(
   ./server/session:FuzzValidate:20000x
   ./server/session:FuzzSession:10000x
   ./server/parse:FuzzTracebackParser:600000x
-  ./server/parse:FuzzBanner:800000x
-  ./server/parse:FuzzBindError:800000x
+  ./server/portcheck:FuzzClassifyLine:800000x
   ./server/parse:FuzzReloadLines:800000x
   ./server/supervisor:FuzzScanLines:60000x
   ./server/config:FuzzReadEnvFile:30000x

@@ -12,6 +12,7 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -29,7 +30,7 @@ func TestBadFolderURIs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t)), ws)
+	ed.Initialize(settings(t, testenv.FreePort(t)), ws)
 
 	uris := []struct{ name, uri, hint string }{
 		{"outside the workspace", fileuri.FromPath(outside), "not a workspace folder"},
@@ -52,8 +53,8 @@ func TestBadFolderURIs(t *testing.T) {
 	for _, u := range uris {
 		for _, m := range methods {
 			t.Run(u.name+"/"+m, func(t *testing.T) {
-				err := ed.call(m, protocol.StartParams{Folder: u.uri}, nil)
-				if code := errCode(err); code != int64(jsonrpc2.InvalidParams) {
+				err := ed.Editor.Call(m, protocol.StartParams{Folder: u.uri}, nil)
+				if code := fakeeditor.ErrorCode(err); code != int64(jsonrpc2.InvalidParams) {
 					t.Fatalf("%s of %q: %v (code %d), want InvalidParams", m, u.uri, err, code)
 				}
 				if !strings.Contains(err.Error(), u.hint) {
@@ -65,10 +66,10 @@ func TestBadFolderURIs(t *testing.T) {
 	// Saves of documents in no workspace folder, or not files at all, do
 	// nothing.
 	for _, u := range uris {
-		ed.notify(protocol.MethodDidSave, protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: u.uri + "/tinyapp.py"}})
+		ed.Notify(protocol.MethodDidSave, protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: u.uri + "/tinyapp.py"}})
 	}
 	// Nothing ran anywhere, and the session still serves the real folder.
-	if st := ed.status(ws); st.State != protocol.StateStopped {
+	if st := ed.Status(ws); st.State != protocol.StateStopped {
 		t.Errorf("workspace folder is %s after bad requests", st.State)
 	}
 	for _, dir := range []string{outside, child} {
@@ -81,7 +82,7 @@ func TestBadFolderURIs(t *testing.T) {
 func TestBadParams(t *testing.T) {
 	ws := tinyProject(t, t.TempDir(), "ws", "v1")
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t)), ws)
+	ed.Initialize(settings(t, testenv.FreePort(t)), ws)
 	for _, tc := range []struct {
 		method string
 		params any
@@ -99,16 +100,16 @@ func TestBadParams(t *testing.T) {
 		name := fmt.Sprintf("%s %v", tc.method, tc.params)
 		t.Run(name, func(t *testing.T) {
 			if tc.hint == "" {
-				ed.notify(tc.method, tc.params)
+				ed.Notify(tc.method, tc.params)
 				return
 			}
-			err := ed.call(tc.method, tc.params, nil)
-			if code := errCode(err); code != int64(jsonrpc2.InvalidParams) || !strings.Contains(err.Error(), tc.hint) {
+			err := ed.Editor.Call(tc.method, tc.params, nil)
+			if code := fakeeditor.ErrorCode(err); code != int64(jsonrpc2.InvalidParams) || !strings.Contains(err.Error(), tc.hint) {
 				t.Errorf("%s(%v) = %v (code %d), want InvalidParams naming %q", tc.method, tc.params, err, code, tc.hint)
 			}
 		})
 	}
-	if st := ed.status(ws); st.State != protocol.StateStopped {
+	if st := ed.Status(ws); st.State != protocol.StateStopped {
 		t.Errorf("state after bad params: %s", st.State)
 	}
 }
@@ -120,7 +121,7 @@ func TestWrongSettingTypes(t *testing.T) {
 	ws := tinyProject(t, t.TempDir(), "ws", "v1")
 	port := testenv.FreePort(t)
 	ed := newEditor(t)
-	ed.initialize(settings(t, port), ws)
+	ed.Initialize(settings(t, port), ws)
 	for _, tc := range []struct {
 		key   string
 		value any
@@ -150,27 +151,19 @@ func TestWrongSettingTypes(t *testing.T) {
 		{"startupTimeout", -1},
 	} {
 		t.Run(fmt.Sprintf("%s=%v", tc.key, tc.value), func(t *testing.T) {
-			from := ed.mark()
-			ed.configure(settings(t, port, tc.key, tc.value))
-			var errMsg string
-			if !eventually(10*time.Second, func() bool {
-				msgs := ed.messages(from, protocol.MethodShowMessage)
-				if len(msgs) > 0 {
-					errMsg = msgs[0]
-				}
-				return len(msgs) > 0
-			}) {
-				t.Fatalf("no error message for %s=%v", tc.key, tc.value)
-			}
+			from := ed.Mark()
+			ed.Configure(settings(t, port, tc.key, tc.value))
+			ed.AwaitWithin(10*time.Second, from, fakeeditor.TextContains(protocol.MethodShowMessage, ""))
+			errMsg := ed.Texts(from, protocol.MethodShowMessage)[0]
 			if !strings.Contains(errMsg, "djangoRunserver."+tc.key) {
 				t.Errorf("message %q does not name djangoRunserver.%s", errMsg, tc.key)
 			}
-			st := ed.start(ws)
+			st := ed.Start(ws)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeInvalidSettings {
 				t.Fatalf("start = %s %+v, want failed invalid-settings", st.State, st.Error)
 			}
-			if !strings.Contains(st.Error.Message, "djangoRunserver."+tc.key) {
-				t.Errorf("failed message %q does not name djangoRunserver.%s", st.Error.Message, tc.key)
+			if !fakeeditor.NamesSetting(st.Error, tc.key) {
+				t.Errorf("failed with %+v, which does not name the setting %s", st.Error, tc.key)
 			}
 			if st.PID != 0 || len(pids(ws, 0)) > 0 {
 				t.Errorf("a process was spawned with invalid settings")
@@ -180,24 +173,23 @@ func TestWrongSettingTypes(t *testing.T) {
 
 	// Bad settings arriving while a server runs leave it running; fixing
 	// them makes the next start work.
-	ed.configure(settings(t, port))
-	from := ed.mark()
-	ed.start(ws)
-	running := ed.awaitState(from, ws, protocol.StateRunning)
-	ed.configure(settings(t, port, "args", "not-an-array"))
-	time.Sleep(50 * time.Millisecond) // a notification has no reply; give the bad one time to land
-	if st := ed.status(ws); st.State != protocol.StateRunning || st.PID != running.PID {
+	ed.Configure(settings(t, port))
+	running := ed.StartRunning(ws)
+	from := ed.Mark()
+	ed.Configure(settings(t, port, "args", "not-an-array"))
+	ed.AwaitWithin(10*time.Second, from, fakeeditor.TextContains(protocol.MethodShowMessage, "")) // the bad settings have landed
+	if st := ed.Status(ws); st.State != protocol.StateRunning || st.PID != running.PID {
 		t.Errorf("after bad settings the running server became %s pid %d", st.State, st.PID)
 	}
 	waitBody(t, running.URL, "tiny v1", 10*time.Second)
-	ed.stop(ws)
+	ed.Stop(ws)
 }
 
 func TestBadEnvFile(t *testing.T) {
 	ws := tinyProject(t, t.TempDir(), "ws", "v1")
 	port := testenv.FreePort(t)
 	ed := newEditor(t)
-	ed.initialize(settings(t, port), ws)
+	ed.Initialize(settings(t, port), ws)
 	writeFile(t, filepath.Join(ws, "dir.env", "x"), "")
 	for _, tc := range []struct {
 		name, file, content, hint string
@@ -215,8 +207,8 @@ func TestBadEnvFile(t *testing.T) {
 			if tc.content != "" {
 				writeFile(t, filepath.Join(ws, tc.file), tc.content)
 			}
-			ed.configure(settings(t, port, "envFile", tc.file))
-			st := ed.start(ws)
+			ed.Configure(settings(t, port, "envFile", tc.file))
+			st := ed.Start(ws)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeInvalidSettings {
 				t.Fatalf("start = %s %+v, want failed invalid-settings", st.State, st.Error)
 			}
@@ -238,15 +230,13 @@ func TestOddPaths(t *testing.T) {
 	port := testenv.FreePort(t)
 	writeFile(t, filepath.Join(ws, "dev env", ".env ü"), "GREETING='héllo wörld'\n")
 	ed := newEditor(t)
-	ed.initialize(settings(t, port, "envFile", filepath.Join("dev env", ".env ü")), ws)
-	from := ed.mark()
-	ed.start(ws)
-	running := ed.awaitState(from, ws, protocol.StateRunning)
+	ed.Initialize(settings(t, port, "envFile", filepath.Join("dev env", ".env ü")), ws)
+	running := ed.StartRunning(ws)
 	waitBody(t, running.URL, "tiny v1", 10*time.Second)
 
-	from = ed.mark()
-	ed.save(setVersion(t, ws, "v2 ✓"))
-	ed.await(from, ws, 30*time.Second, "running after the save", func(st protocol.Status) bool {
+	from := ed.Mark()
+	ed.Save(setVersion(t, ws, "v2 ✓"))
+	ed.AwaitStatusWithin(30*time.Second, from, ws, "running after the save", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID != running.PID
 	})
 	waitBody(t, running.URL, "tiny v2 ✓", 10*time.Second)
@@ -255,11 +245,11 @@ func TestOddPaths(t *testing.T) {
 	// line protocol; it is skipped, and nothing breaks.
 	odd := filepath.Join(ws, "evil\nname.py")
 	writeFile(t, odd, "x = 1\n")
-	ed.save(odd)
-	if st := ed.status(ws); st.State != protocol.StateRunning {
+	ed.Save(odd)
+	if st := ed.Status(ws); st.State != protocol.StateRunning {
 		t.Errorf("after saving %q: %s", odd, st.State)
 	}
-	if st := ed.stop(ws); st.State != protocol.StateStopped {
+	if st := ed.Stop(ws); st.State != protocol.StateStopped {
 		t.Errorf("stop: %s", st.State)
 	}
 
@@ -267,12 +257,12 @@ func TestOddPaths(t *testing.T) {
 	// setting with spaces.
 	outer := filepath.Dir(ws)
 	ed2 := newEditor(t)
-	ed2.initialize(settings(t, port, "managePy", filepath.Join("my project", "manage.py")), outer)
-	from = ed2.mark()
-	ed2.start(outer)
-	running = ed2.awaitState(from, outer, protocol.StateRunning)
+	ed2.Initialize(settings(t, port, "managePy", filepath.Join("my project", "manage.py")), outer)
+	from = ed2.Mark()
+	ed2.Start(outer)
+	running = ed2.AwaitState(from, outer, protocol.StateRunning)
 	waitBody(t, running.URL, "tiny v2 ✓", 10*time.Second)
-	ed2.stop(outer)
+	ed2.Stop(outer)
 }
 
 // TestManagePyExitsAtOnce: a manage.py that ends before serving is failed
@@ -295,11 +285,11 @@ func TestManagePyExitsAtOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeProject(t, tc.code)
 			ed := newEditor(t)
-			ed.initialize(settings(t, testenv.FreePort(t)), dir)
+			ed.Initialize(settings(t, testenv.FreePort(t)), dir)
 			for attempt := range 2 {
-				from := ed.mark()
-				ed.start(dir)
-				st := ed.awaitState(from, dir, protocol.StateFailed)
+				from := ed.Mark()
+				ed.Start(dir)
+				st := ed.AwaitState(from, dir, protocol.StateFailed)
 				if st.Error == nil || st.Error.Code != tc.want {
 					t.Fatalf("attempt %d: failed with %+v, want %s", attempt, st.Error, tc.want)
 				}
@@ -331,14 +321,14 @@ func TestStartupTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeProject(t, tc.code)
 			ed := newEditor(t)
-			ed.initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
-			from := ed.mark()
+			ed.Initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
+			from := ed.Mark()
 			began := time.Now()
-			st := ed.start(dir)
+			st := ed.Start(dir)
 			if st.State != protocol.StateStarting || st.PID == 0 {
 				t.Fatalf("start = %+v", st)
 			}
-			failed := ed.awaitState(from, dir, protocol.StateFailed)
+			failed := ed.AwaitState(from, dir, protocol.StateFailed)
 			took := time.Since(began)
 			if failed.Error == nil || failed.Error.Code != protocol.CodeStartupTimeout || !strings.Contains(failed.Error.Message, "startupTimeout") {
 				t.Fatalf("failed with %+v, want startup-timeout naming the setting", failed.Error)
@@ -369,25 +359,29 @@ func TestNotAPython(t *testing.T) {
 	notExec := filepath.Join(tmp, "not-executable")
 	writeFile(t, notExec, "#!/bin/sh\necho python 3\n")
 	garbage := script("garbage", "\x7fELF\x00\x01garbage that is no program")
+	const names = "" // the error names the python setting
 	for _, tc := range []struct{ name, python, hint string }{
-		{"missing", "/nonexistent/python3", "djangoRunserver.python"},
+		{"missing", "/nonexistent/python3", names},
 		{"not on PATH", "python-does-not-exist-anywhere", "not on PATH"},
 		{"true", "/bin/true", "not a Python 3 interpreter"},
 		{"prints hello", script("hello", "#!/bin/sh\necho hello\n"), "not a Python 3 interpreter"},
 		{"python 2 impostor", script("python2", "#!/bin/sh\necho python 2\n"), "not a Python 3 interpreter"},
-		{"fails", script("fails", "#!/bin/sh\necho broken >&2\nexit 127\n"), "djangoRunserver.python"},
-		{"a directory", tmp, "djangoRunserver.python"},
-		{"not executable", notExec, "djangoRunserver.python"},
-		{"garbage binary", garbage, "djangoRunserver.python"},
-		{"shell metacharacters", "python3; touch " + filepath.Join(tmp, "pwned"), "djangoRunserver.python"},
+		{"fails", script("fails", "#!/bin/sh\necho broken >&2\nexit 127\n"), names},
+		{"a directory", tmp, names},
+		{"not executable", notExec, names},
+		{"garbage binary", garbage, names},
+		{"shell metacharacters", "python3; touch " + filepath.Join(tmp, "pwned"), names},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tinyProject(t, t.TempDir(), "ws", "v1")
 			ed := newEditor(t)
-			ed.initialize(settings(t, testenv.FreePort(t), "python", tc.python), dir)
-			st := ed.start(dir)
+			ed.Initialize(settings(t, testenv.FreePort(t), "python", tc.python), dir)
+			st := ed.Start(dir)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {
 				t.Fatalf("start = %s %+v, want failed python-not-found", st.State, st.Error)
+			}
+			if tc.hint == names && !fakeeditor.NamesSetting(st.Error, "python") {
+				t.Errorf("failed with %+v, which does not name the python setting", st.Error)
 			}
 			if !strings.Contains(st.Error.Message, tc.hint) {
 				t.Errorf("message %q does not say %q", st.Error.Message, tc.hint)

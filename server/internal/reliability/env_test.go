@@ -5,8 +5,6 @@ package reliability
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,11 +13,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
+	"github.com/django-runserver/django-runserver/server/session"
 )
 
-// Fixtures: projects, settings, processes and sockets.
+// Fixtures: editors, projects, settings, processes and sockets.
+
+// newEditor serves a session in this process, where -race and goleak see
+// it.
+func newEditor(t testing.TB) *fakeeditor.Env { return fakeeditor.New(t, session.Serve) }
+
+// newBinaryEditor runs the built backend, for the tests that kill it or
+// close its stdin.
+func newBinaryEditor(t testing.TB) *fakeeditor.Env {
+	return fakeeditor.NewBinary(t, testenv.Binary(t))
+}
 
 // tinyApp is a whole Django project in one module: settings, URLs and a
 // view. It starts in a fraction of mysite's time, so loops of real
@@ -116,40 +126,10 @@ func settings(t testing.TB, port int, kv ...any) map[string]any {
 	return s
 }
 
-// get fetches url without keeping connections (no goroutines linger).
-func get(url string) (string, error) {
-	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return string(b), err
-}
-
 // waitBody waits until url serves exactly want.
 func waitBody(t testing.TB, url, want string, timeout time.Duration) {
 	t.Helper()
-	var last string
-	deadline := time.Now().Add(timeout)
-	for {
-		body, err := get(url)
-		if err == nil && body == want {
-			return
-		}
-		last = body
-		if err != nil {
-			last = err.Error()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never served %q; last: %.200s", url, want, last)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitServed(t, url, timeout, want, func(body string) bool { return body == want })
 }
 
 // eventually polls cond until it holds or timeout passes.
@@ -166,24 +146,53 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
-// procStat returns a process's state letter and process group, from
-// /proc/PID/stat.
-func procStat(pid int) (state byte, pgrp int, ok bool) {
+// procStat returns a process's state letter, parent and process group,
+// from /proc/PID/stat.
+func procStat(pid int) (state byte, ppid, pgrp int, ok bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 >= len(s) {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	f := strings.Fields(s[i+2:])
 	if len(f) < 3 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
+	ppid, _ = strconv.Atoi(f[1])
 	pgrp, _ = strconv.Atoi(f[2])
-	return f[0][0], pgrp, true
+	return f[0][0], ppid, pgrp, true
+}
+
+// descendants lists pid and every live process below it.
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range entries {
+		if child, err := strconv.Atoi(e.Name()); err == nil {
+			if st, ppid, _, ok := procStat(child); ok && st != 'Z' && st != 'X' {
+				children[ppid] = append(children[ppid], child)
+			}
+		}
+	}
+	all := []int{pid}
+	for i := 0; i < len(all); i++ {
+		all = append(all, children[all[i]]...)
+	}
+	return all
+}
+
+// allGone reports whether none of pids runs.
+func allGone(pids []int) bool {
+	for _, pid := range pids {
+		if !gone(pid) {
+			return false
+		}
+	}
+	return true
 }
 
 // gone reports whether pid no longer runs.
@@ -202,7 +211,7 @@ func pids(substr string, pgid int) []int {
 		if err != nil || pid == self {
 			continue
 		}
-		st, pg, ok := procStat(pid)
+		st, _, pg, ok := procStat(pid)
 		if !ok || st == 'Z' || st == 'X' {
 			continue
 		}

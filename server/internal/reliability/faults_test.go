@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
@@ -20,17 +21,15 @@ import (
 func TestCrashRestartsWithBackoff(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "crashy", "v1")
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.mark()
-	ed.start(dir)
-	running := ed.awaitState(from, dir, protocol.StateRunning)
+	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	running := ed.StartRunning(dir)
 
 	wantDelays := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
 	var measured []string
 	for i := 0; i <= len(wantDelays); i++ {
-		from = ed.mark()
+		from := ed.Mark()
 		killPID(t, running.PID)
-		failed := ed.await(from, dir, 10*time.Second, "failed after kill -9", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
+		failed := ed.AwaitStatusWithin(10*time.Second, from, dir, "failed after kill -9", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
 		failedAt := time.Now()
 		if e := failed.Error; e == nil || e.Code != protocol.CodeCrashed || e.ExitCode == nil || !strings.Contains(e.Message, "killed by a signal") {
 			t.Fatalf("crash %d: failed with %+v, want crashed with an exit code, killed by a signal", i+1, failed.Error)
@@ -47,7 +46,7 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 		if !strings.Contains(failed.Error.Message, "Restarting in") {
 			t.Errorf("crash %d: message %q does not announce the restart", i+1, failed.Error.Message)
 		}
-		reloading := ed.await(from, dir, wantDelays[i]+10*time.Second, "the automatic restart", func(st protocol.Status) bool {
+		reloading := ed.AwaitStatusWithin(wantDelays[i]+10*time.Second, from, dir, "the automatic restart", func(st protocol.Status) bool {
 			return st.State == protocol.StateReloading
 		})
 		delay := time.Since(failedAt)
@@ -58,7 +57,7 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 			t.Errorf("restart %d came after %s, want %s", i+1, delay, wantDelays[i])
 		}
 		measured = append(measured, delay.Round(10*time.Millisecond).String())
-		running = ed.await(from, dir, 30*time.Second, "running after the restart", func(st protocol.Status) bool {
+		running = ed.AwaitStatusWithin(30*time.Second, from, dir, "running after the restart", func(st protocol.Status) bool {
 			return st.State == protocol.StateRunning
 		})
 		waitBody(t, running.URL, "tiny v1", 10*time.Second)
@@ -66,28 +65,27 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 	t.Logf("restart delays after kill -9: %v; the 6th crash in a minute stayed failed", measured)
 
 	// It stays failed: no restart comes (the next would be due after 16 s).
-	from = ed.mark()
-	time.Sleep(2 * time.Second)
-	if sts := ed.statusesSince(from, dir); len(sts) > 0 {
-		t.Fatalf("after the 6th crash the state changed: %v", states(sts))
+	from := ed.Mark()
+	if ed.Editor.Await(2*time.Second, from, fakeeditor.AnyStatus(dir)) == nil {
+		t.Fatalf("after the 6th crash the state changed: %v", fakeeditor.Describe(ed.Statuses(from, dir)))
 	}
-	if st := ed.status(dir); st.State != protocol.StateFailed || st.PID != 0 {
+	if st := ed.Status(dir); st.State != protocol.StateFailed || st.PID != 0 {
 		t.Fatalf("after the 6th crash: %s pid %d, want failed with no process", st.State, st.PID)
 	}
 	// The next change brings it back.
-	from = ed.mark()
-	ed.save(setVersion(t, dir, "v2"))
-	running = ed.awaitState(from, dir, protocol.StateRunning)
+	from = ed.Mark()
+	ed.Save(setVersion(t, dir, "v2"))
+	running = ed.AwaitState(from, dir, protocol.StateRunning)
 	waitBody(t, running.URL, "tiny v2", 10*time.Second)
 	// So does a start, after another crash limit is reached; here, simply a
 	// crash and a start before the backoff ends.
-	from = ed.mark()
+	from = ed.Mark()
 	killPID(t, running.PID)
-	ed.await(from, dir, 10*time.Second, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
-	from = ed.mark()
-	ed.start(dir)
-	ed.awaitState(from, dir, protocol.StateRunning)
-	ed.stop(dir)
+	ed.AwaitStatusWithin(10*time.Second, from, dir, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
+	from = ed.Mark()
+	ed.Start(dir)
+	ed.AwaitState(from, dir, protocol.StateRunning)
+	ed.Stop(dir)
 }
 
 // TestCrashNamesTheException: a server that dies of an uncaught exception
@@ -107,13 +105,11 @@ while True:
     c.close()
 `)
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.mark()
-	ed.start(dir)
-	running := ed.awaitState(from, dir, protocol.StateRunning)
-	from = ed.mark()
-	get(running.URL + "die")
-	failed := ed.await(from, dir, 10*time.Second, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
+	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	running := ed.StartRunning(dir)
+	from := ed.Mark()
+	testenv.Get(running.URL + "die")
+	failed := ed.AwaitStatusWithin(10*time.Second, from, dir, "failed", func(st protocol.Status) bool { return st.State == protocol.StateFailed })
 	e := failed.Error
 	if e == nil || e.Code != protocol.CodeCrashed || e.Exception != "RuntimeError" {
 		t.Fatalf("failed with %+v, want crashed with RuntimeError", e)
@@ -123,45 +119,47 @@ while True:
 			t.Errorf("message %q does not say %q", e.Message, want)
 		}
 	}
-	ed.await(from, dir, 10*time.Second, "running after the restart", func(st protocol.Status) bool {
+	ed.AwaitStatusWithin(10*time.Second, from, dir, "running after the restart", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID != running.PID
 	})
-	ed.stop(dir)
+	ed.Stop(dir)
 }
 
 // TestBackendKilledLeavesNoDjango kills the backend binary with -9 while
-// Django runs, in each reload mode: within 2 s no Django process remains
-// and the port is free.
+// Django runs, on each Django release and in each reload mode: within 2 s
+// no process of Django's tree remains and the port is free.
 func TestBackendKilledLeavesNoDjango(t *testing.T) {
-	for _, mode := range []string{"fast", "django", "off"} {
-		t.Run(mode, func(t *testing.T) {
-			dir := tinyProject(t, t.TempDir(), "victim", "v1")
-			port := testenv.FreePort(t)
-			ed := newBinaryEditor(t)
-			ed.initialize(settings(t, port, "reload", mode), dir)
-			from := ed.mark()
-			ed.start(dir)
-			running := ed.awaitState(from, dir, protocol.StateRunning)
-			waitBody(t, running.URL, "tiny v1", 10*time.Second)
-			tree := pids(dir, 0)
-			if len(tree) == 0 {
-				t.Fatal("no Django process found")
-			}
-			killed := time.Now()
-			killPID(t, ed.cmd.Process.Pid)
-			if _, ok := ed.exited(5 * time.Second); !ok {
-				t.Fatal("the backend survived kill -9")
-			}
-			if !eventually(2*time.Second, func() bool { return len(pids(dir, 0)) == 0 && len(pids("", running.PID)) == 0 }) {
-				t.Fatalf("2 s after the backend was killed, Django processes remain: %v (group %v)", pids(dir, 0), pids("", running.PID))
-			}
-			took := time.Since(killed)
-			if !eventually(time.Second, func() bool { return testenv.PortFree(port) }) {
-				t.Errorf("port %d still taken after the backend died", port)
-			}
-			t.Logf("%s mode: %d Django process(es) gone %s after kill -9 of the backend", mode, len(tree), took.Round(time.Millisecond))
-		})
-	}
+	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
+		for _, mode := range []string{"fast", "django", "off"} {
+			t.Run(mode, func(t *testing.T) {
+				dir := tinyProject(t, t.TempDir(), "victim", "v1")
+				port := testenv.FreePort(t)
+				ed := newBinaryEditor(t)
+				ed.Initialize(settings(t, port, "python", django.Python, "env", django.Env, "reload", mode), dir)
+				running := ed.StartRunning(dir)
+				waitBody(t, running.URL, "tiny v1", 10*time.Second)
+				tree := descendants(running.PID)
+				if len(pids(dir, 0)) == 0 {
+					t.Fatal("no Django process found")
+				}
+				killed := time.Now()
+				killPID(t, ed.PID())
+				if _, ok := ed.Exited(5 * time.Second); !ok {
+					t.Fatal("the backend survived kill -9")
+				}
+				if !eventually(2*time.Second, func() bool {
+					return len(pids(dir, 0)) == 0 && len(pids("", running.PID)) == 0 && allGone(tree)
+				}) {
+					t.Fatalf("2 s after the backend was killed, Django processes remain: %v (group %v, tree %v)", pids(dir, 0), pids("", running.PID), tree)
+				}
+				took := time.Since(killed)
+				if !eventually(time.Second, func() bool { return testenv.PortFree(port) }) {
+					t.Errorf("port %d still taken after the backend died", port)
+				}
+				t.Logf("Django %s, %s mode: %d process(es) gone %s after kill -9 of the backend", django.Version, mode, len(tree), took.Round(time.Millisecond))
+			})
+		}
+	})
 }
 
 // TestStdinClosedExitsCleanly closes the backend's stdin while Django runs,
@@ -176,26 +174,27 @@ func TestStdinClosedExitsCleanly(t *testing.T) {
 			dir := tinyProject(t, t.TempDir(), "ws", "v1")
 			port := testenv.FreePort(t)
 			ed := newBinaryEditor(t)
-			ed.initialize(settings(t, port), dir)
-			from := ed.mark()
-			ed.start(dir)
-			running := ed.awaitState(from, dir, protocol.StateRunning)
+			ed.Initialize(settings(t, port), dir)
+			running := ed.StartRunning(dir)
+			tree := descendants(running.PID)
 			if tc.partial != "" {
-				if _, err := ed.raw.Write([]byte(tc.partial)); err != nil {
+				if err := ed.Raw([]byte(tc.partial)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			closed := time.Now()
-			ed.in.Close()
-			code, ok := ed.exited(10 * time.Second)
+			if err := ed.CloseInput(); err != nil {
+				t.Fatal(err)
+			}
+			code, ok := ed.Exited(10 * time.Second)
 			if !ok {
 				t.Fatal("the backend did not exit within 10 s of stdin closing")
 			}
 			if code != 0 {
 				t.Errorf("exit code %d, want 0", code)
 			}
-			if !gone(running.PID) || len(pids(dir, 0)) > 0 {
-				t.Errorf("Django processes remain: %v", pids(dir, 0))
+			if !allGone(tree) || len(pids(dir, 0)) > 0 {
+				t.Errorf("Django processes remain: %v (tree %v)", pids(dir, 0), tree)
 			}
 			if !testenv.PortFree(port) {
 				t.Errorf("port %d still taken", port)
@@ -217,12 +216,10 @@ func TestFolderGone(t *testing.T) {
 			}
 			port := testenv.FreePort(t)
 			ed := newEditor(t)
-			ed.initialize(settings(t, port), dir)
-			from := ed.mark()
-			ed.start(dir)
-			running := ed.awaitState(from, dir, protocol.StateRunning)
+			ed.Initialize(settings(t, port), dir)
+			running := ed.StartRunning(dir)
 
-			from = ed.mark()
+			from := ed.Mark()
 			var err error
 			switch how {
 			case "deleted":
@@ -235,7 +232,7 @@ func TestFolderGone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			failed := ed.await(from, dir, 10*time.Second, "failed after the folder went", func(st protocol.Status) bool {
+			failed := ed.AwaitStatusWithin(10*time.Second, from, dir, "failed after the folder went", func(st protocol.Status) bool {
 				return st.State == protocol.StateFailed
 			})
 			if !eventually(10*time.Second, func() bool { return gone(running.PID) }) {
@@ -243,8 +240,8 @@ func TestFolderGone(t *testing.T) {
 			}
 			// Let whatever the watcher still had in flight land, then read the
 			// settled status.
-			time.Sleep(500 * time.Millisecond)
-			st := ed.status(dir)
+			ed.AwaitQuiet(dir, 500*time.Millisecond, 10*time.Second)
+			st := ed.Status(dir)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodeFolderGone {
 				t.Fatalf("folder %s: status %s %+v (first failure %+v), want failed folder-gone", how, st.State, st.Error, failed.Error)
 			}
@@ -258,7 +255,7 @@ func TestFolderGone(t *testing.T) {
 				t.Errorf("processes remain: %v", pids(dir, 0))
 			}
 			// A start now explains that there is nothing to run.
-			if st := ed.start(dir); st.State != protocol.StateFailed || st.Error == nil {
+			if st := ed.Start(dir); st.State != protocol.StateFailed || st.Error == nil {
 				t.Errorf("start in a vanished folder: %s %+v", st.State, st.Error)
 			}
 		})
@@ -274,12 +271,12 @@ func TestStopDuringSlowStartup(t *testing.T) {
 	t.Run("stop", func(t *testing.T) {
 		dir := fakeProject(t, stubborn)
 		ed := newEditor(t)
-		ed.initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
-		st := ed.start(dir)
+		ed.Initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
+		st := ed.Start(dir)
 		time.Sleep(500 * time.Millisecond) // the timeout falls inside the stop's grace period
 		began := time.Now()
 		var stopped protocol.Status
-		if err := ed.callTimeout(15*time.Second, protocol.MethodStop, protocol.FolderParams{Folder: fileURIOf(dir)}, &stopped); err != nil {
+		if err := ed.Editor.CallTimeout(15*time.Second, protocol.MethodStop, protocol.FolderParams{Folder: fileURIOf(dir)}, &stopped); err != nil {
 			t.Fatalf("stop of a starting server: %v after %s", err, time.Since(began))
 		}
 		if stopped.State != protocol.StateStopped || !gone(st.PID) {
@@ -290,15 +287,15 @@ func TestStopDuringSlowStartup(t *testing.T) {
 	t.Run("restart", func(t *testing.T) {
 		dir := fakeProject(t, stubborn)
 		ed := newEditor(t)
-		ed.initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
-		st := ed.start(dir)
+		ed.Initialize(settings(t, testenv.FreePort(t), "startupTimeout", 1), dir)
+		st := ed.Start(dir)
 		time.Sleep(500 * time.Millisecond)
-		from := ed.mark()
+		from := ed.Mark()
 		var restarted protocol.Status
-		ed.mustCall(protocol.MethodRestart, protocol.FolderParams{Folder: fileURIOf(dir)}, &restarted)
+		ed.Call(protocol.MethodRestart, protocol.FolderParams{Folder: fileURIOf(dir)}, &restarted)
 		// The old process dies after the grace period; a new one must spawn,
 		// not a startup-timeout for the old one.
-		next := ed.await(from, dir, 15*time.Second, "a new process or a failure", func(s protocol.Status) bool {
+		next := ed.AwaitStatusWithin(15*time.Second, from, dir, "a new process or a failure", func(s protocol.Status) bool {
 			return (s.PID != 0 && s.PID != st.PID) || s.State == protocol.StateFailed
 		})
 		if next.State == protocol.StateFailed {

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/supervisor"
@@ -46,17 +47,17 @@ func TestHugeOutput(t *testing.T) {
 			dir := fakeProject(t, floodManage(tc.prelude))
 			writeFile(t, filepath.Join(dir, "tinyapp.py"), fmt.Sprintf(tinyApp, "flooded"))
 			ed := newBinaryEditor(t)
-			ed.initialize(settings(t, testenv.FreePort(t)), dir)
-			from := ed.mark()
+			ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+			from := ed.Mark()
 			began := time.Now()
-			ed.start(dir)
-			running := ed.awaitState(from, dir, protocol.StateRunning)
+			ed.Start(dir)
+			running := ed.AwaitState(from, dir, protocol.StateRunning)
 			waitBody(t, running.URL, "tiny flooded", 10*time.Second)
 			took := time.Since(began)
 			// Every line has arrived once running is seen? Not necessarily: wait
 			// for the count.
-			var lines []protocol.LogParams
-			eventually(30*time.Second, func() bool { lines = ed.logLines(from); return len(lines) >= tc.wantLines })
+			ed.AwaitWithin(30*time.Second, from, fakeeditor.Count(protocol.MethodLog, tc.wantLines))
+			lines := ed.LogLines(from)
 			cut, longest, total := 0, 0, 0
 			for _, l := range lines {
 				total += len(l.Text)
@@ -74,13 +75,13 @@ func TestHugeOutput(t *testing.T) {
 			if len(lines) < tc.wantLines || cut < tc.wantCut {
 				t.Errorf("got %d lines (%d cut), want at least %d (%d cut)", len(lines), cut, tc.wantLines, tc.wantCut)
 			}
-			peak := peakRSSKiB(ed.cmd.Process.Pid)
+			peak := peakRSSKiB(ed.PID())
 			t.Logf("%s: running after %s; %d log lines, %d cut at 64 KiB, longest %d bytes, %.1f MB forwarded; backend peak RSS %.1f MiB",
 				tc.name, took.Round(time.Millisecond), len(lines), cut, longest, float64(total)/1e6, float64(peak)/1024)
 			if peak <= 0 || peak > maxPeakMiB*1024 {
 				t.Errorf("backend peak RSS %d KiB, want under %d MiB", peak, maxPeakMiB)
 			}
-			ed.stop(dir)
+			ed.Stop(dir)
 		})
 	}
 }
@@ -95,12 +96,12 @@ func TestPreflightBoundedMemory(t *testing.T) {
 	}
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
 	ed := newBinaryEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t), "python", flood), dir)
-	st := ed.start(dir)
+	ed.Initialize(settings(t, testenv.FreePort(t), "python", flood), dir)
+	st := ed.Start(dir)
 	if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {
 		t.Errorf("start = %s %+v, want failed python-not-found", st.State, st.Error)
 	}
-	peak := peakRSSKiB(ed.cmd.Process.Pid)
+	peak := peakRSSKiB(ed.PID())
 	t.Logf("backend peak RSS %.1f MiB after a 128 MiB flood from the interpreter check", float64(peak)/1024)
 	if peak > 64*1024 {
 		t.Errorf("backend peak RSS %d KiB after the flood, want under 64 MiB", peak)
@@ -119,24 +120,24 @@ func TestPreflightHangDoesNotHangTheEditor(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
 	other := tinyProject(t, t.TempDir(), "other", "v1")
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t), "python", hang), dir, other)
+	ed.Initialize(settings(t, testenv.FreePort(t), "python", hang), dir, other)
 	started := make(chan protocol.Status, 1)
 	go func() {
 		var st protocol.Status
-		_ = ed.callTimeout(120*time.Second, protocol.MethodStart, protocol.StartParams{Folder: fileURIOf(dir)}, &st)
+		_ = ed.Editor.CallTimeout(120*time.Second, protocol.MethodStart, protocol.StartParams{Folder: fileURIOf(dir)}, &st)
 		started <- st
 	}()
 	time.Sleep(200 * time.Millisecond) // the start is in its interpreter check
 	for _, f := range []string{other, dir} {
 		began := time.Now()
 		var st protocol.Status
-		err := ed.callTimeout(5*time.Second, protocol.MethodStatus, protocol.FolderParams{Folder: fileURIOf(f)}, &st)
+		err := ed.Editor.CallTimeout(5*time.Second, protocol.MethodStatus, protocol.FolderParams{Folder: fileURIOf(f)}, &st)
 		if err != nil {
 			t.Fatalf("status of %s while an interpreter check hangs: %v after %s", filepath.Base(f), err, time.Since(began).Round(time.Millisecond))
 		}
 	}
 	var st protocol.Status
-	if err := ed.callTimeout(5*time.Second, protocol.MethodStop, protocol.FolderParams{Folder: fileURIOf(dir)}, &st); err != nil || st.State != protocol.StateStopped {
+	if err := ed.Editor.CallTimeout(5*time.Second, protocol.MethodStop, protocol.FolderParams{Folder: fileURIOf(dir)}, &st); err != nil || st.State != protocol.StateStopped {
 		t.Fatalf("stop during a hanging interpreter check: %v %+v", err, st)
 	}
 	if !eventually(10*time.Second, func() bool { return len(pids(hang, 0)) == 0 && len(pids("299.5", 0)) == 0 }) {

@@ -14,6 +14,7 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -24,15 +25,13 @@ import (
 func TestDefaultBindIsLoopback(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "ws", "v1")
 	ed := newEditor(t)
-	ed.initialize(map[string]any{"python": testenv.Python(t), "onPortConflict": "fail"}, dir)
-	if st := ed.status(dir); st.Address != "127.0.0.1:8000" {
+	ed.Initialize(map[string]any{"python": testenv.Python(t), "onPortConflict": "fail"}, dir)
+	if st := ed.Status(dir); st.Address != "127.0.0.1:8000" {
 		t.Errorf("default address = %q, want 127.0.0.1:8000", st.Address)
 	}
 	check := func(port int) {
 		t.Helper()
-		from := ed.mark()
-		ed.start(dir)
-		running := ed.awaitState(from, dir, protocol.StateRunning)
+		running := ed.StartRunning(dir)
 		got := listeners(port)
 		if !slices.Equal(got, []string{"127.0.0.1"}) {
 			t.Errorf("listening on %v for port %d, want only 127.0.0.1", got, port)
@@ -40,7 +39,7 @@ func TestDefaultBindIsLoopback(t *testing.T) {
 		if !strings.HasPrefix(running.URL, "http://127.0.0.1:") {
 			t.Errorf("url = %s", running.URL)
 		}
-		ed.stop(dir)
+		ed.Stop(dir)
 	}
 	if testenv.PortFree(8000) {
 		check(8000)
@@ -48,7 +47,7 @@ func TestDefaultBindIsLoopback(t *testing.T) {
 		t.Log("port 8000 is taken on this machine: the default address is checked by its status only")
 	}
 	port := testenv.FreePort(t)
-	ed.configure(map[string]any{"python": testenv.Python(t), "onPortConflict": "fail", "address": fmt.Sprint(port)})
+	ed.Configure(map[string]any{"python": testenv.Python(t), "onPortConflict": "fail", "address": fmt.Sprint(port)})
 	check(port)
 }
 
@@ -79,10 +78,10 @@ with open(os.environ["DUMP_TO"], "w") as f:
 	}, "\n")+"\n")
 	port := testenv.FreePort(t)
 	ed := newEditor(t)
-	ed.initialize(settings(t, port, "args", args, "env", env, "envFile", ".env"), dir)
-	from := ed.mark()
-	ed.start(dir)
-	ed.awaitState(from, dir, protocol.StateFailed) // the fake manage.py exits at once
+	ed.Initialize(settings(t, port, "args", args, "env", env, "envFile", ".env"), dir)
+	from := ed.Mark()
+	ed.Start(dir)
+	ed.AwaitState(from, dir, protocol.StateFailed) // the fake manage.py exits at once
 	var got struct {
 		Argv []string          `json:"argv"`
 		Env  map[string]string `json:"env"`
@@ -134,23 +133,21 @@ func TestSecretsNeverLogged(t *testing.T) {
 	port := testenv.FreePort(t)
 	env := map[string]any{"SECRET_TOKEN": secrets[0]}
 	ed := newEditor(t)
-	ed.initialize(settings(t, port, "env", env, "envFile", "good.env"), dir)
+	ed.Initialize(settings(t, port, "env", env, "envFile", "good.env"), dir)
 
 	// A normal run, a reload, a crash and its restart, a stop.
-	from := ed.mark()
-	ed.start(dir)
-	running := ed.awaitState(from, dir, protocol.StateRunning)
-	from = ed.mark()
-	ed.save(setVersion(t, dir, "v2"))
-	running = ed.await(from, dir, 30*time.Second, "reloaded", func(st protocol.Status) bool {
+	running := ed.StartRunning(dir)
+	from := ed.Mark()
+	ed.Save(setVersion(t, dir, "v2"))
+	running = ed.AwaitStatusWithin(30*time.Second, from, dir, "reloaded", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID != running.PID
 	})
-	from = ed.mark()
+	from = ed.Mark()
 	killPID(t, running.PID)
-	ed.await(from, dir, 30*time.Second, "restarted after the crash", func(st protocol.Status) bool {
+	ed.AwaitStatusWithin(30*time.Second, from, dir, "restarted after the crash", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID != running.PID
 	})
-	ed.stop(dir)
+	ed.Stop(dir)
 
 	// Malformed envFiles, and settings of the wrong type beside secrets.
 	for _, s := range []map[string]any{
@@ -162,26 +159,26 @@ func TestSecretsNeverLogged(t *testing.T) {
 		settings(t, port, "env", env, "envFile", "good.env", "python", "/nonexistent/python"),
 		settings(t, port, "env", env, "envFile", "good.env", "address", "not an address"),
 	} {
-		ed.configure(s)
-		st := ed.start(dir)
+		ed.Configure(s)
+		st := ed.Start(dir)
 		if st.State != protocol.StateFailed {
 			t.Errorf("start with %v: %s, want failed", s, st.State)
 		}
 	}
-	ed.close()
+	ed.Close()
 
 	var ours []string
-	for _, n := range ed.notesSince(0) {
-		ours = append(ours, n.method+" "+string(n.params))
+	for _, n := range ed.Since(0) {
+		ours = append(ours, n.Method+" "+string(n.Params))
 	}
-	ours = append(ours, ed.stderr.String())
+	ours = append(ours, ed.Stderr())
 	all := strings.Join(ours, "\n")
 	for _, s := range secrets {
 		if i := strings.Index(all, s); i >= 0 {
 			t.Errorf("secret %q leaked: …%s…", s, all[max(0, i-200):min(len(all), i+50)])
 		}
 	}
-	t.Logf("%d messages and %d bytes of backend log checked for %d secrets", len(ours)-1, len(ed.stderr.String()), len(secrets))
+	t.Logf("%d messages and %d bytes of backend log checked for %d secrets", len(ours)-1, len(ed.Stderr()), len(secrets))
 }
 
 // TestRefusesFoldersOutsideTheWorkspace: a folder removed from the
@@ -192,29 +189,29 @@ func TestRefusesFoldersOutsideTheWorkspace(t *testing.T) {
 	b := tinyProject(t, t.TempDir(), "b", "v1")
 	stranger := tinyProject(t, t.TempDir(), "stranger", "v1")
 	ed := newEditor(t)
-	ed.initializeSections(map[string]any{
+	ed.InitializeSections(map[string]any{
 		protocol.SettingsSection:       settings(t, testenv.FreePort(t)),
 		protocol.FolderSettingsSection: map[string]any{fileuri.FromPath(stranger): map[string]any{"address": "127.0.0.1:1"}},
 	}, a, b)
 	refused := func(folder string) {
 		t.Helper()
 		for _, m := range []string{protocol.MethodStart, protocol.MethodRestart, protocol.MethodStatus, protocol.MethodStop} {
-			err := ed.call(m, protocol.StartParams{Folder: fileuri.FromPath(folder)}, nil)
-			if errCode(err) != int64(jsonrpc2.InvalidParams) || !strings.Contains(err.Error(), "not a workspace folder") {
+			err := ed.Editor.Call(m, protocol.StartParams{Folder: fileuri.FromPath(folder)}, nil)
+			if fakeeditor.ErrorCode(err) != int64(jsonrpc2.InvalidParams) || !strings.Contains(err.Error(), "not a workspace folder") {
 				t.Errorf("%s of %s: %v, want InvalidParams: not a workspace folder", m, filepath.Base(folder), err)
 			}
 		}
 	}
 	refused(stranger)
 	// Two folders with a manage.py: a request must name one.
-	if err := ed.call(protocol.MethodStart, protocol.StartParams{}, nil); errCode(err) != int64(jsonrpc2.InvalidParams) {
+	if err := ed.Editor.Call(protocol.MethodStart, protocol.StartParams{}, nil); fakeeditor.ErrorCode(err) != int64(jsonrpc2.InvalidParams) {
 		t.Errorf("start without a folder among two: %v, want InvalidParams", err)
 	}
-	ed.notify(protocol.MethodDidChangeWorkspaceFolders, protocol.DidChangeWorkspaceFoldersParams{Event: protocol.WorkspaceFoldersChangeEvent{
+	ed.Notify(protocol.MethodDidChangeWorkspaceFolders, protocol.DidChangeWorkspaceFoldersParams{Event: protocol.WorkspaceFoldersChangeEvent{
 		Removed: []protocol.WorkspaceFolder{{URI: fileuri.FromPath(b)}},
 	}})
 	if !eventually(5*time.Second, func() bool {
-		return errCode(ed.call(protocol.MethodStatus, protocol.FolderParams{Folder: fileuri.FromPath(b)}, nil)) == int64(jsonrpc2.InvalidParams)
+		return fakeeditor.ErrorCode(ed.Editor.Call(protocol.MethodStatus, protocol.FolderParams{Folder: fileuri.FromPath(b)}, nil)) == int64(jsonrpc2.InvalidParams)
 	}) {
 		t.Fatal("a removed folder is still served")
 	}
@@ -224,7 +221,7 @@ func TestRefusesFoldersOutsideTheWorkspace(t *testing.T) {
 			t.Errorf("processes run for %s: %v", f, p)
 		}
 	}
-	if st := ed.status(a); st.State != protocol.StateStopped {
+	if st := ed.Status(a); st.State != protocol.StateStopped {
 		t.Errorf("the workspace folder is %s", st.State)
 	}
 }

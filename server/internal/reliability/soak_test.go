@@ -3,7 +3,6 @@
 package reliability
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -59,11 +59,11 @@ func TestSoakStartReloadStop(t *testing.T) {
 		for i, f := range folders {
 			perFolder[fileuri.FromPath(f)] = map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", ports[i])}
 		}
-		ed.initializeSections(map[string]any{
+		ed.InitializeSections(map[string]any{
 			protocol.SettingsSection:       settings(t, ports[0]),
 			protocol.FolderSettingsSection: perFolder,
 		}, folders...)
-		defer ed.close()
+		defer ed.Close()
 		// One warm-up cycle per folder, so the baseline includes what is
 		// created once (the shim file, the loggers).
 		versions := make([]string, len(folders))
@@ -124,38 +124,37 @@ func TestSoakStartReloadStop(t *testing.T) {
 // soakCycle is one cycle: start, wait for running and the old content;
 // edit and save, wait for the reload and the new content; stop, and check
 // that the process is gone and the port free.
-func soakCycle(ed *editor, folder string, port int, prev, next string) error {
+func soakCycle(ed *fakeeditor.Env, folder string, port int, prev, next string) error {
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	from := ed.mark()
+	from := ed.Mark()
 	var st protocol.Status
-	if err := ed.call(protocol.MethodStart, protocol.StartParams{Folder: fileuri.FromPath(folder)}, &st); err != nil {
+	if err := ed.Editor.Call(protocol.MethodStart, protocol.StartParams{Folder: fileuri.FromPath(folder)}, &st); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	running, err := ed.waitFor(from, folder, 30*time.Second, func(s protocol.Status) bool { return s.State == protocol.StateRunning })
-	if err != nil {
+	var running, reloaded protocol.Status
+	if err := ed.Editor.Await(30*time.Second, from, fakeeditor.State(folder, protocol.StateRunning, &running)); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	if body, err := get(url); err != nil || body != "tiny "+prev {
+	if body, err := testenv.Get(url); err != nil || body != "tiny "+prev {
 		return fmt.Errorf("after start: %q %v", body, err)
 	}
-	from = ed.mark()
+	from = ed.Mark()
 	p := filepath.Join(folder, "tinyapp.py")
 	if err := os.WriteFile(p, []byte(fmt.Sprintf(tinyApp, next)), 0o644); err != nil {
 		return err
 	}
-	if err := ed.conn.Notify(context.Background(), protocol.MethodDidSave, protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: fileuri.FromPath(p)}}); err != nil {
+	if err := ed.Editor.Save(p); err != nil {
 		return err
 	}
-	reloaded, err := ed.waitFor(from, folder, 30*time.Second, func(s protocol.Status) bool {
+	if err := ed.Editor.Await(30*time.Second, from, fakeeditor.Reach(folder, "running in a new process", func(s protocol.Status) bool {
 		return s.State == protocol.StateRunning && s.PID != running.PID
-	})
-	if err != nil {
+	}, &reloaded)); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	if body, err := get(url); err != nil || body != "tiny "+next {
+	if body, err := testenv.Get(url); err != nil || body != "tiny "+next {
 		return fmt.Errorf("after reload: %q %v", body, err)
 	}
-	if err := ed.call(protocol.MethodStop, protocol.FolderParams{Folder: fileuri.FromPath(folder)}, &st); err != nil {
+	if err := ed.Editor.Call(protocol.MethodStop, protocol.FolderParams{Folder: fileuri.FromPath(folder)}, &st); err != nil {
 		return fmt.Errorf("stop: %w", err)
 	}
 	if st.State != protocol.StateStopped {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
@@ -26,9 +27,9 @@ func git(t *testing.T, dir string, args ...string) {
 
 // restartsSince counts the processes that replaced first since from: the
 // distinct pids of running statuses.
-func restartsSince(ed *editor, from int, folder string, first int) int {
+func restartsSince(ed *fakeeditor.Env, from int, folder string, first int) int {
 	seen := map[int]bool{first: true}
-	for _, st := range ed.statusesSince(from, folder) {
+	for _, st := range ed.Statuses(from, folder) {
 		if st.PID != 0 {
 			seen[st.PID] = true
 		}
@@ -38,24 +39,17 @@ func restartsSince(ed *editor, from int, folder string, first int) int {
 
 // settle waits until folder's state has not changed for quiet and is
 // running.
-func settle(t *testing.T, ed *editor, folder string, quiet, timeout time.Duration) protocol.Status {
+func settle(t *testing.T, ed *fakeeditor.Env, folder string, quiet, timeout time.Duration) protocol.Status {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	n, since := -1, time.Now()
 	for {
-		cur := len(ed.statusesSince(0, folder))
-		if cur != n {
-			n, since = cur, time.Now()
-		}
-		if time.Since(since) >= quiet {
-			if st := ed.status(folder); st.State == protocol.StateRunning {
-				return st
-			}
+		ed.AwaitQuiet(folder, quiet, time.Until(deadline))
+		if st := ed.Status(folder); st.State == protocol.StateRunning {
+			return st
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the server did not settle running within %s", timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -87,13 +81,11 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 	git(t, dir, "checkout", "-q", "main")
 
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.mark()
-	ed.start(dir)
-	running := ed.awaitState(from, dir, protocol.StateRunning)
+	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	running := ed.StartRunning(dir)
 	waitBody(t, running.URL, "tiny A", 10*time.Second)
 
-	from = ed.mark()
+	from := ed.Mark()
 	saveTargets := append([]string{filepath.Join(dir, "tinyapp.py")}, files[:99]...)
 	var wg sync.WaitGroup
 	var checkoutTook time.Duration
@@ -105,7 +97,7 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 		defer tick.Stop()
 		for i := range 500 {
 			<-tick.C
-			ed.save(saveTargets[i%len(saveTargets)])
+			ed.Save(saveTargets[i%len(saveTargets)])
 		}
 	}()
 	go func() {
@@ -123,9 +115,9 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 	t.Logf("storm: 500 saves in %s, checkout of 2,001 files in %s; %d restart(s), final reloads=%d, serving %q",
 		stormTook.Round(time.Millisecond), checkoutTook.Round(time.Millisecond), restarts, final.Reloads, "tiny B")
 	if restarts < 1 || restarts > 2 {
-		t.Errorf("%d restarts for the storm, want 1 or 2; states: %v", restarts, states(ed.statusesSince(from, dir)))
+		t.Errorf("%d restarts for the storm, want 1 or 2; states: %v", restarts, fakeeditor.Describe(ed.Statuses(from, dir)))
 	}
-	ed.stop(dir)
+	ed.Stop(dir)
 }
 
 // TestSaveDuringReload saves a new version while the server reloads for
@@ -134,33 +126,31 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 func TestSaveDuringReload(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "racy", "v0")
 	ed := newEditor(t)
-	ed.initialize(settings(t, testenv.FreePort(t)), dir)
-	from := ed.mark()
-	ed.start(dir)
-	running := ed.awaitState(from, dir, protocol.StateRunning)
+	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	running := ed.StartRunning(dir)
 	reloads := 0
 	for i := range 5 {
 		first, second := fmt.Sprintf("r%d-first", i), fmt.Sprintf("r%d-second", i)
-		from = ed.mark()
-		ed.save(setVersion(t, dir, first))
-		reloading := ed.await(from, dir, 30*time.Second, "reloading with a new process", func(st protocol.Status) bool {
+		from := ed.Mark()
+		ed.Save(setVersion(t, dir, first))
+		reloading := ed.AwaitStatusWithin(30*time.Second, from, dir, "reloading with a new process", func(st protocol.Status) bool {
 			return st.State == protocol.StateReloading && st.PID != 0 && st.PID != running.PID
 		})
 		// The new process is starting: save again now.
-		ed.save(setVersion(t, dir, second))
-		final := ed.await(from, dir, 30*time.Second, "running after both saves", func(st protocol.Status) bool {
+		ed.Save(setVersion(t, dir, second))
+		final := ed.AwaitStatusWithin(30*time.Second, from, dir, "running after both saves", func(st protocol.Status) bool {
 			return st.State == protocol.StateRunning && st.Reloads >= reloads+2
 		})
 		waitBody(t, final.URL, "tiny "+second, 10*time.Second)
 		settled := settle(t, ed, dir, 500*time.Millisecond, 30*time.Second)
 		if got := settled.Reloads - reloads; got != 2 {
-			t.Errorf("round %d: %d reloads, want 2 (the save during the reload makes exactly one more); states: %v", i, got, states(ed.statusesSince(from, dir)))
+			t.Errorf("round %d: %d reloads, want 2 (the save during the reload makes exactly one more); states: %v", i, got, fakeeditor.Describe(ed.Statuses(from, dir)))
 		}
-		if body, _ := get(final.URL); body != "tiny "+second {
+		if body, _ := testenv.Get(final.URL); body != "tiny "+second {
 			t.Fatalf("round %d: serving %q, want the latest save %q: a change was lost", i, body, "tiny "+second)
 		}
 		reloads, running = settled.Reloads, settled
 		_ = reloading
 	}
-	ed.stop(dir)
+	ed.Stop(dir)
 }

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -106,9 +107,10 @@ func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() boo
 	}
 }
 
-// Get returns the body of url, or "" with the error.
+// Get returns the body of url, or "" with the error. It keeps no
+// connection open, so no goroutine of it outlives the call.
 func Get(url string) (string, error) {
-	c := http.Client{Timeout: 5 * time.Second}
+	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(url)
 	if err != nil {
 		return "", err
@@ -123,16 +125,23 @@ func Get(url string) (string, error) {
 
 type httpError struct{ code int }
 
-func (e *httpError) Error() string { return http.StatusText(e.code) }
+func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d %s", e.code, http.StatusText(e.code)) }
 
 // WaitBody waits until url serves a body containing want.
 func WaitBody(t testing.TB, url, want string) {
 	t.Helper()
+	WaitServed(t, url, 30*time.Second, want, func(body string) bool { return strings.Contains(body, want) })
+}
+
+// WaitServed waits up to timeout until url answers 200 with a body that
+// satisfies ok; want describes it.
+func WaitServed(t testing.TB, url string, timeout time.Duration, want string, ok func(body string) bool) {
+	t.Helper()
 	var last string
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(timeout)
 	for {
 		body, err := Get(url)
-		if err == nil && strings.Contains(body, want) {
+		if err == nil && ok(body) {
 			return
 		}
 		last = body

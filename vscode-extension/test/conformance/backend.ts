@@ -48,6 +48,16 @@ export async function holdPort(port: number): Promise<() => Promise<void>> {
     return () => new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** holdingPort runs body while another program listens on the port. */
+export async function holdingPort<T>(port: number, body: () => Promise<T>): Promise<T> {
+    const release = await holdPort(port);
+    try {
+        return await body();
+    } finally {
+        await release();
+    }
+}
+
 /** portIsFree tells whether the port can be bound on loopback now. */
 export async function portIsFree(port: number): Promise<boolean> {
     try {

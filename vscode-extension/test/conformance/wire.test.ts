@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { RestartRequest, StartRequest, Status, StatusRequest, StopRequest } from "../../src/protocol";
 import { buildSettingsPayload, ExtensionSettings } from "../../src/settings";
-import { Backend, copyProject, freePort, holdPort, httpGet, portIsFree, python, waitUntil } from "./backend";
+import { Backend, copyProject, freePort, holdingPort, httpGet, portIsFree, python, waitUntil } from "./backend";
 
 function settingsFor(folderUri: string, settings: ExtensionSettings) {
     const resolved = { python, ...settings };
@@ -27,6 +27,19 @@ describe("wire conformance", () => {
         backend?.kill();
         backend = undefined;
     });
+
+    /** initialized runs the handshake with these settings and waits for the folder's first status, stopped. */
+    async function initialized(b: Backend, settings: ExtensionSettings): Promise<Status> {
+        await b.initialize(project.uri, settingsFor(project.uri, settings));
+        return b.waitForState(project.uri, ["stopped"]);
+    }
+
+    /** runServer starts the folder's server and waits until it runs. */
+    async function runServer(b: Backend): Promise<Status> {
+        const mark = b.statuses.length;
+        await b.request<Status>(StartRequest.method, { folder: project.uri });
+        return b.waitForState(project.uri, ["running"], mark);
+    }
 
     /** conformance declares a test that prints the JSON-RPC transcript when it fails. */
     function conformance(name: string, body: () => Promise<void>) {
@@ -61,8 +74,7 @@ describe("wire conformance", () => {
     conformance("start → starting → running, serves HTTP 200, reloads on didSave, stop frees the port, shutdown exits 0", async () => {
         const port = await freePort();
         backend = Backend.start();
-        await backend.initialize(project.uri, settingsFor(project.uri, { address: `127.0.0.1:${port}` }));
-        await backend.waitForState(project.uri, ["stopped"]);
+        await initialized(backend, { address: `127.0.0.1:${port}` });
 
         const mark = backend.statuses.length;
         const reply = await backend.request<Status>(StartRequest.method, { folder: project.uri });
@@ -117,62 +129,57 @@ describe("wire conformance", () => {
 
     conformance("port held with onPortConflict fail: failed port-in-use, and a runserver diagnostic", async () => {
         const port = await freePort();
-        const release = await holdPort(port);
-        try {
-            backend = Backend.start();
-            await backend.initialize(project.uri, settingsFor(project.uri, { address: `127.0.0.1:${port}`, onPortConflict: "fail" }));
-            await backend.waitForState(project.uri, ["stopped"]);
-            const mark = backend.statuses.length;
-            const reply = await backend.request<Status>(StartRequest.method, { folder: project.uri });
-            const failed = reply.state === "failed" ? reply : await backend.waitForState(project.uri, ["failed"], mark);
-            assert.equal(failed.error?.code, "port-in-use");
-            assert.equal(failed.error?.port, port);
-            assert.ok(failed.error?.message.includes(String(port)), failed.error?.message);
-            const diag = await backend.waitFor("a port-in-use diagnostic", () =>
-                backend!.diagnostics.flatMap((d) => d.diagnostics).find((d) => d.source === "runserver" && d.code === "port-in-use"),
-            );
-            assert.equal(diag.severity, 1);
-            assert.equal(await backend.shutdown(), 0);
-        } finally {
-            await release();
-        }
+        await holdingPort(port, async () => {
+        backend = Backend.start();
+        await initialized(backend, { address: `127.0.0.1:${port}`, onPortConflict: "fail" });
+        const mark = backend.statuses.length;
+        const reply = await backend.request<Status>(StartRequest.method, { folder: project.uri });
+        const failed = reply.state === "failed" ? reply : await backend.waitForState(project.uri, ["failed"], mark);
+        assert.equal(failed.error?.code, "port-in-use");
+        assert.equal(failed.error?.port, port);
+        assert.ok(failed.error?.message.includes(String(port)), failed.error?.message);
+        const published = await backend.waitFor("a port-in-use diagnostic", () =>
+            backend!.diagnostics.find((p) => p.diagnostics.some((d) => d.source === "runserver" && d.code === "port-in-use")),
+        );
+        // On manage.py line 1: the backend reads no editor's settings files; the editor moves it.
+        assert.equal(published.uri, pathToFileURL(path.join(project.dir, "manage.py")).href);
+        const diag = published.diagnostics.find((d) => d.code === "port-in-use")!;
+        assert.equal(diag.range.start.line, 0);
+        assert.equal(diag.severity, 1);
+        assert.equal(await backend.shutdown(), 0);
+        });
     });
 
     conformance("port held with onPortConflict ask: showMessageRequest offers the next port, and choosing it starts there", async () => {
         const port = await freePort();
-        const release = await holdPort(port);
-        try {
-            backend = Backend.start();
-            backend.answerMessageRequest = (p) => p.actions?.find((a) => a.title.startsWith("Use port")) ?? null;
-            await backend.initialize(project.uri, settingsFor(project.uri, { address: `127.0.0.1:${port}`, onPortConflict: "ask" }));
-            await backend.waitForState(project.uri, ["stopped"]);
-            const mark = backend.statuses.length;
-            await backend.request<Status>(StartRequest.method, { folder: project.uri });
-            const ask = await backend.waitFor("window/showMessageRequest", () => backend!.messageRequests[0]);
-            assert.equal(ask.type, 1);
-            assert.ok(ask.message.includes(String(port)), ask.message);
-            const titles = (ask.actions ?? []).map((a) => a.title);
-            assert.ok(titles.some((t) => /^Use port \d+$/.test(t)), titles.join(", "));
-            assert.ok(titles.includes("Cancel"), titles.join(", "));
-            const running = await backend.waitForState(project.uri, ["running"], mark);
-            assert.notEqual(running.url, `http://127.0.0.1:${port}/`);
-            const res = await waitUntil("HTTP 200 on the suggested port", async () => {
-                const r = await httpGet(running.url!);
-                return r.status === 200 ? r : undefined;
-            });
-            assert.equal(res.status, 200);
-            assert.equal(await backend.shutdown(), 0);
-        } finally {
-            await release();
-        }
+        await holdingPort(port, async () => {
+        backend = Backend.start();
+        backend.answerMessageRequest = (p) => p.actions?.find((a) => a.title.startsWith("Use port")) ?? null;
+        await initialized(backend, { address: `127.0.0.1:${port}`, onPortConflict: "ask" });
+        const mark = backend.statuses.length;
+        await backend.request<Status>(StartRequest.method, { folder: project.uri });
+        const ask = await backend.waitFor("window/showMessageRequest", () => backend!.messageRequests[0]);
+        assert.equal(ask.type, 1);
+        assert.ok(ask.message.includes(String(port)), ask.message);
+        const titles = (ask.actions ?? []).map((a) => a.title);
+        assert.ok(titles.some((t) => /^Use port \d+$/.test(t)), titles.join(", "));
+        assert.ok(titles.includes("Cancel"), titles.join(", "));
+        const running = await backend.waitForState(project.uri, ["running"], mark);
+        assert.notEqual(running.url, `http://127.0.0.1:${port}/`);
+        const res = await waitUntil("HTTP 200 on the suggested port", async () => {
+            const r = await httpGet(running.url!);
+            return r.status === 200 ? r : undefined;
+        });
+        assert.equal(res.status, 200);
+        assert.equal(await backend.shutdown(), 0);
+        });
     });
 
     conformance("didChangeConfiguration replaces the settings, and an added folder is reported", async () => {
         const first = await freePort();
         const second = await freePort();
         backend = Backend.start();
-        await backend.initialize(project.uri, settingsFor(project.uri, { address: `127.0.0.1:${first}` }));
-        await backend.waitForState(project.uri, ["stopped"]);
+        await initialized(backend, { address: `127.0.0.1:${first}` });
         await backend.notify("workspace/didChangeConfiguration", { settings: settingsFor(project.uri, { address: `127.0.0.1:${second}` }) });
         const mark = backend.statuses.length;
         await backend.request<Status>(StartRequest.method, { folder: project.uri });
@@ -200,17 +207,14 @@ describe("wire conformance", () => {
     conformance("a SyntaxError on save fails with file and line and a diagnostic; the fix runs again", async () => {
         const port = await freePort();
         backend = Backend.start();
-        await backend.initialize(project.uri, settingsFor(project.uri, { address: `127.0.0.1:${port}` }));
-        await backend.waitForState(project.uri, ["stopped"]);
-        let mark = backend.statuses.length;
-        await backend.request<Status>(StartRequest.method, { folder: project.uri });
-        await backend.waitForState(project.uri, ["running"], mark);
+        await initialized(backend, { address: `127.0.0.1:${port}` });
+        await runServer(backend);
 
         const views = path.join(project.dir, "polls", "views.py");
         const good = readFileSync(views, "utf8");
         writeFileSync(views, `${good}\n\ndef broken(:\n    pass\n`);
         const badLine = good.split("\n").length + 2;
-        mark = backend.statuses.length;
+        let mark = backend.statuses.length;
         await backend.notify("textDocument/didSave", { textDocument: { uri: pathToFileURL(views).href } });
         const failed = await backend.waitForState(project.uri, ["failed"], mark);
         assert.equal(failed.error?.code, "startup-failed");

@@ -1,5 +1,5 @@
-// Runs real VS Code (code-server, from the npm registry) with the packaged extension installed,
-// and headless Debian Chromium (through playwright-core) pointed at it.
+// Runs real VS Code (code-server, installed by install-code-server.sh beside this file) with the
+// packaged extension installed, and headless Debian Chromium (through playwright-core) pointed at it.
 
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -9,14 +9,13 @@ import { freePort, repoRoot, waitUntil } from "../conformance/backend";
 
 export const codeServerDir = process.env.CODE_SERVER_DIR ?? path.join(repoRoot, ".cache", "code-server");
 const entry = path.join(codeServerDir, "node_modules", "code-server", "out", "node", "entry.js");
-/** The install script lives in shared/, beside the repository (here and in CI). */
-const installScript = path.resolve(repoRoot, "..", "shared", "tools", "install-code-server.sh");
+/** The installer beside this file; compiled tests run from out/test/e2e, the script stays in test/e2e. */
+const installScript = path.join(repoRoot, "vscode-extension", "test", "e2e", "install-code-server.sh");
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** installCodeServer installs code-server (and Chromium, through apt) unless already there. */
 export function installCodeServer(): void {
     if (existsSync(entry) && existsSync(chromiumPath)) return;
-    if (!existsSync(installScript)) throw new Error(`code-server is not installed and ${installScript} is missing`);
     execFileSync("bash", [installScript, codeServerDir], { stdio: "inherit" });
 }
 

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Locator, Page } from "playwright-core";
-import { copyProject, freePort, holdPort, httpGet, portIsFree, python, repoRoot, waitUntil } from "../conformance/backend";
+import { copyProject, freePort, holdingPort, httpGet, portIsFree, python, repoRoot, waitUntil } from "../conformance/backend";
 import { CodeServer, installCodeServer, installExtension, openBrowser, writeUserSettings } from "./codeServer";
 
 const artifacts = path.join(repoRoot, "artifacts", "e2e");
@@ -209,19 +209,21 @@ describe("Django Runserver in VS Code", () => {
         await runCommand("Django: Stop Server");
         await waitForItem("Run Server", (t) => t.includes("Run Server"));
         assert.ok(await portIsFree(port), `port ${port} is free after Stop Server`);
-        const release = await holdPort(port);
-        try {
+        await holdingPort(port, async () => {
             await item.click();
             await waitForItem(`Port ${port} in use`, (t) => t.includes(`Port ${port} in use`));
             assert.match((await item.getAttribute("class")) ?? "", /error-kind/, "the item has the error background");
             await page.keyboard.press("Control+Shift+M");
             const problem = page.locator(".markers-panel .monaco-list-row").filter({ hasText: String(port) }).first();
             await problem.waitFor({ state: "visible", timeout: stepTimeout });
-            assert.match(await page.locator(".markers-panel").innerText(), /runserver/);
+            const panel = await page.locator(".markers-panel").innerText();
+            assert.match(panel, /runserver/);
+            // On the line of .vscode/settings.json that sets djangoRunserver.address (line 3), not manage.py.
+            assert.match(panel, /settings\.json/, panel);
+            assert.doesNotMatch(panel, /manage\.py/, panel);
+            assert.match(await problem.innerText(), /Ln 3\b/);
             await screenshot("03-port-in-use");
-        } finally {
-            await release();
-        }
+        });
     });
 
     step("04 Django: Run Server from the command palette starts it", async () => {

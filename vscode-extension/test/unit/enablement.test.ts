@@ -8,71 +8,28 @@ function status(folder: string, state: State, url?: string): Status {
 }
 
 describe("contextKeys", () => {
-    it("one stopped server: only Run Server", () => {
-        const s = status("file:///a", "stopped");
-        assert.deepEqual(contextKeys([s], s, true), {
-            "djangoRunserver.state": "stopped",
-            "djangoRunserver.running": false,
-            "djangoRunserver.canStart": true,
-            "djangoRunserver.canStop": false,
-            "djangoRunserver.canRestart": false,
-            "djangoRunserver.canOpenBrowser": false,
+    const [stopped, failed, starting, stopping] = (["stopped", "failed", "starting", "stopping"] as const).map((st) => status("file:///a", st));
+    const running = status("file:///a", "running", "http://127.0.0.1:8000/");
+    const other = status("file:///b", "stopped");
+    const all = ["running", "canStart", "canStop", "canRestart", "canOpenBrowser"];
+    // [case, every folder's status, the shown one, backend ready, the shown state, the keys that are true]
+    const cases: [string, Status[], Status, boolean, State | "", string[]][] = [
+        ["one stopped server: only Run Server", [stopped], stopped, true, "stopped", ["canStart"]],
+        ["one running server: Stop, Restart, Open in Browser", [running], running, true, "running", ["running", "canStop", "canRestart", "canOpenBrowser"]],
+        ["a failed server can be started again, stopped and restarted, not browsed", [failed], failed, true, "failed", ["canStart", "canStop", "canRestart"]],
+        ["starting: only Stop", [starting], starting, true, "starting", ["canStop"]],
+        ["stopping: nothing", [stopping], stopping, true, "stopping", []],
+        ["several folders: a command is enabled when it applies to any of them", [running, other], other, true, "stopped", all],
+        ["nothing is enabled while the backend is not ready", [stopped], stopped, false, "", []],
+    ];
+    for (const [name, statuses, shown, ready, state, on] of cases) {
+        it(name, () => {
+            const keys = contextKeys(statuses, shown, ready);
+            assert.equal(keys["djangoRunserver.state"], state);
+            const enabled = Object.entries(keys).filter(([, value]) => value === true).map(([key]) => key.replace(/^djangoRunserver\./, ""));
+            assert.deepEqual(enabled, on);
         });
-    });
-
-    it("one running server: Stop, Restart, Open in Browser", () => {
-        const s = status("file:///a", "running", "http://127.0.0.1:8000/");
-        assert.deepEqual(contextKeys([s], s, true), {
-            "djangoRunserver.state": "running",
-            "djangoRunserver.running": true,
-            "djangoRunserver.canStart": false,
-            "djangoRunserver.canStop": true,
-            "djangoRunserver.canRestart": true,
-            "djangoRunserver.canOpenBrowser": true,
-        });
-    });
-
-    it("a failed server can be started again, stopped and restarted, not browsed", () => {
-        const s = status("file:///a", "failed");
-        const k = contextKeys([s], s, true);
-        assert.equal(k["djangoRunserver.canStart"], true);
-        assert.equal(k["djangoRunserver.canStop"], true);
-        assert.equal(k["djangoRunserver.canRestart"], true);
-        assert.equal(k["djangoRunserver.canOpenBrowser"], false);
-    });
-
-    it("starting: only Stop", () => {
-        const s = status("file:///a", "starting");
-        const k = contextKeys([s], s, true);
-        assert.deepEqual(
-            [k["djangoRunserver.canStart"], k["djangoRunserver.canStop"], k["djangoRunserver.canRestart"]],
-            [false, true, false],
-        );
-    });
-
-    it("stopping: nothing", () => {
-        const s = status("file:///a", "stopping");
-        const k = contextKeys([s], s, true);
-        assert.equal(k["djangoRunserver.canStart"] || k["djangoRunserver.canStop"] || k["djangoRunserver.canRestart"], false);
-    });
-
-    it("several folders: a command is enabled when it applies to any of them", () => {
-        const a = status("file:///a", "running", "http://127.0.0.1:8000/");
-        const b = status("file:///b", "stopped");
-        const k = contextKeys([a, b], b, true);
-        assert.equal(k["djangoRunserver.state"], "stopped");
-        assert.equal(k["djangoRunserver.running"], true);
-        assert.equal(k["djangoRunserver.canStart"], true);
-        assert.equal(k["djangoRunserver.canStop"], true);
-        assert.equal(k["djangoRunserver.canOpenBrowser"], true);
-    });
-
-    it("nothing is enabled while the backend is not ready", () => {
-        const s = status("file:///a", "stopped");
-        const k = contextKeys([s], s, false);
-        assert.equal(k["djangoRunserver.state"], "");
-        assert.equal(Object.values(k).some((v) => v === true), false);
-    });
+    }
 });
 
 describe("toggleAction", () => {

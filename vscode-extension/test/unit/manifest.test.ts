@@ -50,6 +50,10 @@ describe("package.json", () => {
         assert.deepEqual(props["djangoRunserver.reload"].enum, ["fast", "django", "off"]);
         assert.equal(props["djangoRunserver.onPortConflict"].default, "ask");
         assert.deepEqual(props["djangoRunserver.onPortConflict"].enum, ["ask", "nextFree", "fail"]);
+        assert.equal(props["djangoRunserver.watch"].default, "auto");
+        assert.deepEqual(props["djangoRunserver.watch"].enum, ["auto", "events", "poll"]);
+        assert.equal(props["djangoRunserver.pollInterval"].default, 1);
+        assert.equal(props["djangoRunserver.pollInterval"].minimum, 0.1);
         assert.equal(props["djangoRunserver.openBrowser"].default, false);
         assert.equal(props["djangoRunserver.python"].scope, "resource");
     });

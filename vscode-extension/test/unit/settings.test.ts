@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildSettingsPayload, changedRestartKeys, ExtensionSettings, toBackendSettings } from "../../src/settings";
+import { Settings } from "../../src/protocol";
+import { buildSettingsPayload, changedRestartKeys, ExtensionSettings, settingPointer, toBackendSettings } from "../../src/settings";
 
 /** What VS Code returns for a folder with no settings of its own: the package.json defaults. */
 const defaults: ExtensionSettings = {
@@ -14,26 +15,20 @@ const defaults: ExtensionSettings = {
     watchExclude: [],
     onPortConflict: "ask",
     startupTimeout: 60,
+    watch: "auto",
+    pollInterval: 1,
     openBrowser: false,
     serverPath: "",
 };
 
 describe("toBackendSettings", () => {
     it("drops the extension-only keys and empty strings that mean 'not set'", () => {
-        assert.deepEqual(toBackendSettings(defaults), {
-            address: "127.0.0.1:8000",
-            args: [],
-            env: {},
-            reload: "fast",
-            watchExclude: [],
-            onPortConflict: "ask",
-            startupTimeout: 60,
-        });
+        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval"] as const;
+        assert.deepEqual(toBackendSettings(defaults), Object.fromEntries(kept.map((key) => [key, defaults[key]])));
     });
 
     it("passes every backend key through", () => {
-        const raw: ExtensionSettings = {
-            ...defaults,
+        const backend: Required<Settings> = {
             python: "/usr/bin/python3",
             managePy: "src/manage.py",
             address: "0.0.0.0:9000",
@@ -44,21 +39,10 @@ describe("toBackendSettings", () => {
             watchExclude: ["media/**"],
             onPortConflict: "nextFree",
             startupTimeout: 5,
-            openBrowser: true,
-            serverPath: "/opt/django-runserver",
+            watch: "poll",
+            pollInterval: 0.5,
         };
-        assert.deepEqual(toBackendSettings(raw), {
-            python: "/usr/bin/python3",
-            managePy: "src/manage.py",
-            address: "0.0.0.0:9000",
-            args: ["--insecure"],
-            env: { DEBUG: "1" },
-            envFile: ".env",
-            reload: "django",
-            watchExclude: ["media/**"],
-            onPortConflict: "nextFree",
-            startupTimeout: 5,
-        });
+        assert.deepEqual(toBackendSettings({ ...backend, openBrowser: true, serverPath: "/opt/django-runserver" }), backend);
     });
 
     it("uses the Python extension's interpreter unless python is set", () => {
@@ -100,8 +84,9 @@ describe("changedRestartKeys", () => {
     it("settings read at start need a restart", () => {
         assert.deepEqual(changedRestartKeys(base, change({ address: "8001", env: { A: "1" } }), "file:///a"), ["address", "env"]);
     });
-    it("settings applied at once do not", () => {
-        assert.deepEqual(changedRestartKeys(base, change({ watchExclude: ["x"], onPortConflict: "fail", openBrowser: true }), "file:///a"), []);
+    it("settings applied at once do not: the watcher's, the port conflict policy, the extension's own", () => {
+        const now: Partial<ExtensionSettings> = { watchExclude: ["x"], watch: "poll", pollInterval: 2, onPortConflict: "fail", openBrowser: true };
+        assert.deepEqual(changedRestartKeys(base, change(now), "file:///a"), []);
     });
     it("a new interpreter from the Python extension counts as python", () => {
         assert.deepEqual(changedRestartKeys(base, change({}, "/venv/bin/python"), "file:///a"), ["python"]);
@@ -109,5 +94,11 @@ describe("changedRestartKeys", () => {
     it("a folder without its own section compares the global one", () => {
         const after = buildSettingsPayload({ ...defaults, reload: "off" }, []);
         assert.deepEqual(changedRestartKeys(buildSettingsPayload(defaults, []), after, "file:///z"), ["reload"]);
+    });
+});
+
+describe("settingPointer", () => {
+    it("names the VS Code setting of a protocol settings key", () => {
+        assert.equal(settingPointer("address"), "Setting: djangoRunserver.address.");
     });
 });

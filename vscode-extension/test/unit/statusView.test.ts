@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Commands } from "../../src/commandIds";
-import { ServerError, State, Status } from "../../src/protocol";
+import { Commands, openSettingsCommand } from "../../src/commandIds";
+import { ErrorCode, ServerError, State, Status } from "../../src/protocol";
 import {
     commandLink,
     errorBackground,
@@ -103,6 +103,21 @@ describe("statusBarModel", () => {
         assert.ok(!t.includes(`command:${Commands.start}`), "a running server offers no Run link");
     });
 
+    it("tooltip: the reload and watch modes in use", () => {
+        const t = statusBarModel(view(status("running", { mode: "fast", watch: "poll" }))).tooltip;
+        assert.match(t, /Reload mode: fast {2}\nWatch mode: poll/);
+        assert.doesNotMatch(statusBarModel(view(status("running"))).tooltip, /Watch mode/, "no mode before the backend says");
+    });
+
+    it("tooltip of an error about a setting names VS Code's setting and links to it", () => {
+        const error: ServerError = { code: "python-not-found", message: "No Python at /nope.", setting: "python" };
+        const t = statusBarModel(view(status("failed", { error }))).tooltip;
+        const link = `(command:${openSettingsCommand}?${encodeURIComponent(JSON.stringify(["djangoRunserver.python"]))})`;
+        assert.ok(t.includes(`No Python at /nope\\.\n\nSetting: [djangoRunserver\\.python]${link}`), t);
+        const without = statusBarModel(view(status("failed", { error: { ...error, setting: undefined } }))).tooltip;
+        assert.ok(!without.includes("Setting:"), "no pointer when the error names no setting");
+    });
+
     it("tooltip of a stopped server offers Run, not Open in Browser", () => {
         const t = statusBarModel(view(status("stopped"))).tooltip;
         assert.ok(t.includes(`command:${Commands.start}?`));
@@ -152,6 +167,10 @@ describe("failureReason", () => {
         it(`${error.code} → ${want}`, () => assert.equal(failureReason(error), want));
     }
     it("no error at all", () => assert.equal(failureReason(undefined), "Failed"));
+    it("a code from a newer backend", () => assert.equal(failureReason({ code: "out-of-memory" as ErrorCode, message: "" }), "Failed"));
+    it("every code has words of its own", () => {
+        for (const code of Object.values(ErrorCode)) assert.notEqual(failureReason({ code, message: "" }), "Failed", code);
+    });
 });
 
 describe("portOf", () => {

@@ -1,4 +1,4 @@
-package parse
+package portcheck
 
 import (
 	"strings"
@@ -6,11 +6,12 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
-// bindErrors maps the messages runserver prints when it cannot bind to the
-// error code the protocol reports. They are stable across Django versions:
-// runserver writes "Error: " plus one of the first three, and a CommandError
-// for an address it cannot parse.
-var bindErrors = []struct {
+// djangoBindErrors maps the messages runserver prints when it cannot bind
+// to the error code the protocol reports. They are stable across Django
+// versions: runserver writes "Error: " plus one of the first three, and a
+// CommandError for an address it cannot parse. They cover the race after
+// our probe, and addresses the probe can't judge.
+var djangoBindErrors = []struct {
 	text string
 	code protocol.ErrorCode
 }{
@@ -22,14 +23,14 @@ var bindErrors = []struct {
 	{"is not a valid IPv6 address.", protocol.CodeInvalidAddress},
 }
 
-// BindError classifies one line of runserver's output. It reports the code
-// of a bind error, or ok=false for any other line.
-func BindError(line string) (code protocol.ErrorCode, ok bool) {
+// ClassifyLine classifies one line of runserver's output. It reports the
+// code of a bind error, or ok=false for any other line.
+func ClassifyLine(line string) (code protocol.ErrorCode, ok bool) {
 	line = strings.TrimSpace(line)
 	if !strings.HasPrefix(line, "Error: ") && !strings.HasPrefix(line, "CommandError: ") {
 		return "", false
 	}
-	for _, e := range bindErrors {
+	for _, e := range djangoBindErrors {
 		if strings.HasSuffix(line, e.text) {
 			return e.code, true
 		}

@@ -1,0 +1,469 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/config"
+	"github.com/django-runserver/django-runserver/server/portcheck"
+	"github.com/django-runserver/django-runserver/server/supervisor"
+)
+
+// The fakes of the engine's seams, and a recorder of what it reports. Tests
+// wait for what they expect with a deadline: every record wakes the
+// waiters, so nothing polls or sleeps.
+
+// waitFor bounds every wait: generous, for a loaded machine.
+const waitFor = 20 * time.Second
+
+// recorder is a Notifier that keeps everything.
+type recorder struct {
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every record
+	statuses []protocol.Status
+	messages []Message
+	diags    map[string][]protocol.Diagnostic
+	asked    []string
+}
+
+func newRecorder() *recorder {
+	return &recorder{changed: make(chan struct{}), diags: map[string][]protocol.Diagnostic{}}
+}
+
+func (r *recorder) record(f func()) {
+	r.mu.Lock()
+	f()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *recorder) Status(st protocol.Status) {
+	r.record(func() { r.statuses = append(r.statuses, st) })
+}
+func (r *recorder) Log(protocol.LogParams) {}
+func (r *recorder) Diagnostics(uri string, d []protocol.Diagnostic) {
+	r.record(func() { r.diags[uri] = d })
+}
+func (r *recorder) ShowMessage(m Message) { r.record(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) LogMessage(m Message)  { r.record(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) Ask(_ context.Context, _ protocol.MessageType, msg string, _ ...string) string {
+	r.record(func() { r.asked = append(r.asked, msg) })
+	return ""
+}
+
+// await waits until cond holds over what was recorded.
+func (r *recorder) await(t *testing.T, what string, cond func(r *recorder) bool) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		r.mu.Lock()
+		ok, ch := cond(r), r.changed
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			t.Fatalf("waited %s for %s; statuses: %s; messages: %v", waitFor, what, states(r.statuses), r.messages)
+		}
+	}
+}
+
+// awaitStatus waits for a status since from that satisfies cond, and
+// returns it.
+func (r *recorder) awaitStatus(t *testing.T, from int, what string, cond func(protocol.Status) bool) protocol.Status {
+	t.Helper()
+	var got protocol.Status
+	r.await(t, what, func(r *recorder) bool {
+		for _, st := range r.statuses[min(from, len(r.statuses)):] {
+			if cond(st) {
+				got = st
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// awaitState waits for state since from.
+func (r *recorder) awaitState(t *testing.T, from int, s protocol.State) protocol.Status {
+	t.Helper()
+	return r.awaitStatus(t, from, string(s), func(st protocol.Status) bool { return st.State == s })
+}
+
+// mark is where the statuses recorded from now on begin.
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.statuses)
+}
+
+func (r *recorder) since(from int) []protocol.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.statuses[min(from, len(r.statuses)):])
+}
+
+func (r *recorder) texts() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, m := range r.messages {
+		b.WriteString(m.Text + "\n")
+	}
+	return b.String()
+}
+
+func states(sts []protocol.Status) string {
+	var s []string
+	for _, st := range sts {
+		s = append(s, fmt.Sprintf("%s(pid %d)", st.State, st.PID))
+	}
+	return strings.Join(s, " → ")
+}
+
+// fakeClock is time that moves only when a test advances it.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer
+	changed chan struct{} // closed and replaced when a timer is added
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	d       time.Duration
+	at      time.Time
+	f       func()
+	stopped bool
+	fired   bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC), changed: make(chan struct{})}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, d: d, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	close(c.changed)
+	c.changed = make(chan struct{})
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped && !t.fired
+	t.stopped = true
+	return was
+}
+
+// Advance moves time on by d, firing the timers that fall due, in order.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	end := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		var next *fakeTimer
+		for _, t := range c.timers {
+			if !t.stopped && !t.fired && !t.at.After(end) && (next == nil || t.at.Before(next.at)) {
+				next = t
+			}
+		}
+		if next == nil {
+			c.now = end
+			c.mu.Unlock()
+			return
+		}
+		next.fired = true
+		if next.at.After(c.now) {
+			c.now = next.at
+		}
+		c.mu.Unlock()
+		next.f()
+	}
+}
+
+// awaitTimer waits until a timer of duration d is pending, so advancing
+// the clock fires it.
+func (c *fakeClock) awaitTimer(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		c.mu.Lock()
+		ok := slices.ContainsFunc(c.timers, func(x *fakeTimer) bool { return x.d == d && !x.stopped && !x.fired })
+		ch := c.changed
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("no %s timer was set within %s", d, waitFor)
+		}
+	}
+}
+
+// pending reports whether a timer of duration d waits to fire.
+func (c *fakeClock) pending(d time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(c.timers, func(x *fakeTimer) bool { return x.d == d && !x.stopped && !x.fired })
+}
+
+// fakeLauncher starts fake processes that behave as the shim does: a path
+// among the tracked files, sent on stdin, makes the process exit 3 to be
+// reloaded. Each process keeps what the tracked files held when it
+// started: what a Django process imports.
+type fakeLauncher struct {
+	tracked []string
+
+	mu      sync.Mutex
+	procs   []*fakeProc
+	changed chan struct{}
+	// check, when set, answers CheckPython; it may block.
+	check func(ctx context.Context) *protocol.Error
+}
+
+func newFakeLauncher(tracked ...string) *fakeLauncher {
+	return &fakeLauncher{tracked: tracked, changed: make(chan struct{})}
+}
+
+func (l *fakeLauncher) CheckPython(ctx context.Context, _, _ string, _ []string) *protocol.Error {
+	l.mu.Lock()
+	check := l.check
+	l.mu.Unlock()
+	if check != nil {
+		return check(ctx)
+	}
+	return nil
+}
+
+func (l *fakeLauncher) Start(spec supervisor.Spec) (Process, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := &fakeProc{pid: 1000 + len(l.procs), spec: spec, tracked: l.tracked, loaded: map[string]string{},
+		ready: make(chan struct{}), done: make(chan struct{})}
+	for _, f := range l.tracked {
+		b, _ := os.ReadFile(f)
+		p.loaded[f] = string(b)
+	}
+	l.procs = append(l.procs, p)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return p, nil
+}
+
+// started is the number of processes started so far.
+func (l *fakeLauncher) started() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.procs)
+}
+
+// proc waits for the nth process (1-based) to start, and returns it.
+func (l *fakeLauncher) proc(t *testing.T, n int) *fakeProc {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		l.mu.Lock()
+		var p *fakeProc
+		if len(l.procs) >= n {
+			p = l.procs[n-1]
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		if p != nil {
+			return p
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("process %d did not start within %s", n, waitFor)
+		}
+	}
+}
+
+type fakeProc struct {
+	pid     int
+	spec    supervisor.Spec
+	tracked []string
+	loaded  map[string]string
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	done      chan struct{}
+	exitOnce  sync.Once
+	code      int
+
+	mu      sync.Mutex
+	sent    []string
+	stopped bool
+}
+
+func (p *fakeProc) PID() int              { return p.pid }
+func (p *fakeProc) Done() <-chan struct{} { return p.done }
+func (p *fakeProc) ExitCode() int         { return p.code }
+
+func (p *fakeProc) Send(line string) error {
+	select {
+	case <-p.done:
+		return errors.New("the process has exited")
+	default:
+	}
+	p.mu.Lock()
+	p.sent = append(p.sent, line)
+	p.mu.Unlock()
+	if slices.Contains(p.tracked, line) {
+		p.exit(3) // the shim: a watched module changed
+	}
+	return nil
+}
+
+func (p *fakeProc) Stop(time.Duration) {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.exit(-1)
+}
+
+func (p *fakeProc) AwaitReady(portcheck.Address, bool) bool {
+	select {
+	case <-p.ready:
+		return true
+	case <-p.done:
+		return false
+	}
+}
+
+// becomeReady makes the server accept connections.
+func (p *fakeProc) becomeReady() { p.readyOnce.Do(func() { close(p.ready) }) }
+
+// exit ends the process with code, once.
+func (p *fakeProc) exit(code int) {
+	p.exitOnce.Do(func() {
+		p.code = code
+		close(p.done)
+	})
+}
+
+func (p *fakeProc) wasStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
+}
+
+func (p *fakeProc) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sent)
+}
+
+// fakeProber sees the ports of taken as held by holder.
+type fakeProber struct {
+	taken  map[int]bool
+	holder *protocol.Holder
+}
+
+func (f fakeProber) Probe(a portcheck.Address) error {
+	if f.taken[a.Port] {
+		return &portcheck.BindError{Address: a, Code: protocol.CodePortInUse, Err: errors.New("address already in use")}
+	}
+	return nil
+}
+
+func (f fakeProber) Holder(int) *protocol.Holder { return f.holder }
+
+// rig is an engine on fakes, in a folder with a manage.py.
+type rig struct {
+	e      *Engine
+	rec    *recorder
+	clock  *fakeClock
+	launch *fakeLauncher
+	folder string
+}
+
+// newRig starts an engine on fakes. settings are on top of a fast-mode
+// default on 127.0.0.1:8000 whose "python" is this test binary (a file
+// that exists; the fake launcher never runs it).
+func newRig(t *testing.T, prober portcheck.Prober, settings map[string]any, tracked ...string) *rig {
+	t.Helper()
+	folder, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, "manage.py"), []byte("# manage.py\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range tracked {
+		tracked[i] = filepath.Join(folder, f)
+		if err := os.WriteFile(tracked[i], []byte("v0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := map[string]any{"python": os.Args[0], "address": "127.0.0.1:8000", "onPortConflict": "fail"}
+	for k, v := range settings {
+		all[k] = v
+	}
+	s, err := config.Resolve(all, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prober == nil {
+		prober = fakeProber{}
+	}
+	r := &rig{rec: newRecorder(), clock: newFakeClock(), launch: newFakeLauncher(tracked...), folder: folder}
+	r.e = NewWith("file://"+filepath.ToSlash(folder), folder, r.rec, Deps{Launcher: r.launch, Prober: prober, Clock: r.clock})
+	r.e.SetSettings(s, nil)
+	t.Cleanup(r.e.Close)
+	return r
+}
+
+// running starts the server and makes its first process ready.
+func (r *rig) running(t *testing.T) *fakeProc {
+	t.Helper()
+	from := r.rec.mark()
+	if st := r.e.Start(""); st.State != protocol.StateStarting {
+		t.Fatalf("start = %s %+v, want starting", st.State, st.Error)
+	}
+	p := r.launch.proc(t, 1)
+	p.becomeReady()
+	r.rec.awaitState(t, from, protocol.StateRunning)
+	return p
+}
+
+// save writes content to path and reports it saved, now; it returns once
+// the engine has handled the save.
+func (r *rig) save(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.e.Changed([]string{path}, protocol.TriggerSave, r.clock.Now())
+	r.e.Status()
+}

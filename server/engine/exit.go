@@ -37,6 +37,7 @@ func (e *Engine) exited(proc Process) {
 		return
 	case pendingDiscard:
 		e.notify() // still failed, now without a process
+		e.serveFailure()
 		return
 	}
 	code := proc.ExitCode()
@@ -104,6 +105,7 @@ func (e *Engine) explain(out result, code int) *protocol.Error {
 
 func (e *Engine) tracebackError(tb *parse.Traceback) *protocol.Error {
 	perr := &protocol.Error{Code: protocol.CodeStartupFailed, Exception: tb.ShortException()}
+	e.frames = tb.InWorkspace(e.folder)
 	where := ""
 	if f, ok := tb.Locate(e.folder); ok {
 		perr.File, perr.Line = f.File, f.Line
@@ -176,6 +178,7 @@ func (e *Engine) fail(perr *protocol.Error) {
 	e.publishError(perr)
 	e.setState(protocol.StateFailed)
 	e.n.LogMessage(Message{Type: protocol.MessageError, Text: e.name() + " " + perr.Message, Setting: perr.Setting})
+	e.serveFailure()
 }
 
 // djangoReloading: Django's own reloader saw a change and restarts its child.

@@ -48,11 +48,22 @@ func spawn(t *testing.T, dir string, ln *listener.Listener) (*exec.Cmd, io.Write
 
 func firstEvent(t *testing.T, url string) string {
 	t.Helper()
+	return nextEvent(openStream(t, url))
+}
+
+// openStream opens an event stream: the server has answered it.
+func openStream(t *testing.T, url string) *http.Response {
+	t.Helper()
 	c := http.Client{Timeout: 60 * time.Second}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// nextEvent reads a stream up to its first event, and closes it.
+func nextEvent(resp *http.Response) string {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -111,7 +122,8 @@ func TestFailedReloadCycle(t *testing.T) {
 
 	// The error page's own stream is held until the fix is spawned.
 	held := make(chan string, 1)
-	go func() { held <- firstEvent(t, base+"/__django_runserver__/events?page="+errID) }()
+	stream := openStream(t, base+"/__django_runserver__/events?page="+errID)
+	go func() { held <- nextEvent(stream) }()
 	testenv.Rewrite(t, views, `VERSION = "v1`, `VERSION = "v2"`)
 	ln.Pause()
 	if ev := <-held; ev != "(stream ended)" {
@@ -130,7 +142,7 @@ func TestFailedReloadCycle(t *testing.T) {
 		t.Fatalf("the fixed page: %.200s", page)
 	}
 	now := pageID.FindStringSubmatch(page)[1]
-	stream, err := http.Get(base + "/__django_runserver__/events?page=" + now)
+	stream, err = http.Get(base + "/__django_runserver__/events?page=" + now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,17 @@ func Listen(a portcheck.Address) (*Listener, error) {
 	return &Listener{addr: a, sock: sock}, nil
 }
 
+// Adopt keeps sock, a listening socket on a that a process bound and
+// handed over (see Ready), as if Listen had bound it.
+func Adopt(a portcheck.Address, sock *os.File) (*Listener, error) {
+	s, err := adopt(a, sock)
+	if err != nil {
+		sock.Close()
+		return nil, err
+	}
+	return &Listener{addr: a, sock: s}, nil
+}
+
 // Address is the bound address.
 func (l *Listener) Address() portcheck.Address { return l.addr }
 

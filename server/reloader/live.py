@@ -5,8 +5,12 @@
   it, so connections wait in its queue while the server reloads. Before a
   reload exits, the server stops accepting and lets the requests it took
   finish: what is queued goes to the next process.
-* DJANGO_RUNSERVER_READY_FD: a pipe; "ready" is written to it when the server
-  is about to serve. The port can't tell: it always accepts into the queue.
+* DJANGO_RUNSERVER_READY_FD: a pipe or a Unix socket; "ready" is written to
+  it when the server is about to serve. The port can't tell: it always
+  accepts into the queue. Without DJANGO_RUNSERVER_LISTEN_FD (a server's
+  first process) runserver binds as it always does, so its own bind errors
+  stand, and the socket goes to the backend with "ready" (SCM_RIGHTS): the
+  backend keeps it for the next processes.
 * DJANGO_RUNSERVER_BROWSER_RELOAD=1: HTML pages get one script tag, served
   with an event stream under RESERVED; the stream tells the page to reload
   once a new process serves, after a template change, or for a static file.
@@ -15,6 +19,7 @@ The server is patched at the class level (server_bind, serve_forever,
 set_app, ...), which every supported Django shares; basehttp.run's signature
 differs between versions.
 """
+import array
 import os
 import queue
 import secrets
@@ -49,7 +54,7 @@ def install():
     from django.utils import autoreload
 
     _patch_server(basehttp.WSGIServer, listen_fd, ready_fd, inject)
-    if listen_fd is not None:
+    if listen_fd is not None or ready_fd is not None:  # the backend keeps the socket
         trigger = autoreload.trigger_reload
 
         def trigger_reload(filename):
@@ -68,6 +73,17 @@ def _fd(name):
     fd = int(value)
     os.set_inheritable(fd, False)
     return fd
+
+
+def _say_ready(fd, sock):
+    """Writes "ready" on fd, with sock's descriptor when the process bound it."""
+    if sock is None:
+        os.write(fd, b"ready\n")
+        os.close(fd)
+        return
+    with socket.socket(fileno=fd) as channel:
+        fds = array.array("i", [sock.fileno()])
+        channel.sendmsg([b"ready\n"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
 
 
 class _Inherited(socket.socket):
@@ -113,9 +129,8 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
         global _server
         _server = self
         if ready_fd is not None:
-            os.write(ready_fd, b"ready\n")
-            os.close(ready_fd)
-        if listen_fd is None:
+            _say_ready(ready_fd, None if listen_fd is not None else self.socket)
+        else:
             return serve_forever(self, poll_interval)
         # socketserver's loop, woken by a pipe instead of polling, so that a
         # reload stops accepting at once.

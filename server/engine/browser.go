@@ -148,11 +148,23 @@ func (e *Engine) unbind() {
 	}
 }
 
-// serveFailure answers on the kept address with the failure's page while
-// no process runs.
+// serveFailure answers on the address with the failure's page while no
+// process runs. A server whose first process failed before it served has
+// no socket yet: the engine binds the address for the page when Django
+// itself failed (not the address, nor what comes before a spawn).
 func (e *Engine) serveFailure() {
-	if e.ln == nil || e.proc != nil || e.err == nil || e.state != protocol.StateFailed {
+	if e.proc != nil || e.err == nil || e.state != protocol.StateFailed || !e.keepsSocket() || e.addr.Port == 0 {
 		return
+	}
+	if e.ln == nil {
+		if c := e.err.Code; c != protocol.CodeStartupFailed && c != protocol.CodeCrashed {
+			return
+		}
+		ln, err := listener.Listen(e.addr)
+		if err != nil {
+			return // taken meanwhile: the next spawn's probe says by whom
+		}
+		e.ln = ln
 	}
 	page, err := errorpage.New(errorpage.Failure{Error: *e.err, Frames: e.frames, Workspace: e.folder})
 	if err == nil {

@@ -36,8 +36,8 @@ func (e *Engine) exited(proc Process) {
 		e.launch(state, t)
 		return
 	case pendingDiscard:
-		e.notify() // still failed, now without a process
 		e.serveFailure()
+		e.notify() // still failed, now without a process
 		return
 	}
 	code := proc.ExitCode()
@@ -176,9 +176,10 @@ func (e *Engine) fail(perr *protocol.Error) {
 	e.err = perr
 	e.clearDiagnostics()
 	e.publishError(perr)
-	e.setState(protocol.StateFailed)
+	e.state = protocol.StateFailed
+	e.serveFailure() // first: the page answers once the status says failed
+	e.notify()
 	e.n.LogMessage(Message{Type: protocol.MessageError, Text: e.name() + " " + perr.Message, Setting: perr.Setting})
-	e.serveFailure()
 }
 
 // djangoReloading: Django's own reloader saw a change and restarts its child.

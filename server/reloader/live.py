@@ -270,6 +270,11 @@ def _drain():
     _stopping.set()
     os.write(_wake_w, b"x")
     _stopped.wait(1)
+    # Open pages' streams would hold the drain to its end: they end now, and
+    # their browsers reconnect to the next process.
+    with _streams_lock:
+        for q in _streams:
+            q.put(None)
     deadline = time.monotonic() + DRAIN_S
     with _conns_lock:
         while time.monotonic() < deadline:
@@ -337,9 +342,12 @@ def _stream(page):
             return
         while True:
             try:
-                yield q.get(timeout=HEARTBEAT_S)
+                message = q.get(timeout=HEARTBEAT_S)
             except queue.Empty:
-                yield b": ping\n\n"
+                message = b": ping\n\n"
+            if message is None:
+                return  # the process reloads
+            yield message
     finally:
         with _streams_lock:
             _streams.discard(q)

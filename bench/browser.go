@@ -61,6 +61,17 @@ func (s *livesite) edit() (text, marker string) {
 	return strings.Replace(s.original, `VERSION = "v1"`, `VERSION = "`+marker+`"`, 1), marker
 }
 
+// save writes the view's next version and tells srv, and returns the
+// marker its pages will show and when the save was.
+func (s *livesite) save(srv server) (string, time.Time, error) {
+	text, marker := s.edit()
+	t0 := time.Now()
+	if err := os.WriteFile(s.views, []byte(text), 0o644); err != nil {
+		return "", t0, err
+	}
+	return marker, t0, srv.afterWrite(s.views)
+}
+
 // openPage is a page open in a browser with our script: it listens on the
 // event stream, as live.js does, until it is told to reload.
 type openPage struct {
@@ -270,12 +281,9 @@ func oursPageShows(srv *ours, s *livesite, base string, last time.Time) (time.Du
 		return 0, 0, 0, err
 	}
 	c := countRequests(base + "/version")
-	text, marker := s.edit()
-	t0 := time.Now()
-	if err := os.WriteFile(s.views, []byte(text), 0o644); err != nil {
-		return 0, 0, 0, err
-	}
-	if err := srv.afterWrite(s.views); err != nil {
+	marker, t0, err := s.save(srv)
+	if err != nil {
+		c.stop()
 		return 0, 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), missAfter)
@@ -301,12 +309,9 @@ func refreshShows(p *plain, s *livesite, base string, last time.Time) (time.Dura
 		return 0, 0, 0, err
 	}
 	c := countRequests(base + "/version")
-	text, marker := s.edit()
-	t0 := time.Now()
-	if err := os.WriteFile(s.views, []byte(text), 0o644); err != nil {
-		return 0, 0, 0, err
-	}
-	if err := p.afterWrite(s.views); err != nil {
+	marker, t0, err := s.save(p)
+	if err != nil {
+		c.stop()
 		return 0, 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), missAfter)

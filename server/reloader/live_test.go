@@ -31,24 +31,7 @@ type liveServer struct {
 	ready   chan bool     // true once it serves, false if it ended first
 	exited  chan struct{} // closed when the process ended, with exitErr
 	exitErr error
-	out     *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out     *testenv.Buffer
 }
 
 func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string) *liveServer {
@@ -68,7 +51,7 @@ func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string)
 	files, env := ln.Inherit(nil)
 	cmd.ExtraFiles = append(files, w)
 	cmd.Env = append(os.Environ(), "RUN_MAIN=true", env, "DJANGO_RUNSERVER_READY_FD=4", "DJANGO_RUNSERVER_BROWSER_RELOAD=1", "PYTHONDONTWRITEBYTECODE=1")
-	s := &liveServer{cmd: cmd, ready: make(chan bool, 1), exited: make(chan struct{}), out: &syncBuffer{}}
+	s := &liveServer{cmd: cmd, ready: make(chan bool, 1), exited: make(chan struct{}), out: &testenv.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -338,7 +321,7 @@ func TestLiveReloadsLoseNoRequest(t *testing.T) {
 
 	views := filepath.Join(dir, "livesite", "views.py")
 	const reloads = 5
-	var posted chan string
+	var posted <-chan string
 	for i := 1; i <= reloads; i++ {
 		testenv.Rewrite(t, views, "VERSION = \"v"+itoa(i)+"\"", "VERSION = \"v"+itoa(i+1)+"\"")
 		s.changed(t, views)
@@ -353,17 +336,7 @@ func TestLiveReloadsLoseNoRequest(t *testing.T) {
 		}
 		if i == 1 {
 			// Nothing serves now: the POST waits in the queue.
-			posted = make(chan string, 1)
-			go func() {
-				resp, err := http.Post(base+"/post", "text/plain", strings.NewReader("once"))
-				if err != nil {
-					posted <- err.Error()
-					return
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				posted <- string(b)
-			}()
+			posted = testenv.PostLater(base+"/post", "once")
 		}
 		began := time.Now()
 		s = startLive(t, dir, ln)

@@ -53,14 +53,21 @@ func serve(t *testing.T, d testenv.Django, extra ...any) *server {
 	return s
 }
 
-// save rewrites views.py's VERSION from old to new, saves it as the
-// editor does, and waits until the new process serves it.
-func (s *server) save(old, new string) {
+// edit rewrites views.py's VERSION line from old to new and saves it as
+// the editor does; it returns the mark from before the save.
+func (s *server) edit(old, new string) int {
 	s.t.Helper()
 	views := filepath.Join(s.dir, "livesite", "views.py")
 	from := s.ed.Mark()
-	testenv.Rewrite(s.t, views, `VERSION = "`+old+`"`, `VERSION = "`+new+`"`)
+	testenv.Rewrite(s.t, views, `VERSION = "`+old, `VERSION = "`+new)
 	s.ed.Save(views)
+	return from
+}
+
+// save saves a new VERSION and waits until the new process serves it.
+func (s *server) save(old, new string) {
+	s.t.Helper()
+	from := s.edit(old+`"`, new+`"`)
 	s.ed.AwaitState(from, "", protocol.StateReloading)
 	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
 }
@@ -126,7 +133,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		}
 		p := poll(s.base + "/version")
 		const reloads = 20
-		var posted chan string
+		var posted <-chan string
 		for i := 1; i <= reloads; i++ {
 			old, new := fmt.Sprintf("v%d", i), fmt.Sprintf("v%d", i+1)
 			if i == 2 {
@@ -158,25 +165,11 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 
 // postDuringReload saves an edit and, once the old process has exited
 // (reloading), sends a POST; it returns the POST's answer.
-func (s *server) postDuringReload(old, new string) chan string {
+func (s *server) postDuringReload(old, new string) <-chan string {
 	s.t.Helper()
-	views := filepath.Join(s.dir, "livesite", "views.py")
-	from := s.ed.Mark()
-	testenv.Rewrite(s.t, views, `VERSION = "`+old+`"`, `VERSION = "`+new+`"`)
-	s.ed.Save(views)
+	from := s.edit(old+`"`, new+`"`)
 	s.ed.AwaitState(from, "", protocol.StateReloading)
-	posted := make(chan string, 1)
-	go func() {
-		c := http.Client{Timeout: 60 * time.Second}
-		resp, err := c.Post(s.base+"/post", "text/plain", strings.NewReader("once"))
-		if err != nil {
-			posted <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		posted <- string(b)
-	}()
+	posted := testenv.PostLater(s.base+"/post", "once")
 	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
 	testenv.WaitBody(s.t, s.base+"/version", new)
 	return posted
@@ -268,12 +261,8 @@ func TestFidelity(t *testing.T) {
 // Also when the server's first process fails, before any served.
 func TestFailedServerShowsItsError(t *testing.T) {
 	s := serve(t, testenv.Django{Python: testenv.Python(t)})
-	views := filepath.Join(s.dir, "livesite", "views.py")
 
-	from := s.ed.Mark()
-	testenv.Rewrite(t, views, `VERSION = "v1"`, `VERSION = "v1`)
-	s.ed.Save(views)
-	failed := s.ed.AwaitState(from, "", protocol.StateFailed)
+	failed := s.ed.AwaitState(s.edit(`v1"`, `v1`), "", protocol.StateFailed)
 	if failed.Error == nil || failed.Error.Exception != "SyntaxError" {
 		t.Fatalf("failed with %+v, want a SyntaxError", failed.Error)
 	}
@@ -284,26 +273,19 @@ func TestFailedServerShowsItsError(t *testing.T) {
 			t.Errorf("the error page lacks %q:\n%s", want, body)
 		}
 	}
-
-	from = s.ed.Mark()
-	testenv.Rewrite(t, views, `VERSION = "v1`, `VERSION = "v2"`)
-	s.ed.Save(views)
-	s.ed.AwaitState(from, "", protocol.StateRunning)
+	s.ed.AwaitState(s.edit(`v1`, `v2"`), "", protocol.StateRunning)
 	testenv.WaitBody(t, s.base+"/version", "v2")
 
 	// The first process fails: nothing served yet, the page is there.
 	s.ed.Stop("")
-	testenv.Rewrite(t, views, `VERSION = "v2"`, `VERSION = "v2`)
-	from = s.ed.Mark()
+	testenv.Rewrite(t, filepath.Join(s.dir, "livesite", "views.py"), `VERSION = "v2"`, `VERSION = "v2`)
+	from := s.ed.Mark()
 	s.ed.Start("")
 	s.ed.AwaitState(from, "", protocol.StateFailed)
 	if body := errorPage(t, s.base+"/"); !strings.Contains(body, line) {
 		t.Errorf("the first failure's page lacks %q:\n%s", line, body)
 	}
-	from = s.ed.Mark()
-	testenv.Rewrite(t, views, `VERSION = "v2`, `VERSION = "v3"`)
-	s.ed.Save(views)
-	s.ed.AwaitState(from, "", protocol.StateRunning)
+	s.ed.AwaitState(s.edit(`v2`, `v3"`), "", protocol.StateRunning)
 	testenv.WaitBody(t, s.base+"/version", "v3")
 	st := s.ed.Stop("")
 	if st.State != protocol.StateStopped || !testenv.PortFree(s.port()) {

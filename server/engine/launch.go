@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type plan struct {
 // reloading), or fails with a reason if anything is wrong before the spawn.
 func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.trigger = t
+	e.frames = nil
 	e.endCheck()
 	p, perr := e.plan()
 	if perr != nil {
@@ -137,20 +139,28 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 			return
 		}
 	}
+	h, perr := e.handoff()
+	if perr != nil {
+		e.fail(perr)
+		return
+	}
 	out := newOutput(s.Reload)
 	proc, err := e.launcher.Start(supervisor.Spec{
 		Path:          p.python,
 		Args:          reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args),
 		Dir:           p.dir,
-		Env:           p.env,
+		Env:           slices.Concat(p.env, h.env),
+		ExtraFiles:    h.files,
 		OnParentDeath: onParentDeath(s.Reload),
 		OnLine:        e.onLine(out),
 	})
+	h.spawned(err == nil)
 	if err != nil {
 		e.fail(&protocol.Error{Code: protocol.CodePythonNotFound, Setting: "python",
 			Message: fmt.Sprintf("Cannot run %s: %v. Choose a Python 3 interpreter.", p.python, err)})
 		return
 	}
+	proc = h.wrap(proc)
 	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
 	// The new process loads the files as they are now: changes held until
 	// now are in what it loads. Their stamps are what it has seen.
@@ -198,6 +208,9 @@ func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
 		return addr, perr
 	}
 	e.addr = addr
+	if e.kept(addr) {
+		return addr, nil // a probe would only find the engine itself
+	}
 	perr = portcheck.Conflict(e.prober, addr)
 	switch d := portcheck.Decide(e.settings.OnPortConflict, perr); d.Action {
 	case portcheck.UseNext:
@@ -250,6 +263,7 @@ func (e *Engine) awaitReady(proc Process, owned bool) {
 }
 
 func (e *Engine) becameReady(proc Process) {
+	e.adopt(proc)
 	if proc != e.proc || e.ready {
 		return
 	}
@@ -262,6 +276,9 @@ func (e *Engine) becameReady(proc Process) {
 	}
 	e.err = nil
 	e.clearDiagnostics()
+	if e.state == protocol.StateStarting {
+		e.announceBrowser()
+	}
 	if e.addr.Wildcard() {
 		e.warnWildcard()
 	}

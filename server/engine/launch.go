@@ -134,11 +134,11 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		}
 	}
 	out := newOutput(s.Reload)
-	proc, err := e.launcher.Start(supervisor.Spec{
+	proc, err := e.startServer(p, state, supervisor.Spec{
 		Path:          p.python,
 		Args:          reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args),
 		Dir:           p.dir,
-		Env:           p.env,
+		Env:           e.serverEnv(p),
 		OnParentDeath: onParentDeath(s.Reload),
 		OnLine:        e.onLine(out),
 	})
@@ -264,11 +264,12 @@ func (e *Engine) becameReady(proc Process) {
 	e.setState(protocol.StateRunning)
 	msg := fmt.Sprintf("%s running at %s (pid %d)", e.name(), e.addr.URL(), proc.PID())
 	if e.reloads > 0 && e.lastReloadMs != nil {
-		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs)
+		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs) + e.startNote()
 	}
 	e.log(protocol.MessageInfo, msg)
 	if e.settings.Reload == protocol.ReloadFast {
 		_ = proc.Send("") // the shim's cue to list the watched files while idle
+		e.preload()
 	}
 	if e.quietTimer == nil {
 		e.sendHeld()

@@ -1,6 +1,7 @@
 // Package reloader owns the Python side of reloading: the shim that runs
-// inside Django's process (see shim.py), and the command line that starts
-// runserver with it in each reload mode.
+// inside Django's process (see shim.py), the preloader that warm reloads
+// fork from (see preload.py), and the command line that starts runserver
+// with the shim in each reload mode.
 package reloader
 
 import (
@@ -17,32 +18,43 @@ import (
 //go:embed shim.py
 var shim []byte
 
+//go:embed preload.py
+var preloader []byte
+
 // ExitReload is the exit code of Django's trigger_reload: restart at once.
 const ExitReload = 3
 
 // WriteShim writes the shim where Python can run it and returns its path.
-// The file name carries its hash, so concurrent backends of different
-// versions never overwrite each other's shim.
-func WriteShim() (string, error) {
-	sum := sha256.Sum256(shim)
-	name := "shim-" + hex.EncodeToString(sum[:6]) + ".py"
+func WriteShim() (string, error) { return writeScript("shim", shim) }
+
+// WritePreloader writes the preloader (see preload.py) where Python can run
+// it and returns its path.
+func WritePreloader() (string, error) { return writeScript("preload", preloader) }
+
+// writeScript writes one of the embedded scripts to the cache folder, or
+// else a temporary one, and returns its path. The file name carries its
+// hash, so concurrent backends of different versions never overwrite each
+// other's script.
+func writeScript(base string, content []byte) (string, error) {
+	sum := sha256.Sum256(content)
+	name := base + "-" + hex.EncodeToString(sum[:6]) + ".py"
 	dir, err := os.UserCacheDir()
 	if err == nil {
 		dir = filepath.Join(dir, "django-runserver")
-		if p, err := write(dir, name); err == nil {
+		if p, err := write(dir, name, content); err == nil {
 			return p, nil
 		}
 	}
 	dir, err = os.MkdirTemp("", "django-runserver-")
 	if err != nil {
-		return "", fmt.Errorf("cannot write the reloader shim: %w", err)
+		return "", fmt.Errorf("cannot write the reloader's %s script: %w", base, err)
 	}
-	return write(dir, name)
+	return write(dir, name, content)
 }
 
-func write(dir, name string) (string, error) {
+func write(dir, name string, content []byte) (string, error) {
 	p := filepath.Join(dir, name)
-	if b, err := os.ReadFile(p); err == nil && string(b) == string(shim) {
+	if b, err := os.ReadFile(p); err == nil && string(b) == string(content) {
 		return p, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -52,7 +64,7 @@ func write(dir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := tmp.Write(shim); err != nil {
+	if _, err := tmp.Write(content); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return "", err

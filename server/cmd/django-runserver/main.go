@@ -66,6 +66,7 @@ type runOptions struct {
 	exclude                                           stringList
 	watch                                             string
 	pollInterval                                      float64
+	preload                                           string
 }
 
 // pointers tells the user how to change each setting in this terminal:
@@ -79,6 +80,7 @@ var pointers = map[string]string{
 	"args":           "flag -arg",
 	"watchExclude":   "flag -exclude",
 	"startupTimeout": "flag -startup-timeout",
+	"preload":        "flag -preload",
 	"address":        "argument ADDRESS",
 }
 
@@ -101,6 +103,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
 	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
+	fs.StringVar(&o.preload, "preload", "auto", "fork reloads from a preloaded interpreter: auto (Linux), on (also macOS) or off")
 	return fs, o
 }
 
@@ -130,6 +133,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
 		"startupTimeout": o.startupTimeout,
 		"watch":          o.watch, "pollInterval": o.pollInterval,
+		"preload": o.preload,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
 		Dir: dir, Settings: settings,

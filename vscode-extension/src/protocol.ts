@@ -80,6 +80,12 @@ export type PortConflictAction = "ask" | "nextFree" | "fail";
 /** How the backend sees file changes: `auto` picks `events`, or `poll` where events can't be trusted. */
 export type WatchMode = "auto" | "events" | "poll";
 
+/** Whether reloads fork from a preloaded interpreter: `auto` on Linux, `on` also on macOS. */
+export type PreloadMode = "auto" | "on" | "off";
+
+/** How a server process started: forked from the preloader, or a fresh interpreter. */
+export type StartKind = "warm" | "cold";
+
 /** The state of one folder's server. */
 export interface Status {
     /** The workspace folder URI. */
@@ -99,6 +105,10 @@ export interface Status {
     mode?: ReloadMode;
     /** How file changes are seen: "events" or "poll"; set while the backend watches the folder. */
     watch?: WatchMode;
+    /** How the latest server process started, while preloading is on. */
+    start?: StartKind;
+    /** Why the latest reload started cold while preloading is on. */
+    coldReason?: string;
 }
 
 /** The backend's settings, under "djangoRunserver". Every key is optional. */
@@ -117,6 +127,7 @@ export interface Settings {
     watch?: WatchMode;
     /** Seconds between two scans of the folder when polling. */
     pollInterval?: number;
+    preload?: PreloadMode;
 }
 
 /** `data` of a diagnostic the backend publishes. */

@@ -22,3 +22,23 @@ func awaitGone(pid int) {
 		<-t.C
 	}
 }
+
+// adopt returns the wait of pid, a sibling of the preloader and so our own
+// child, after making sure it leads its own process group (it does so too:
+// whichever runs first).
+func adopt(pid int) func() int {
+	_ = syscall.Setpgid(pid, pid)
+	return func() int {
+		var ws syscall.WaitStatus
+		for {
+			_, err := syscall.Wait4(pid, &ws, 0, nil)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		if ws.Exited() {
+			return ws.ExitStatus()
+		}
+		return -1
+	}
+}

@@ -6,3 +6,6 @@ func rights(...int) []byte { return nil }
 
 // awaitGone is never reached on Windows: no process is forked there.
 func awaitGone(int) {}
+
+// adopt is never reached on Windows: no process is forked there.
+func adopt(int) func() int { return func() int { return -1 } }

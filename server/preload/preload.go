@@ -86,10 +86,12 @@ type reply struct {
 	Ready  *int   `json:"ready"`
 	Unsafe string `json:"unsafe"`
 	Forked int    `json:"forked"`
-	Stale  string `json:"stale"`
-	Error  string `json:"error"`
-	Exit   int    `json:"exit"`
-	Code   int    `json:"code"`
+	// Sibling: the forked child is the backend's own, to wait for.
+	Sibling bool   `json:"sibling"`
+	Stale   string `json:"stale"`
+	Error   string `json:"error"`
+	Exit    int    `json:"exit"`
+	Code    int    `json:"code"`
 }
 
 // Start starts a preloader. It returns at once; the preloader imports in
@@ -180,7 +182,7 @@ func (p *Preloader) run(ln *net.UnixListener, dir string) {
 				ch <- r.Code
 			}
 		default:
-			if r.Forked != 0 {
+			if r.Forked != 0 && !r.Sibling {
 				// Registered here, before Fork reads the reply: the child's
 				// exit may be the very next line.
 				p.mu.Lock()
@@ -256,13 +258,15 @@ func (p *Preloader) Fork(spec supervisor.Spec) (*supervisor.Process, error) {
 		}
 		oob := rights(int(stdin.Fd()), int(stdout.Fd()), int(stderr.Fd()))
 		if _, _, err := p.conn.WriteMsgUnix(append(msg, '\n'), oob, nil); err != nil {
-			return 0, nil, fmt.Errorf("the preloader is gone: %s", p.lastWords())
+			return 0, nil, fmt.Errorf("the preloader exited: %s", p.lastWords())
 		}
 		timer := time.NewTimer(forkTimeout)
 		defer timer.Stop()
 		select {
 		case r := <-p.replies:
 			switch {
+			case r.Forked != 0 && r.Sibling:
+				return r.Forked, adopt(r.Forked), nil
 			case r.Forked != 0:
 				return r.Forked, p.waiter(r.Forked), nil
 			case r.Stale != "":
@@ -279,9 +283,10 @@ func (p *Preloader) Fork(spec supervisor.Spec) (*supervisor.Process, error) {
 	})
 }
 
-// waiter returns the wait of the child pid: its exit code as the preloader
-// reports it. Should the preloader die first, the child lives on, and its
-// end is seen by polling; its exit code is then unknown (-1).
+// waiter returns the wait of the preloader's child pid (not a sibling):
+// its exit code as the preloader reports it. Should the preloader die
+// first, the child lives on, and its end is seen by polling; its exit code
+// is then unknown (-1).
 func (p *Preloader) waiter(pid int) func() int {
 	p.mu.Lock()
 	ch := p.exits[pid]

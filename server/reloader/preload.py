@@ -21,8 +21,10 @@ path of a unix socket the backend listens on. The preloader
   stderr. If anything recorded changed, the answer is {"stale": why} and the
   preloader forks no more. Otherwise it forks and answers {"forked": PID};
   the child leads its own process group, takes the three descriptors as 0, 1
-  and 2, and runs the shim as a cold start would, from its main().
-  {"exit": PID, "code": C} follows when that child ends (-1: a signal).
+  and 2, and runs the shim as a cold start would, from its main(). On Linux
+  the child is the backend's own ({"forked": PID, "sibling": true}), which
+  waits for it; elsewhere it is the preloader's, and {"exit": PID,
+  "code": C} follows when it ends (-1: a signal).
   {"retire": true} refuses further forks and exits once every child has.
 """
 import json
@@ -214,6 +216,37 @@ def _changed(stamps):
     return None
 
 
+# clone(2) numbers, where the preloader can fork a sibling.
+_CLONE = {"x86_64": 56, "aarch64": 220}
+_CLONE_PARENT = 0x8000
+
+
+def _fork_sibling():
+    """Fork, and return (pid, sibling) as os.fork returns pid. On Linux the
+    child is the preloader's sibling, the backend's own child (clone with
+    CLONE_PARENT): the backend waits for it and reads its exit status from
+    the kernel, whatever becomes of the preloader. Python's own fork hooks
+    run around it, as os.fork runs them. Elsewhere, a plain fork: the
+    preloader reaps the child and reports its exit."""
+    number = _CLONE.get(os.uname().machine) if sys.platform.startswith("linux") else None
+    if number is None:
+        return os.fork(), False
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()
+    pid = libc.syscall(ctypes.c_long(number), ctypes.c_long(_CLONE_PARENT | signal.SIGCHLD),
+                       ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0, True
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), "clone: " + os.strerror(ctypes.get_errno()))
+    return pid, True
+
+
 def _send(ctl, obj):
     ctl.sendall(json.dumps(obj).encode() + b"\n")
 
@@ -279,15 +312,16 @@ class Preloader:
                 return
             sys.stdout.flush()
             sys.stderr.flush()
-            pid = os.fork()
+            pid, sibling = _fork_sibling()
             if pid == 0:
                 self._child(request, fds)  # never returns
-            try:
-                os.setpgid(pid, pid)  # as the child does: whichever runs first
-            except OSError:
-                pass
-            self.children.add(pid)
-            _send(self.ctl, {"forked": pid})
+            if not sibling:
+                try:
+                    os.setpgid(pid, pid)  # as the child does: whichever runs first
+                except OSError:
+                    pass
+                self.children.add(pid)
+            _send(self.ctl, {"forked": pid, "sibling": sibling})
         finally:
             for fd in fds:
                 os.close(fd)

@@ -247,6 +247,19 @@ def _fork_sibling():
     return pid, True
 
 
+def _die_with_backend():
+    """Ask Linux to kill this forked server when its parent, the backend,
+    dies, as the backend asks for every process it starts itself. (Its
+    stdin's end does the same everywhere, once the shim reads it.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the backend died before the call
+        os._exit(1)
+
+
 def _send(ctl, obj):
     ctl.sendall(json.dumps(obj).encode() + b"\n")
 
@@ -347,6 +360,7 @@ class Preloader:
     def _child(self, request, fds):
         try:
             os.setpgid(0, 0)
+            _die_with_backend()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             self.selector.close()

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/preload"
@@ -173,6 +175,25 @@ func (e *Engine) preload() {
 		return
 	}
 	w.pre, w.preKey, w.missed = pre, w.key, ""
+	began := e.clock.Now()
+	e.wg.Go(func() {
+		<-pre.Ready() // closes on failure too: the preloader's end ends the wait
+		e.post(func() {
+			if e.warm.pre == pre {
+				e.preloaded(pre, e.clock.Now().Sub(began))
+			}
+		})
+	})
+}
+
+// preloaded reports a preloader that is ready, or can't be used.
+func (e *Engine) preloaded(pre *preload.Preloader, took time.Duration) {
+	if err := pre.Err(); err != nil {
+		e.log(protocol.MessageWarning, fmt.Sprintf("%s cannot preload: %v; reloads start cold until it changes", e.name(), err))
+		return
+	}
+	e.log(protocol.MessageInfo, fmt.Sprintf("%s preloaded %d modules in %.0f ms (pid %d): Python reloads start warm",
+		e.name(), pre.Imported(), float64(took.Microseconds())/1000, pre.PID()))
 }
 
 // dropPreloader retires the preloader: it takes no more forks, and exits

@@ -231,6 +231,9 @@ func (p *Preloader) PID() int { return p.proc.PID() }
 // Ready is closed once the preloader can fork, or never will.
 func (p *Preloader) Ready() <-chan struct{} { return p.ready }
 
+// Err is why the preloader can't fork, or nil. Valid after Ready.
+func (p *Preloader) Err() error { return p.readyErr }
+
 // Imported is how many modules the preloader imported. Valid after Ready.
 func (p *Preloader) Imported() int { return p.imported }
 

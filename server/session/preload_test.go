@@ -168,6 +168,19 @@ func warmUp(c *fakeeditor.Env, url, views string) {
 	}
 }
 
+// warmServer serves preloadProject on the system's Django with preloading
+// on, and returns once a reload was warm: the editor, the project and the
+// server's URL.
+func warmServer(t *testing.T) (*fakeeditor.Env, string, string) {
+	t.Helper()
+	dir, vendor := preloadProject(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	warmUp(c, url, filepath.Join(dir, "polls", "views.py"))
+	return c, dir, url
+}
+
 // wantStart fails the test unless st started as want; a cold start must
 // give a reason that contains why.
 func wantStart(t *testing.T, what string, st protocol.Status, want protocol.StartKind, why string) {
@@ -207,21 +220,16 @@ func TestPreloadServesFreshCode(t *testing.T) {
 		wantStart(t, "a view", st, protocol.StartWarm, "")
 		wantBody(t, "a view", body, "view=edited")
 
-		st, body = edit(c, url, filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =")
-		wantStart(t, "a model gaining a field", st, protocol.StartWarm, "")
-		wantBody(t, "a model gaining a field", body, "fields=extra,id,published,text")
-
-		st, body = edit(c, url, filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2")
-		wantStart(t, "settings.py", st, protocol.StartWarm, "")
-		wantBody(t, "settings.py", body, "setting=settings2")
-
-		st, body = edit(c, url, filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2")
-		wantStart(t, "apps.py", st, protocol.StartWarm, "")
-		wantBody(t, "apps.py", body, "apps=apps2")
-
-		st, body = edit(c, url, filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2")
-		wantStart(t, "a local package", st, protocol.StartWarm, "")
-		wantBody(t, "a local package", body, "local=local2")
+		for _, e := range []struct{ what, file, old, new, want string }{
+			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text"},
+			{"settings.py", filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2", "setting=settings2"},
+			{"apps.py", filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2", "apps=apps2"},
+			{"a local package", filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2", "local=local2"},
+		} {
+			st, body = edit(c, url, e.file, e.old, e.new)
+			wantStart(t, e.what, st, protocol.StartWarm, "")
+			wantBody(t, e.what, body, e.want)
+		}
 
 		// Neither the venv nor the environment file is Python the server
 		// watches: each is changed, then a view edit reloads.
@@ -243,13 +251,8 @@ func TestPreloadServesFreshCode(t *testing.T) {
 // numbers, and neither inherits the preloader's control socket or a
 // database connection.
 func TestPreloadForkSafety(t *testing.T) {
-	d := testenv.Django{Python: testenv.Python(t)}
-	dir, vendor := preloadProject(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
-	url := c.StartRunning("").URL
+	c, dir, url := warmServer(t)
 	views := filepath.Join(dir, "polls", "views.py")
-	warmUp(c, url, views)
 	var randoms []string
 	for i := range 2 {
 		st, body := editView(c, url, views, fmt.Sprintf("safe%d", i))
@@ -328,13 +331,8 @@ func TestPreloaderFailures(t *testing.T) {
 		{"hung", syscall.SIGSTOP, "the preloader did not answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := testenv.Django{Python: testenv.Python(t)}
-			dir, vendor := preloadProject(t)
-			c := fakeeditor.New(t, Serve)
-			c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
-			url := c.StartRunning("").URL
+			c, dir, url := warmServer(t)
 			views := filepath.Join(dir, "polls", "views.py")
-			warmUp(c, url, views)
 			pid := preloaderPID(t, dir)
 			if err := syscall.Kill(pid, tc.signal); err != nil {
 				t.Fatal(err)
@@ -352,13 +350,8 @@ func TestPreloaderFailures(t *testing.T) {
 // TestPreloadSyntaxErrorRecovers: a SyntaxError in a warm child is a
 // diagnostic at its line, and the fix is served warm.
 func TestPreloadSyntaxErrorRecovers(t *testing.T) {
-	d := testenv.Django{Python: testenv.Python(t)}
-	dir, vendor := preloadProject(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
-	url := c.StartRunning("").URL
+	c, dir, url := warmServer(t)
 	views := filepath.Join(dir, "polls", "views.py")
-	warmUp(c, url, views)
 
 	testenv.Rewrite(t, views, "def hello(request):", "def hello(request:")
 	from := c.Mark()

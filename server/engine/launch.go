@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -32,6 +33,14 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.trigger = t
 	e.endCheck()
 	p, perr := e.plan()
+	if perr != nil && perr.Code == protocol.CodeManagePyNotFound {
+		if _, err := os.Stat(e.folder); err != nil {
+			// The folder itself went, and manage.py with it: say so, whether
+			// or not the watcher has told us yet.
+			e.folderGone()
+			return
+		}
+	}
 	if perr != nil {
 		e.fail(perr)
 		return

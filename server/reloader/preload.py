@@ -229,9 +229,12 @@ def _fork_sibling():
     run around it, as os.fork runs them. Elsewhere, a plain fork: the
     preloader reaps the child and reports its exit."""
     number = _CLONE.get(os.uname().machine) if sys.platform.startswith("linux") else None
+    try:
+        import ctypes
+    except ImportError:  # a Python built without it
+        number = None
     if number is None:
         return os.fork(), False
-    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     api = ctypes.pythonapi
@@ -325,7 +328,11 @@ class Preloader:
                 return
             sys.stdout.flush()
             sys.stderr.flush()
-            pid, sibling = _fork_sibling()
+            try:
+                pid, sibling = _fork_sibling()
+            except OSError as e:
+                _send(self.ctl, {"error": "the fork failed: %s" % e})
+                return
             if pid == 0:
                 self._child(request, fds)  # never returns
             if not sibling:

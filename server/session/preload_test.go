@@ -296,10 +296,10 @@ func TestPreloadRefusesAThread(t *testing.T) {
 	}
 }
 
-// preloaderPID finds the preloader of the folder dir among this process's
+// preloaders are the preloaders of the folder dir among this process's
 // children.
-func preloaderPID(t *testing.T, dir string) int {
-	t.Helper()
+func preloaders(dir string) []int {
+	var found []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -309,13 +309,22 @@ func preloaderPID(t *testing.T, dir string) int {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) &&
+		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(os.Getpid()) &&
 			strings.Contains(string(cmdline), "preload-") && strings.Contains(string(cmdline), dir) {
-			return pid
+			found = append(found, pid)
 		}
 	}
-	t.Fatalf("no preloader of %s runs", dir)
-	return 0
+	return found
+}
+
+// preloaderPID finds the preloader of the folder dir.
+func preloaderPID(t *testing.T, dir string) int {
+	t.Helper()
+	found := preloaders(dir)
+	if len(found) != 1 {
+		t.Fatalf("want one preloader of %s, found %v", dir, found)
+	}
+	return found[0]
 }
 
 // TestPreloaderFailures: a preloader that was killed, or that hangs, gives
@@ -387,5 +396,8 @@ func TestPreloadOff(t *testing.T) {
 			t.Errorf("with preload off a reload says start %q (%s)", st.Start, st.ColdReason)
 		}
 		wantBody(t, "a reload", body, fmt.Sprintf("view=off%d", i))
+	}
+	if found := preloaders(dir); len(found) > 0 {
+		t.Errorf("with preload off, preloaders run: %v", found)
 	}
 }

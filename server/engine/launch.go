@@ -55,7 +55,11 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 func (e *Engine) plan() (plan, *protocol.Error) {
 	s := e.settings
 	if e.settingsErr != nil {
-		return plan{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: e.settingsErr.Error()}
+		perr := &protocol.Error{Code: protocol.CodeInvalidSettings, Message: capitalize(e.settingsErr.Error()) + ", then start again."}
+		if inv, ok := e.settingsErr.(*config.Invalid); ok {
+			perr.Setting = inv.Problems[0].Key
+		}
+		return plan{}, perr
 	}
 	if _, perr := e.parseAddress(); perr != nil {
 		return plan{}, perr

@@ -80,6 +80,8 @@ var pointers = map[string]string{
 	"args":           "flag -arg",
 	"watchExclude":   "flag -exclude",
 	"startupTimeout": "flag -startup-timeout",
+	"watch":          "flag -watch",
+	"pollInterval":   "flag -poll-interval",
 	"preload":        "flag -preload",
 	"address":        "argument ADDRESS",
 }

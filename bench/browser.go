@@ -186,7 +186,8 @@ func runBrowser(cfg *config, env *env, r *report) {
 		r.fail("browser: %v", err)
 		return
 	}
-	b, port, err := startOurs(env, site.dir)
+	// As a user runs it: preloading as the default has it.
+	b, port, _, err := startOurs(env, site.dir, "auto")
 	if err != nil {
 		r.fail("browser, ours: %v", err)
 		return

@@ -261,23 +261,33 @@ func measureIdle(window time.Duration, sets ...[]int) []*sample {
 	return out
 }
 
-// startOurs starts our backend on a folder and its server in fast mode.
-func startOurs(env *env, dir string) (*backend, int, error) {
+// startOurs starts our backend on a folder and its server in fast mode,
+// with preload auto or off (cold), and returns its settings too.
+func startOurs(env *env, dir, preload string) (*backend, int, map[string]any, error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	b, err := startBackend(env.bin, dir, map[string]any{
+	settings := map[string]any{
 		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
-	})
+		"preload": preload,
+	}
+	b, err := startBackend(env.bin, dir, settings)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	if err := b.startServer(); err != nil {
 		_ = b.shutdown()
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	return b, port, nil
+	if preload != "off" {
+		// Measure reloads from a ready preloader, as a developer's come.
+		if err := b.awaitPreload(0, 60*time.Second); err != nil {
+			_ = b.shutdown()
+			return nil, 0, nil, err
+		}
+	}
+	return b, port, settings, nil
 }
 
 // rowKey names each of Django's ways in sample keys.
@@ -305,7 +315,7 @@ func runEdits(cfg *config, env *env, r *report) {
 		r.fail("edits: %v", err)
 		return
 	}
-	b, oursPort, err := startOurs(env, oursSite.dir)
+	b, oursPort, _, err := startOurs(env, oursSite.dir, "off")
 	if err != nil {
 		r.fail("edits, ours: %v", err)
 		return
@@ -313,6 +323,21 @@ func runEdits(cfg *config, env *env, r *report) {
 	save, watch := &ours{b: b, save: true}, &ours{b: b}
 	closers = append(closers, save.close)
 	add("fast-save", save, oursSite, oursPort)
+
+	// Warm: Python edits only, since a template edit restarts nothing.
+	warmSite, err := newSampleSite(cfg, "mysite-warm")
+	if err != nil {
+		r.fail("edits: %v", err)
+		return
+	}
+	wb, warmPort, warmSettings, err := startOurs(env, warmSite.dir, "auto")
+	if err != nil {
+		r.fail("edits, ours warm: %v", err)
+		return
+	}
+	warm := &ours{b: wb, save: true}
+	closers = append(closers, warm.close)
+	pyTrials = append(pyTrials, newTrial("py/warm-save", warm, warmSite.pyEdit(warmPort), warmPort))
 
 	plains := map[string]*plain{}
 	for _, reloader := range []string{stat, watchman, noreload} {
@@ -381,6 +406,9 @@ func runEdits(cfg *config, env *env, r *report) {
 		s.add(float64(kb) / 1024)
 		r.put("rss/running", s)
 	}
+	r.notes["py/warm-save"] = preloadNote(wb)
+	progress("edits: the preloader's memory and rebuild time (mysite)")
+	measurePreload(r, wb, warmSite, warmPort, warmSettings, "preload/mysite", cfg.reps)
 	progress("edits: where a reload's time goes (mysite)")
 	measureAnatomy(r, env.python, oursSite.dir, "mysite.settings", "anatomy/mysite", cfg.reps)
 }

@@ -23,13 +23,13 @@ func runHeavy(cfg *config, env *env, r *report) {
 	// One copy per server, made before any runs, so each server sees only
 	// its own edits.
 	copies := map[string]*site{}
-	for _, key := range []string{"stat", "floor"} {
+	for _, key := range []string{"stat", "floor", "warm"} {
 		if copies[key], err = heavy.clone(filepath.Join(cfg.tmp, "heavy-"+key)); err != nil {
 			r.fail("heavy: %v", err)
 			return
 		}
 	}
-	b, port, err := startOurs(env, heavy.dir)
+	b, port, _, err := startOurs(env, heavy.dir, "off")
 	if err != nil {
 		r.fail("heavy, ours: %v", err)
 		return
@@ -37,6 +37,15 @@ func runHeavy(cfg *config, env *env, r *report) {
 	o := &ours{b: b, save: true}
 	defer o.close()
 	trials := []*trial{newTrial("heavy/fast-save", o, heavy.pyEdit(port), port)}
+	warmSite := copies["warm"]
+	wb, warmPort, warmSettings, err := startOurs(env, warmSite.dir, "auto")
+	if err != nil {
+		r.fail("heavy, ours warm: %v", err)
+		return
+	}
+	warm := &ours{b: wb, save: true}
+	defer warm.close()
+	trials = append(trials, newTrial("heavy/warm-save", warm, warmSite.pyEdit(warmPort), warmPort))
 	for _, reloader := range []string{stat, noreload} {
 		key := rowKey[reloader]
 		s := copies[key]
@@ -67,6 +76,9 @@ func runHeavy(cfg *config, env *env, r *report) {
 		m.add(float64(kb) / 1024)
 		r.put("rss/heavy", m)
 	}
+	r.notes["heavy/warm-save"] = preloadNote(wb)
+	progress("heavy: the preloader's memory and rebuild time")
+	measurePreload(r, wb, warmSite, warmPort, warmSettings, "preload/heavy", cfg.reps)
 	progress("heavy: where a reload's time goes")
 	measureAnatomy(r, env.python, heavy.dir, "heavysite.settings", "anatomy/heavy", cfg.reps)
 }

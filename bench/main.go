@@ -101,7 +101,7 @@ func run(cfg *config) int {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
-	r := &report{cfg: cfg, env: env, loadStart: loadAverage()}
+	r := &report{cfg: cfg, env: env, loadStart: loadAverage(), notes: map[string]string{}}
 	for _, s := range sections {
 		if len(cfg.only) > 0 && !slices.Contains(cfg.only, s) {
 			continue

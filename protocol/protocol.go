@@ -177,7 +177,37 @@ type Status struct {
 	// BrowserReloadNote says why requests during a reload can fail on
 	// this platform (the socket can't be handed on), or is empty.
 	BrowserReloadNote string `json:"browserReloadNote,omitempty"`
+	// Start says how the latest server process started while preloading is
+	// on: forked from the preloader (warm) or a fresh interpreter (cold).
+	Start StartKind `json:"start,omitempty"`
+	// ColdReason says why the latest reload started cold while preloading
+	// is on: the preloader was not ready, or was discarded because what it
+	// imported changed.
+	ColdReason string `json:"coldReason,omitempty"`
 }
+
+// StartKind says how a server process started.
+type StartKind string
+
+// The start kinds.
+const (
+	StartWarm StartKind = "warm"
+	StartCold StartKind = "cold"
+)
+
+// PreloadMode chooses whether reloads fork from a preloaded interpreter.
+type PreloadMode string
+
+// The preload modes.
+const (
+	// PreloadAuto preloads where forking is safe: Linux.
+	PreloadAuto PreloadMode = "auto"
+	// PreloadOn also preloads on macOS, whose system libraries are known to
+	// crash in some forked processes. Windows has no fork: always cold.
+	PreloadOn PreloadMode = "on"
+	// PreloadOff starts every process cold.
+	PreloadOff PreloadMode = "off"
+)
 
 // ReloadMode chooses how code changes reach the server.
 type ReloadMode string
@@ -233,6 +263,9 @@ type Settings struct {
 	// BrowserReload gives HTML pages the script that reloads them (fast
 	// mode only); nil means on.
 	BrowserReload *bool `json:"browserReload,omitempty"`
+	// Preload chooses whether reloads fork from a preloaded interpreter;
+	// empty means auto.
+	Preload PreloadMode `json:"preload,omitempty"`
 }
 
 // WorkspaceFolder is LSP's WorkspaceFolder.

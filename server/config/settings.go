@@ -95,10 +95,12 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	field("watch", &s.Watch, alternatives(watchModes))
 	field("pollInterval", &s.PollInterval, "a number of seconds")
 	field("browserReload", &s.BrowserReload, "true or false")
+	field("preload", &s.Preload, alternatives(preloadModes))
 
 	problems = append(problems, oneOf(&s.Reload, "reload", reloadModes)...)
 	problems = append(problems, oneOf(&s.OnPortConflict, "onPortConflict", portConflictActions)...)
 	problems = append(problems, oneOf(&s.Watch, "watch", watchModes)...)
+	problems = append(problems, oneOf(&s.Preload, "preload", preloadModes)...)
 	switch {
 	case s.StartupTimeout == 0:
 		s.StartupTimeout = DefaultStartupTimeout
@@ -128,6 +130,7 @@ var (
 	reloadModes         = []protocol.ReloadMode{protocol.ReloadFast, protocol.ReloadDjango, protocol.ReloadOff}
 	portConflictActions = []protocol.PortConflictAction{protocol.PortConflictAsk, protocol.PortConflictNextFree, protocol.PortConflictFail}
 	watchModes          = []protocol.WatchMode{protocol.WatchAuto, protocol.WatchEvents, protocol.WatchPoll}
+	preloadModes        = []protocol.PreloadMode{protocol.PreloadAuto, protocol.PreloadOn, protocol.PreloadOff}
 )
 
 // oneOf sets an unset choice to its default, allowed[0], and names a value

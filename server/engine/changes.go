@@ -212,6 +212,7 @@ func (e *Engine) folderGone() {
 	stopTimer(&e.quietTimer)
 	e.held = nil
 	e.closeWatcher()
+	e.closePreload()
 	perr := &protocol.Error{Code: protocol.CodeFolderGone,
 		Message: "The folder " + e.folder + " was deleted or renamed while the server ran, so the server was stopped. Reopen the folder, then start the server."}
 	if e.proc != nil {

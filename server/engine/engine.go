@@ -166,6 +166,8 @@ type Engine struct {
 
 	watcher *watch.Watcher
 	diags   map[string][]protocol.Diagnostic // published, by URI
+
+	warm warmth // the preloader reloads fork from (preload.go)
 }
 
 // New returns the engine of the folder at path, known to the editor as uri,
@@ -363,6 +365,7 @@ func (e *Engine) finishStop() {
 	e.held, e.inflight = nil, nil
 	stopTimer(&e.quietTimer)
 	e.closeWatcher()
+	e.closePreload()
 	e.clearDiagnostics()
 	e.unbind()
 	if changed {
@@ -429,6 +432,8 @@ func (e *Engine) status() protocol.Status {
 		LastReloadMs: e.lastReloadMs,
 		Error:        e.err,
 		Mode:         e.settings.Reload,
+		Start:        e.warm.start,
+		ColdReason:   e.warm.coldReason,
 	}
 	if e.addr.Port != 0 && e.state != protocol.StateStopped {
 		st.URL = e.addr.URL()

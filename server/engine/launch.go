@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,6 +35,14 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.frames = nil
 	e.endCheck()
 	p, perr := e.plan()
+	if perr != nil && perr.Code == protocol.CodeManagePyNotFound {
+		if _, err := os.Stat(e.folder); err != nil {
+			// The folder itself went, and manage.py with it: say so, whether
+			// or not the watcher has told us yet.
+			e.folderGone()
+			return
+		}
+	}
 	if perr != nil {
 		e.fail(perr)
 		return
@@ -145,11 +154,11 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		return
 	}
 	out := newOutput(s.Reload)
-	proc, err := e.launcher.Start(supervisor.Spec{
+	proc, err := e.startServer(p, state, supervisor.Spec{
 		Path:          p.python,
 		Args:          reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args),
 		Dir:           p.dir,
-		Env:           slices.Concat(p.env, h.env),
+		Env:           slices.Concat(e.serverEnv(p), h.env),
 		ExtraFiles:    h.files,
 		OnParentDeath: onParentDeath(s.Reload),
 		OnLine:        e.onLine(out),
@@ -285,11 +294,12 @@ func (e *Engine) becameReady(proc Process) {
 	e.setState(protocol.StateRunning)
 	msg := fmt.Sprintf("%s running at %s (pid %d)", e.name(), e.addr.URL(), proc.PID())
 	if e.reloads > 0 && e.lastReloadMs != nil {
-		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs)
+		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs) + e.startNote()
 	}
 	e.log(protocol.MessageInfo, msg)
 	if e.settings.Reload == protocol.ReloadFast {
 		_ = proc.Send("") // the shim's cue to list the watched files while idle
+		e.preload()
 	}
 	if e.quietTimer == nil {
 		e.sendHeld()

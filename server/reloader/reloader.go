@@ -1,6 +1,7 @@
 // Package reloader owns the Python side of reloading: the shim that runs
-// inside Django's process (see shim.py), and the command line that starts
-// runserver with it in each reload mode.
+// inside Django's process (see shim.py), the preloader that warm reloads
+// fork from (see preload.py), and the command line that starts runserver
+// with the shim in each reload mode.
 package reloader
 
 import (
@@ -15,10 +16,11 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
-// files are the shim and what it loads beside it: live.py (the browser's
-// side of fast mode) and live.js (the script it serves to pages).
+// files are the shim, what it loads beside it: live.py (the browser's side
+// of fast mode) and live.js (the script it serves to pages), and the
+// preloader.
 //
-//go:embed shim.py live.py live.js
+//go:embed shim.py live.py live.js preload.py
 var files embed.FS
 
 // Script is the browser script, which the backend serves too while a
@@ -31,7 +33,15 @@ const ExitReload = 3
 // WriteShim writes the shim and its files where Python can run them and
 // returns the shim's path. The folder's name carries their hash, so
 // concurrent backends of different versions never overwrite each other's.
-func WriteShim() (string, error) {
+func WriteShim() (string, error) { return writeScript("shim.py") }
+
+// WritePreloader writes the preloader (see preload.py) beside the shim and
+// returns its path.
+func WritePreloader() (string, error) { return writeScript("preload.py") }
+
+// writeScript writes every embedded file to the hashed folder and returns
+// the path of one.
+func writeScript(script string) (string, error) {
 	h := sha256.New()
 	for _, name := range names {
 		h.Write(mustRead(name))
@@ -41,7 +51,7 @@ func WriteShim() (string, error) {
 	if err == nil {
 		dir = filepath.Join(dir, "django-runserver", folder)
 		if err := writeAll(dir); err == nil {
-			return filepath.Join(dir, "shim.py"), nil
+			return filepath.Join(dir, script), nil
 		}
 	}
 	dir, err = os.MkdirTemp("", "django-runserver-")
@@ -50,12 +60,12 @@ func WriteShim() (string, error) {
 		err = writeAll(dir)
 	}
 	if err != nil {
-		return "", fmt.Errorf("cannot write the reloader shim: %w", err)
+		return "", fmt.Errorf("cannot write the reloader's %s: %w", script, err)
 	}
-	return filepath.Join(dir, "shim.py"), nil
+	return filepath.Join(dir, script), nil
 }
 
-var names = []string{"shim.py", "live.py", "live.js"}
+var names = []string{"shim.py", "live.py", "live.js", "preload.py"}
 
 func mustRead(name string) []byte {
 	b, err := files.ReadFile(name)

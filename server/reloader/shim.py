@@ -152,6 +152,7 @@ def _install_reloader(changes):
                         # start-up, where it would compete for the GIL, nor when
                         # a change waits for the answer.
                         self._files()
+                        _list_modules()
                         continue
                     paths.append(item)
                 watched = self._watched(paths)
@@ -207,6 +208,26 @@ def _install_reloader(changes):
     autoreload.get_reloader = StdinReloader
     autoreload.trigger_reload = trigger_reload
     return True
+
+
+def _list_modules():
+    """Write what this server imported, one "name<TAB>file" a line, where
+    the backend asked for it (DJANGO_RUNSERVER_MODULES): its preloader
+    imports the same."""
+    path = os.environ.get("DJANGO_RUNSERVER_MODULES")
+    if not path:
+        return
+    lines = []
+    for name, module in _modules():
+        spec = getattr(module, "__spec__", None)
+        origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
+        lines.append(name + "\t" + (origin if isinstance(origin, str) else ""))
+    try:
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(path + ".tmp", path)
+    except OSError:
+        pass  # no list, no preloader: every reload starts cold
 
 
 def _modules():

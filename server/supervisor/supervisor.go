@@ -42,7 +42,7 @@ const (
 
 // Process is a running child.
 type Process struct {
-	cmd   *exec.Cmd
+	pid   int
 	tree  tree
 	stdin io.WriteCloser
 
@@ -90,8 +90,18 @@ func Start(spec Spec) (*Process, error) {
 	// The child has its own copies; ours must close so reads end at EOF.
 	outW.Close()
 	errW.Close()
-	p := &Process{cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	p.tree = newTree(cmd)
+	return watch(spec, cmd.Process.Pid, stdin, outR, errR, func() int {
+		_ = cmd.Wait() // the exit code says how it ended
+		return cmd.ProcessState.ExitCode()
+	}), nil
+}
+
+// watch supervises a started child: it streams outR and errR to
+// spec.OnLine, and once wait returns the exit code, sweeps the child's
+// process group and closes done.
+func watch(spec Spec, pid int, stdin io.WriteCloser, outR, errR *os.File, wait func() int) *Process {
+	p := &Process{pid: pid, stdin: stdin, done: make(chan struct{})}
+	p.tree = newTree(pid)
 
 	var readers sync.WaitGroup
 	readers.Add(2)
@@ -110,7 +120,7 @@ func Start(spec Spec) (*Process, error) {
 		}()
 	}
 	go func() {
-		_ = cmd.Wait() // the exit code below says how it ended
+		code := wait()
 		// Whatever the child started and left running in its group goes too:
 		// it would hold the port, or the pipes.
 		p.tree.kill()
@@ -122,15 +132,15 @@ func Start(spec Spec) (*Process, error) {
 			outR.Close()
 			errR.Close()
 		}
-		p.exitCode = cmd.ProcessState.ExitCode()
+		p.exitCode = code
 		p.tree.release()
 		close(p.done)
 	}()
-	return p, nil
+	return p
 }
 
 // PID is the child's process id.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
+func (p *Process) PID() int { return p.pid }
 
 // Done is closed once the process has exited and its output is read.
 func (p *Process) Done() <-chan struct{} { return p.done }

@@ -11,7 +11,7 @@ import (
 // -pid reaches everything it started, including Django's own reloader child.
 type tree struct{ pgid int }
 
-func newTree(cmd *exec.Cmd) tree { return tree{pgid: cmd.Process.Pid} }
+func newTree(pid int) tree { return tree{pgid: pid} }
 
 func (t tree) interrupt() error { return syscall.Kill(-t.pgid, syscall.SIGINT) }
 

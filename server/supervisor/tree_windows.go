@@ -20,8 +20,8 @@ func sysProcAttr(ParentDeath) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
 }
 
-func newTree(cmd *exec.Cmd) tree {
-	t := tree{pid: cmd.Process.Pid}
+func newTree(pid int) tree {
+	t := tree{pid: pid}
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
 		return t

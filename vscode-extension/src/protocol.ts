@@ -80,6 +80,12 @@ export type PortConflictAction = "ask" | "nextFree" | "fail";
 /** How the backend sees file changes: `auto` picks `events`, or `poll` where events can't be trusted. */
 export type WatchMode = "auto" | "events" | "poll";
 
+/** Whether reloads fork from a preloaded interpreter: `auto` on Linux, `on` also on macOS. */
+export type PreloadMode = "auto" | "on" | "off";
+
+/** How a server process started: forked from the preloader, or a fresh interpreter. */
+export type StartKind = "warm" | "cold";
+
 /** The state of one folder's server. */
 export interface Status {
     /** The workspace folder URI. */
@@ -103,6 +109,10 @@ export interface Status {
     browserReload?: boolean;
     /** Why a request during a reload can fail on this platform, or unset. */
     browserReloadNote?: string;
+    /** How the latest server process started, while preloading is on. */
+    start?: StartKind;
+    /** Why the latest reload started cold while preloading is on. */
+    coldReason?: string;
 }
 
 /** The backend's settings, under "djangoRunserver". Every key is optional. */
@@ -123,6 +133,7 @@ export interface Settings {
     pollInterval?: number;
     /** HTML pages get the script that reloads them (fast mode only); default true. */
     browserReload?: boolean;
+    preload?: PreloadMode;
 }
 
 /** `data` of a diagnostic the backend publishes. */

@@ -26,12 +26,13 @@ export const backendKeys = [
     "watch",
     "pollInterval",
     "browserReload",
+    "preload",
 ] as const satisfies readonly (keyof Settings)[];
 
 /**
  * Keys whose change reaches a running server only on its next start: the user is offered a restart.
  * The backend applies the watcher's settings (watchExclude, watch, pollInterval) and onPortConflict
- * at once; startupTimeout matters only while starting.
+ * at once; startupTimeout matters only while starting, and preload from the next reload.
  */
 export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload", "browserReload"] as const;
 

@@ -127,9 +127,13 @@ function serverTooltip(view: ServerView): string {
             const what = status.trigger.path ? ` ${escapeMarkdown(baseName(status.trigger.path))}` : "";
             reloads += ` (${status.trigger.kind}${what})`;
         }
+        if (status.start) reloads += `, ${status.start}`;
     }
     if (view.lastReloadAt !== undefined) reloads += ` at ${clock(view.lastReloadAt)}`;
     facts.push(reloads);
+    if (status.reloads > 0 && status.start === "cold" && status.coldReason) {
+        facts.push(`Cold because ${escapeMarkdown(status.coldReason)}`);
+    }
     if (status.mode) facts.push(`Reload mode: ${status.mode}`);
     if (status.watch) facts.push(`Watch mode: ${status.watch}`);
     if (status.browserReload) facts.push("Browser reload: on, open pages reload themselves");

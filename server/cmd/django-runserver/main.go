@@ -67,6 +67,7 @@ type runOptions struct {
 	watch                                             string
 	pollInterval                                      float64
 	noBrowserReload                                   bool
+	preload                                           string
 }
 
 // pointers tells the user how to change each setting in this terminal:
@@ -83,6 +84,7 @@ var pointers = map[string]string{
 	"watch":          "flag -watch",
 	"pollInterval":   "flag -poll-interval",
 	"browserReload":  "flag -no-browser-reload",
+	"preload":        "flag -preload",
 	"address":        "argument ADDRESS",
 }
 
@@ -106,6 +108,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
 	fs.BoolVar(&o.noBrowserReload, "no-browser-reload", false, "in fast mode, leave HTML pages as Django made them: no script that reloads the open page")
+	fs.StringVar(&o.preload, "preload", "auto", "fork reloads from a preloaded interpreter: auto (Linux), on (also macOS) or off")
 	return fs, o
 }
 
@@ -136,6 +139,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"startupTimeout": o.startupTimeout,
 		"watch":          o.watch, "pollInterval": o.pollInterval,
 		"browserReload": !o.noBrowserReload,
+		"preload":       o.preload,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
 		Dir: dir, Settings: settings,

@@ -18,13 +18,14 @@ const defaults: ExtensionSettings = {
     watch: "auto",
     pollInterval: 1,
     browserReload: true,
+    preload: "auto",
     openBrowser: false,
     serverPath: "",
 };
 
 describe("toBackendSettings", () => {
     it("drops the extension-only keys and empty strings that mean 'not set'", () => {
-        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "browserReload"] as const;
+        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "browserReload", "preload"] as const;
         assert.deepEqual(toBackendSettings(defaults), Object.fromEntries(kept.map((key) => [key, defaults[key]])));
     });
 
@@ -43,6 +44,7 @@ describe("toBackendSettings", () => {
             watch: "poll",
             pollInterval: 0.5,
             browserReload: false,
+            preload: "off",
         };
         assert.deepEqual(toBackendSettings({ ...backend, openBrowser: true, serverPath: "/opt/django-runserver" }), backend);
     });

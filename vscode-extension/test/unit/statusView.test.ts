@@ -103,6 +103,20 @@ describe("statusBarModel", () => {
         assert.ok(!t.includes(`command:${Commands.start}`), "a running server offers no Run link");
     });
 
+    it("tooltip: whether the last reload was warm, or cold and why", () => {
+        const reloaded = { url: "http://127.0.0.1:8000/", reloads: 2, lastReloadMs: 140.2, trigger: { kind: "watch" as const, path: "/p/views.py" } };
+        const warm = statusBarModel(view(status("running", { ...reloaded, start: "warm" }))).tooltip;
+        assert.match(warm, /last took 140 ms \(watch views\\\.py\), warm/);
+        assert.doesNotMatch(warm, /Cold because/);
+        const cold = statusBarModel(
+            view(status("running", { ...reloaded, start: "cold", coldReason: "/venv/lib/x_y.py changed since the preloader imported it" })),
+        ).tooltip;
+        assert.match(cold, /last took 140 ms \(watch views\\\.py\), cold/);
+        assert.ok(cold.includes("Cold because /venv/lib/x\\_y\\.py changed since the preloader imported it"), cold);
+        const first = statusBarModel(view(status("running", { start: "cold" }))).tooltip;
+        assert.doesNotMatch(first, /cold/i, "a first start says nothing of preloading");
+    });
+
     it("tooltip: the reload and watch modes in use", () => {
         const t = statusBarModel(view(status("running", { mode: "fast", watch: "poll" }))).tooltip;
         assert.match(t, /Reload mode: fast {2}\nWatch mode: poll/);

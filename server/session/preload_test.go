@@ -1,0 +1,403 @@
+//go:build linux
+
+package session
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/fileuri"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+)
+
+// freshView answers /fresh/ with everything a reload must load afresh: the
+// view itself, the model's fields, a setting, an app config's attribute, a
+// local package, a package of the "venv" outside the project, and a value
+// of the environment file. It also says what the process inherited: its
+// first random number, and whether a unix socket (the preloader's control
+// connection) or the database is open before any query.
+const freshView = `
+
+import os
+import random
+
+import localpkg.mod
+import vendorpkg
+from django.apps import apps
+from django.conf import settings
+
+FIRST_RANDOM = random.random()
+VIEW = 'v1'
+
+
+def _inherited():
+    unix = set()
+    with open('/proc/net/unix') as f:
+        for line in f.read().splitlines()[1:]:
+            unix.add(line.split()[6])
+    sockets, db = 0, False
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink('/proc/self/fd/' + fd)
+        except OSError:
+            continue
+        if target.startswith('socket:[') and target[8:-1] in unix:
+            sockets += 1
+        db = db or target.endswith('db.sqlite3')
+    return 'unix=%d db=%s' % (sockets, db)
+
+
+INHERITED = _inherited()
+
+
+def fresh(request):
+    from polls.models import Question
+    fields = ','.join(sorted(f.name for f in Question._meta.get_fields()))
+    return HttpResponse(' '.join([
+        'view=' + VIEW,
+        'fields=' + fields,
+        'setting=' + getattr(settings, 'PRELOAD_MARK', ''),
+        'apps=' + getattr(apps.get_app_config('polls'), 'mark', ''),
+        'local=' + localpkg.mod.VALUE,
+        'vendor=' + vendorpkg.VALUE,
+        'env=' + os.environ.get('PRELOAD_ENV', ''),
+        'random=%r' % FIRST_RANDOM,
+        INHERITED,
+    ]))
+`
+
+// preloadProject is mysite with the fresh view, a local package, and a
+// "venv" folder outside it whose package the view imports. It returns the
+// project and the venv's package folder.
+func preloadProject(t *testing.T) (dir, vendor string) {
+	t.Helper()
+	dir = testenv.Project(t, "mysite")
+	vendor = filepath.Join(t.TempDir(), "venv", "lib", "site-packages")
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(vendor, "vendorpkg", "__init__.py"), "VALUE = 'vendor1'\n")
+	write(filepath.Join(dir, "localpkg", "__init__.py"), "")
+	write(filepath.Join(dir, "localpkg", "mod.py"), "VALUE = 'local1'\n")
+	write(filepath.Join(dir, ".env"), "PRELOAD_ENV=env1\n")
+	views := filepath.Join(dir, "polls", "views.py")
+	b, err := os.ReadFile(views)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(views, string(b)+freshView)
+	testenv.Rewrite(t, filepath.Join(dir, "polls", "urls.py"), "urlpatterns = [", "urlpatterns = [\n    path('fresh/', views.fresh),")
+	testenv.Rewrite(t, filepath.Join(dir, "polls", "apps.py"), "    name = 'polls'", "    name = 'polls'\n    mark = 'apps1'")
+	testenv.Rewrite(t, filepath.Join(dir, "mysite", "settings.py"), "INSTALLED_APPS = [", "PRELOAD_MARK = 'settings1'\n\nINSTALLED_APPS = [")
+	return dir, vendor
+}
+
+// preloadSettings are d's settings with preloading on, the venv on
+// PYTHONPATH and the project's environment file.
+func preloadSettings(d testenv.Django, port int, vendor string, extra ...any) map[string]any {
+	s := onDjango(d, port)
+	env := s["env"].(map[string]any)
+	path := vendor
+	if p, ok := env["PYTHONPATH"].(string); ok {
+		path += string(os.PathListSeparator) + p
+	}
+	env["PYTHONPATH"] = path
+	s["envFile"] = ".env"
+	s["preload"] = "auto"
+	for i := 0; i+1 < len(extra); i += 2 {
+		s[extra[i].(string)] = extra[i+1]
+	}
+	return s
+}
+
+// edit rewrites path and saves it, and returns the status once the server
+// runs again, with the body of /fresh/ then.
+func edit(c *fakeeditor.Env, url, path, old, new string) (protocol.Status, string) {
+	c.T.Helper()
+	testenv.Rewrite(c.T, path, old, new)
+	from := c.Mark()
+	c.Save(path)
+	st := c.AwaitState(from, "", protocol.StateRunning)
+	body, err := testenv.Get(url + "fresh/")
+	if err != nil {
+		c.T.Fatalf("after editing %s: GET /fresh/: %v %s", filepath.Base(path), err, body)
+	}
+	return st, body
+}
+
+// editView sets the fresh view's VIEW to value, and returns what edit
+// does.
+func editView(c *fakeeditor.Env, url, views, value string) (protocol.Status, string) {
+	c.T.Helper()
+	b, err := os.ReadFile(views)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "\nVIEW = '")
+	old, _, _ := strings.Cut(rest, "'")
+	return edit(c, url, views, "VIEW = '"+old+"'", "VIEW = '"+value+"'")
+}
+
+// warmUp reloads until one reload is warm: the preloader is built once the
+// server serves, and a reload before it is ready starts cold.
+func warmUp(c *fakeeditor.Env, url, views string) {
+	c.T.Helper()
+	deadline := time.Now().Add(fakeeditor.AwaitTimeout)
+	for i := 0; ; i++ {
+		st, _ := editView(c, url, views, fmt.Sprintf("warm-up%d", i))
+		if st.Start == protocol.StartWarm {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.T.Fatalf("no reload was warm within %s; the last was %s: %s", fakeeditor.AwaitTimeout, st.Start, st.ColdReason)
+		}
+	}
+}
+
+// warmServer serves preloadProject on the system's Django with preloading
+// on, and returns once a reload was warm: the editor, the project and the
+// server's URL.
+func warmServer(t *testing.T) (*fakeeditor.Env, string, string) {
+	t.Helper()
+	dir, vendor := preloadProject(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	warmUp(c, url, filepath.Join(dir, "polls", "views.py"))
+	return c, dir, url
+}
+
+// wantStart fails the test unless st started as want; a cold start must
+// give a reason that contains why.
+func wantStart(t *testing.T, what string, st protocol.Status, want protocol.StartKind, why string) {
+	t.Helper()
+	if st.Start != want || want == protocol.StartCold && !strings.Contains(st.ColdReason, why) {
+		t.Errorf("%s: the reload started %q (%s), want %s (%s)", what, st.Start, st.ColdReason, want, why)
+	}
+}
+
+func wantBody(t *testing.T, what, body string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s: /fresh/ served %q, missing %q", what, body, w)
+		}
+	}
+}
+
+// TestPreloadServesFreshCode edits each kind of code a reload must load
+// afresh, on every Django release: a project edit is served warm, with the
+// new behaviour; a change to what the preloader imported (the venv) or to
+// the environment is served cold, with the new behaviour, and says why.
+func TestPreloadServesFreshCode(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		dir, vendor := preloadProject(t)
+		c := fakeeditor.New(t, Serve)
+		c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
+		running := c.StartRunning("")
+		url := running.URL
+		if running.Start != protocol.StartCold {
+			t.Errorf("a first start is %q, want cold", running.Start)
+		}
+		views := filepath.Join(dir, "polls", "views.py")
+		warmUp(c, url, views)
+
+		st, body := editView(c, url, views, "edited")
+		wantStart(t, "a view", st, protocol.StartWarm, "")
+		wantBody(t, "a view", body, "view=edited")
+
+		for _, e := range []struct{ what, file, old, new, want string }{
+			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text"},
+			{"settings.py", filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2", "setting=settings2"},
+			{"apps.py", filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2", "apps=apps2"},
+			{"a local package", filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2", "local=local2"},
+		} {
+			st, body = edit(c, url, e.file, e.old, e.new)
+			wantStart(t, e.what, st, protocol.StartWarm, "")
+			wantBody(t, e.what, body, e.want)
+		}
+
+		// Neither the venv nor the environment file is Python the server
+		// watches: each is changed, then a view edit reloads.
+		vendorInit := filepath.Join(vendor, "vendorpkg", "__init__.py")
+		testenv.Rewrite(t, vendorInit, "vendor1", "vendor2-upgraded")
+		st, body = editView(c, url, views, "after-venv")
+		wantStart(t, "a venv package", st, protocol.StartCold, vendorInit+" changed since the preloader imported it")
+		wantBody(t, "a venv package", body, "vendor=vendor2-upgraded", "view=after-venv")
+
+		warmUp(c, url, views) // the preloader is rebuilt with the new package
+		testenv.Rewrite(t, filepath.Join(dir, ".env"), "env1", "env2")
+		st, body = editView(c, url, views, "after-env")
+		wantStart(t, "the environment file", st, protocol.StartCold, "environment")
+		wantBody(t, "the environment file", body, "env=env2", "view=after-env")
+	})
+}
+
+// TestPreloadForkSafety: two successive warm children draw different random
+// numbers, and neither inherits the preloader's control socket or a
+// database connection.
+func TestPreloadForkSafety(t *testing.T) {
+	c, dir, url := warmServer(t)
+	views := filepath.Join(dir, "polls", "views.py")
+	var randoms []string
+	for i := range 2 {
+		st, body := editView(c, url, views, fmt.Sprintf("safe%d", i))
+		wantStart(t, "a view", st, protocol.StartWarm, "")
+		wantBody(t, "a warm child", body, "unix=0 db=False")
+		_, r, _ := strings.Cut(body, "random=")
+		randoms = append(randoms, strings.Fields(r)[0])
+	}
+	if randoms[0] == randoms[1] {
+		t.Errorf("two warm children drew the same first random number %s: random was not reseeded", randoms[0])
+	}
+}
+
+// TestPreloadRefusesAThread: a module that starts a thread when imported
+// makes the preloader unsafe to fork, so every reload starts cold and says
+// why.
+func TestPreloadRefusesAThread(t *testing.T) {
+	d := testenv.Django{Python: testenv.Python(t)}
+	dir, vendor := preloadProject(t)
+	if err := os.WriteFile(filepath.Join(vendor, "vendorpkg", "__init__.py"), []byte(
+		"import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\nVALUE = 'threaded'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	views := filepath.Join(dir, "polls", "views.py")
+	deadline := time.Now().Add(fakeeditor.AwaitTimeout)
+	for i := 0; ; i++ {
+		st, body := editView(c, url, views, fmt.Sprintf("t%d", i))
+		wantBody(t, "a reload", body, "vendor=threaded")
+		if st.Start == protocol.StartWarm {
+			t.Fatal("a reload forked from a preloader that runs a second thread")
+		}
+		if strings.Contains(st.ColdReason, "started a thread") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload said the preloader has a thread; the last: %s", st.ColdReason)
+		}
+	}
+}
+
+// preloaders are the preloaders of the folder dir among this process's
+// children.
+func preloaders(dir string) []int {
+	var found []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(os.Getpid()) &&
+			strings.Contains(string(cmdline), "preload-") && strings.Contains(string(cmdline), dir) {
+			found = append(found, pid)
+		}
+	}
+	return found
+}
+
+// preloaderPID finds the preloader of the folder dir.
+func preloaderPID(t *testing.T, dir string) int {
+	t.Helper()
+	found := preloaders(dir)
+	if len(found) != 1 {
+		t.Fatalf("want one preloader of %s, found %v", dir, found)
+	}
+	return found[0]
+}
+
+// TestPreloaderFailures: a preloader that was killed, or that hangs, gives
+// a cold reload that says so, never a failed server; the next preloader
+// serves warm again.
+func TestPreloaderFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		signal syscall.Signal
+		why    string
+	}{
+		{"killed", syscall.SIGKILL, "the preloader exited"},
+		{"hung", syscall.SIGSTOP, "the preloader did not answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, dir, url := warmServer(t)
+			views := filepath.Join(dir, "polls", "views.py")
+			pid := preloaderPID(t, dir)
+			if err := syscall.Kill(pid, tc.signal); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			st, body := editView(c, url, views, "after-preloader-"+tc.name)
+			wantStart(t, "a reload after the preloader was "+tc.name, st, protocol.StartCold, tc.why)
+			wantBody(t, "a reload after the preloader was "+tc.name, body, "view=after-preloader-"+tc.name)
+			warmUp(c, url, views)
+			testenv.Eventually(t, 10*time.Second, "the "+tc.name+" preloader to be gone", func() bool { return testenv.ProcessGone(pid) })
+		})
+	}
+}
+
+// TestPreloadSyntaxErrorRecovers: a SyntaxError in a warm child is a
+// diagnostic at its line, and the fix is served warm.
+func TestPreloadSyntaxErrorRecovers(t *testing.T) {
+	c, dir, url := warmServer(t)
+	views := filepath.Join(dir, "polls", "views.py")
+
+	testenv.Rewrite(t, views, "def hello(request):", "def hello(request:")
+	from := c.Mark()
+	c.Save(views)
+	failed := c.AwaitState(from, "", protocol.StateFailed)
+	if failed.Start != protocol.StartWarm {
+		t.Errorf("the broken reload started %q (%s), want warm", failed.Start, failed.ColdReason)
+	}
+	if failed.Error == nil || failed.Error.Exception != "SyntaxError" || failed.Error.File != views {
+		t.Fatalf("error = %+v, want a SyntaxError in views.py", failed.Error)
+	}
+	c.AwaitDiagnostics(fileuri.FromPath(views), "a SyntaxError", func(ds []protocol.Diagnostic) bool {
+		return len(ds) == 1 && strings.Contains(ds[0].Message, "SyntaxError")
+	})
+	st, body := edit(c, url, views, "def hello(request:", "def hello(request):")
+	wantStart(t, "the fix", st, protocol.StartWarm, "")
+	wantBody(t, "the fix", body, "view=")
+	c.AwaitDiagnostics(fileuri.FromPath(views), "cleared", func(ds []protocol.Diagnostic) bool { return len(ds) == 0 })
+}
+
+// TestPreloadOff: with preload off every reload starts cold and the status
+// says nothing of preloading.
+func TestPreloadOff(t *testing.T) {
+	d := testenv.Django{Python: testenv.Python(t)}
+	dir, vendor := preloadProject(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor, "preload", "off"), dir)
+	url := c.StartRunning("").URL
+	views := filepath.Join(dir, "polls", "views.py")
+	for i := range 2 {
+		st, body := editView(c, url, views, fmt.Sprintf("off%d", i))
+		if st.Start != "" || st.ColdReason != "" {
+			t.Errorf("with preload off a reload says start %q (%s)", st.Start, st.ColdReason)
+		}
+		wantBody(t, "a reload", body, fmt.Sprintf("view=off%d", i))
+	}
+	if found := preloaders(dir); len(found) > 0 {
+		t.Errorf("with preload off, preloaders run: %v", found)
+	}
+}

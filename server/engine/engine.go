@@ -42,6 +42,10 @@ type Notifier interface {
 	// Ask shows msg with actions and returns the one chosen, or "" if none
 	// was. It may block until the user answers or ctx ends.
 	Ask(ctx context.Context, typ protocol.MessageType, msg string, actions ...string) string
+	// DebugReady says where a debugger attaches to a new server process.
+	DebugReady(protocol.DebugReadyParams)
+	// DebugGone says a process DebugReady announced is gone.
+	DebugGone(protocol.DebugGoneParams)
 }
 
 // Message is one of the engine's own messages. Its text is in neutral
@@ -159,6 +163,8 @@ type Engine struct {
 
 	watcher *watch.Watcher
 	diags   map[string][]protocol.Diagnostic // published, by URI
+
+	dbg debugState // see debug.go
 }
 
 // New returns the engine of the folder at path, known to the editor as uri,
@@ -259,16 +265,34 @@ func (e *Engine) Status() protocol.Status {
 }
 
 // Start starts the server, on address if it is not empty. A server already
-// starting or running is left alone.
+// starting or running is left alone, unless it runs under the debugger:
+// then it restarts without.
 func (e *Engine) Start(address string) protocol.Status {
+	return e.start(address, false)
+}
+
+// Debug starts the server under the debugger (see debug.go), on address if
+// it is not empty. A server already starting or running under the debugger
+// is left alone; one running without restarts under it.
+func (e *Engine) Debug(address string) protocol.Status {
+	return e.start(address, true)
+}
+
+func (e *Engine) start(address string, debug bool) protocol.Status {
 	return call(e, func() protocol.Status {
 		switch e.state {
 		case protocol.StateStarting, protocol.StateRunning, protocol.StateReloading:
-			return e.status()
+			if e.dbg.on == debug {
+				return e.status()
+			}
 		case protocol.StateStopping:
-			e.startPending = &address
+			e.startPending, e.dbg.on = &address, debug
 			return e.status()
 		}
+		if address == "" && e.proc != nil {
+			address = e.addrOverride // switching the debugger keeps the address in use
+		}
+		e.dbg.on, e.dbg.wait = debug, debug
 		stopTimer(&e.retryTimer)
 		e.addrOverride = address
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
@@ -365,6 +389,7 @@ func (e *Engine) finishStop() {
 		ch <- e.status()
 	}
 	e.stopWaiters = nil
+	e.dbg.on = e.dbg.on && e.startPending != nil // a plain stop ends debugging
 	if p := e.startPending; p != nil {
 		e.startPending = nil
 		e.addrOverride = *p
@@ -421,6 +446,7 @@ func (e *Engine) status() protocol.Status {
 		LastReloadMs: e.lastReloadMs,
 		Error:        e.err,
 		Mode:         e.settings.Reload,
+		Debug:        e.debugStatus(),
 	}
 	if e.addr.Port != 0 && e.state != protocol.StateStopped {
 		st.URL = e.addr.URL()

@@ -24,25 +24,35 @@ const ExitReload = 3
 // The file name carries its hash, so concurrent backends of different
 // versions never overwrite each other's shim.
 func WriteShim() (string, error) {
-	sum := sha256.Sum256(shim)
-	name := "shim-" + hex.EncodeToString(sum[:6]) + ".py"
+	p, err := writeScript("shim", shim)
+	if err != nil {
+		return "", fmt.Errorf("cannot write the reloader shim: %w", err)
+	}
+	return p, nil
+}
+
+// writeScript writes an embedded script as PREFIX-HASH.py in the user's
+// cache folder, or else in a new temporary folder, and returns its path.
+func writeScript(prefix string, content []byte) (string, error) {
+	sum := sha256.Sum256(content)
+	name := prefix + "-" + hex.EncodeToString(sum[:6]) + ".py"
 	dir, err := os.UserCacheDir()
 	if err == nil {
 		dir = filepath.Join(dir, "django-runserver")
-		if p, err := write(dir, name); err == nil {
+		if p, err := write(dir, name, content); err == nil {
 			return p, nil
 		}
 	}
 	dir, err = os.MkdirTemp("", "django-runserver-")
 	if err != nil {
-		return "", fmt.Errorf("cannot write the reloader shim: %w", err)
+		return "", err
 	}
-	return write(dir, name)
+	return write(dir, name, content)
 }
 
-func write(dir, name string) (string, error) {
+func write(dir, name string, content []byte) (string, error) {
 	p := filepath.Join(dir, name)
-	if b, err := os.ReadFile(p); err == nil && string(b) == string(shim) {
+	if b, err := os.ReadFile(p); err == nil && string(b) == string(content) {
 		return p, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -52,7 +62,7 @@ func write(dir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := tmp.Write(shim); err != nil {
+	if _, err := tmp.Write(content); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return "", err

@@ -66,6 +66,7 @@ type runOptions struct {
 	exclude                                           stringList
 	watch                                             string
 	pollInterval                                      float64
+	debug                                             bool
 }
 
 // pointers tells the user how to change each setting in this terminal:
@@ -101,6 +102,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
 	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
+	fs.BoolVar(&o.debug, "debug", false, "run each server process under debugpy, and print where a debugger (DAP) attaches")
 	return fs, o
 }
 
@@ -132,7 +134,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"watch":          o.watch, "pollInterval": o.pollInterval,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
-		Dir: dir, Settings: settings,
+		Dir: dir, Settings: settings, Debug: o.debug,
 		Flags:    args[:len(args)-len(fs.Args())], // flags end where the first argument starts
 		Pointers: pointers,
 		Stdout:   stdout, Stderr: stderr,

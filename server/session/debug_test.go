@@ -1,0 +1,281 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/internal/fakedap"
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+	"github.com/django-runserver/django-runserver/server/portcheck"
+)
+
+// debugPython is an interpreter with Django and debugpy, or the test is
+// skipped: `make test` installs Debian's python3-debugpy.
+func debugPython(t *testing.T) string {
+	t.Helper()
+	py := testenv.Python(t)
+	if exec.Command(py, "-c", "import debugpy").Run() != nil {
+		t.Fatalf("%s cannot import debugpy: run `make test`, which installs Debian's python3-debugpy", py)
+	}
+	return py
+}
+
+// awaitDebugReady waits for a runserver/debugReady of a process other than
+// not, and returns it.
+func awaitDebugReady(c *fakeeditor.Env, from, not int) protocol.DebugReadyParams {
+	c.T.Helper()
+	var found protocol.DebugReadyParams
+	c.Await(from, fakeeditor.Expectation{
+		Description: fmt.Sprintf("runserver/debugReady of a process other than %d", not),
+		Check: func(msgs []fakeeditor.Message) fakeeditor.Verdict {
+			for _, m := range msgs {
+				var p protocol.DebugReadyParams
+				if m.Method == protocol.MethodDebugReady && json.Unmarshal(m.Params, &p) == nil && p.PID != not {
+					found = p
+					return fakeeditor.Met
+				}
+			}
+			return fakeeditor.Unmet
+		},
+	})
+	return found
+}
+
+// attach attaches a DAP client to where debugReady said, with breakpoints.
+func attach(t *testing.T, r protocol.DebugReadyParams, bps fakedap.Breakpoints) *fakedap.Client {
+	t.Helper()
+	if r.Host != "127.0.0.1" {
+		t.Errorf("debugger host %q, want 127.0.0.1: only this machine may attach", r.Host)
+	}
+	d, err := fakedap.Dial(net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if err := d.Attach(bps); err != nil {
+		t.Fatalf("attach to pid %d: %v", r.PID, err)
+	}
+	return d
+}
+
+// get requests url in the background: a breakpoint holds the reply.
+func get(url string) <-chan string {
+	ch := make(chan string, 1)
+	go func() {
+		body, err := testenv.Get(url)
+		if err != nil {
+			body = "error: " + err.Error()
+		}
+		ch <- body
+	}()
+	return ch
+}
+
+func body(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case b := <-ch:
+		return b
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("no reply to the request")
+		return ""
+	}
+}
+
+// lineOf is the 1-based line of path that contains text.
+func lineOf(t *testing.T, path, text string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line with %q", path, text)
+	return 0
+}
+
+func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int) fakedap.Frame {
+	t.Helper()
+	f, err := d.AwaitStop(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path != path || f.Line != line {
+		t.Fatalf("stopped at %s:%d, want %s:%d", f.Path, f.Line, path, line)
+	}
+	return f
+}
+
+// The Debug Server at the level of the Debug Adapter Protocol, with real
+// Django and debugpy: breakpoints are hit after every reload, in the new
+// process, with the new code; a save while paused waits for continue; a
+// stop ends the debug session and leaves no process.
+func TestDebugBreakpointsSurviveReloads(t *testing.T) {
+	py := debugPython(t)
+	dir := testenv.Project(t, "mysite")
+	port := testenv.FreePort(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, port, "python", py), dir)
+	views := filepath.Join(dir, "polls", "views.py")
+	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	viewLine := lineOf(t, views, "return HttpResponse(")
+	templateLine := lineOf(t, template, "{{ title }}")
+	bps := fakedap.Breakpoints{views: {viewLine}, template: {templateLine}}
+
+	// Start under the debugger: debugReady, attach, then the server serves.
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	if st.State != protocol.StateStarting || st.Debug == nil {
+		t.Fatalf("start replied %+v, want starting under the debugger", st)
+	}
+	ready := awaitDebugReady(c, from, 0)
+	d := attach(t, ready, bps)
+	running := c.AwaitState(from, "", protocol.StateRunning)
+	if running.PID != ready.PID || running.Debug == nil || !running.Debug.Attached || running.Debug.Port != ready.Port {
+		t.Fatalf("running status %+v (debug %+v), want pid %d attached on port %d", running, running.Debug, ready.PID, ready.Port)
+	}
+
+	// The view's breakpoint, then the template's.
+	mark := d.Mark()
+	reply := get(url + "hello/")
+	f := expectStop(t, d, mark, views, viewLine)
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, reply); b != "hello from the view" {
+		t.Fatalf("body %q", b)
+	}
+	mark = d.Mark()
+	reply = get(url)
+	f = expectStop(t, d, mark, template, templateLine)
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, reply); !strings.Contains(b, "Django Runserver sample") {
+		t.Fatalf("body %q", b)
+	}
+
+	// Five edits: each reload is a new process, the editor attaches again,
+	// and the breakpoint is hit in the new code.
+	pid, text := ready.PID, "hello from the view"
+	for i := 1; i <= 5; i++ {
+		next := fmt.Sprintf("hello from edit %d", i)
+		from = c.Mark()
+		testenv.Rewrite(t, views, text, next)
+		c.Save(views)
+		r := awaitDebugReady(c, from, pid)
+		select {
+		case <-d.Done():
+		case <-time.After(fakedap.Timeout):
+			t.Fatalf("edit %d: the debug session of pid %d did not end with its process", i, pid)
+		}
+		d = attach(t, r, bps)
+		st := c.AwaitStatusWithin(fakedap.Timeout, from, "", "running in the new process", func(s protocol.Status) bool {
+			return s.State == protocol.StateRunning && s.PID == r.PID
+		})
+		if st.Reloads != i {
+			t.Errorf("edit %d: reloads = %d", i, st.Reloads)
+		}
+		mark = d.Mark()
+		reply = get(url + "hello/")
+		f = expectStop(t, d, mark, views, viewLine)
+		if err := d.Continue(f.ThreadID); err != nil {
+			t.Fatal(err)
+		}
+		if b := body(t, reply); b != next {
+			t.Fatalf("edit %d: body %q, want %q", i, b, next)
+		}
+		pid, text = r.PID, next
+	}
+
+	// A save while paused waits for continue, and says so.
+	mark = d.Mark()
+	reply = get(url + "hello/")
+	f = expectStop(t, d, mark, views, viewLine)
+	from = c.Mark()
+	testenv.Rewrite(t, views, text, "hello after the pause")
+	c.Save(views)
+	pending := c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
+		return s.Debug != nil && s.Debug.Paused && s.Debug.ReloadPending
+	})
+	if pending.State != protocol.StateRunning || pending.PID != pid {
+		t.Fatalf("while paused: %+v, want the same process running", pending)
+	}
+	// The change is seen by now (the status said so); the process must
+	// still be there, paused, whatever the watcher adds.
+	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
+	if st.PID != pid || testenv.ProcessGone(pid) || st.State != protocol.StateRunning {
+		t.Fatalf("a save while paused restarted the process: %+v", st)
+	}
+	from = c.Mark()
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, reply); b != text {
+		t.Fatalf("the paused request answered %q, want the old code's %q", b, text)
+	}
+	r := awaitDebugReady(c, from, pid)
+	d = attach(t, r, bps)
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", "running after the pending reload", func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == r.PID
+	})
+	mark = d.Mark()
+	reply = get(url + "hello/")
+	f = expectStop(t, d, mark, views, viewLine)
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, reply); b != "hello after the pause" {
+		t.Fatalf("after the pending reload: body %q", b)
+	}
+
+	// Stop: the debug session ends, and no process is left, debugpy's
+	// adapter included.
+	adapter := debugpyAdapter(t, c, from)
+	from = c.Mark()
+	c.Stop("")
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("the debug session did not end with the server")
+	}
+	c.Await(from, fakeeditor.Count(protocol.MethodDebugGone, 1))
+	testenv.Eventually(t, 10*time.Second, "the server and debugpy's adapter to exit", func() bool {
+		return testenv.ProcessGone(r.PID) && testenv.ProcessGone(adapter)
+	})
+}
+
+// debugpyAdapter is the pid of the debugpy adapter that the process
+// started since from listens with, found by its port in the bootstrap's
+// line.
+func debugpyAdapter(t *testing.T, c *fakeeditor.Env, from int) int {
+	t.Helper()
+	for _, l := range c.LogLines(from) {
+		if _, rest, ok := strings.Cut(l.Text, "debugpy adapter listening on "); ok {
+			_, p, _ := net.SplitHostPort(rest)
+			port, _ := strconv.Atoi(p)
+			if h := portcheck.Holder(port); h != nil {
+				return h.PID
+			}
+			t.Fatalf("nobody listens on debugpy's port %d", port)
+		}
+	}
+	t.Fatal("no line says where debugpy's adapter listens")
+	return 0
+}

@@ -25,7 +25,7 @@ func debugPython(t *testing.T) string {
 	t.Helper()
 	py := testenv.Python(t)
 	if exec.Command(py, "-c", "import debugpy").Run() != nil {
-		t.Fatalf("%s cannot import debugpy: run `make test`, which installs Debian's python3-debugpy", py)
+		t.Fatalf("%s cannot import debugpy: run `make test`, which installs Debian's python3-debugpy, or install debugpy for it", py)
 	}
 	return py
 }
@@ -278,4 +278,82 @@ func debugpyAdapter(t *testing.T, c *fakeeditor.Env, from int) int {
 	}
 	t.Fatal("no line says where debugpy's adapter listens")
 	return 0
+}
+
+// An interpreter without debugpy fails the start, with the command that
+// installs it. The interpreter is real: a virtual environment with the
+// real Django on its path, and nothing else.
+func TestDebugWithoutDebugpy(t *testing.T) {
+	py := testenv.Python(t)
+	venv := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(py, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Fatalf("cannot make a virtual environment: %v\n%s", err, out)
+	}
+	// Django and what it imports, linked from where the system has them.
+	site := t.TempDir()
+	out, err := exec.Command(py, "-c", "import django, asgiref, sqlparse, pytz, os\n"+
+		"for m in (django, asgiref, sqlparse, pytz): print(os.path.dirname(m.__file__))").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if err := os.Symlink(pkg, filepath.Join(site, filepath.Base(pkg))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	venvPython := filepath.Join(venv, "bin", "python")
+	dir := testenv.Project(t, "mysite")
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, testenv.FreePort(t), "python", venvPython, "env", map[string]any{"PYTHONPATH": site}), dir)
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	failed := c.AwaitState(from, "", protocol.StateFailed)
+	e := failed.Error
+	if e == nil || e.Code != protocol.CodeDebugpyNotFound || e.Setting != "python" ||
+		!strings.Contains(e.Message, "python3-debugpy") || !strings.Contains(e.Message, venvPython+" -m pip install debugpy") {
+		t.Fatalf("failed with %+v, want debugpy-not-found naming python3-debugpy and pip install debugpy", e)
+	}
+	// Without the debugger the same interpreter serves.
+	from = c.Mark()
+	c.Call(protocol.MethodStart, protocol.StartParams{}, &st)
+	c.AwaitState(from, "", protocol.StateRunning)
+}
+
+// Backend kill -9 while a debugger is attached: within 2 s the server and
+// debugpy's adapter (which leaves the process group) are gone.
+func TestDebugBackendKilledLeavesNothing(t *testing.T) {
+	py := debugPython(t)
+	dir := testenv.Project(t, "mysite")
+	c := fakeeditor.NewBinary(t, testenv.Binary(t))
+	c.Initialize(settings(t, testenv.FreePort(t), "python", py), dir)
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	ready := awaitDebugReady(c, from, 0)
+	d := attach(t, ready, nil)
+	c.AwaitState(from, "", protocol.StateRunning)
+	adapter := debugpyAdapter(t, c, from)
+	c.Kill()
+	if !eventually(2*time.Second, func() bool { return testenv.ProcessGone(ready.PID) && testenv.ProcessGone(adapter) }) {
+		t.Fatalf("2 s after kill -9 of the backend: server %d gone %v, debugpy's adapter %d gone %v",
+			ready.PID, testenv.ProcessGone(ready.PID), adapter, testenv.ProcessGone(adapter))
+	}
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("the debug session outlived the backend")
+	}
+}
+
+// eventually reports whether cond holds within timeout.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }

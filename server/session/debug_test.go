@@ -245,6 +245,39 @@ func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 		t.Fatalf("after the pending reload: body %q", b)
 	}
 
+	// Paused with a change pending, a restart applies it at once.
+	mark = d.Mark()
+	reply = get(url + "hello/")
+	expectStop(t, d, mark, views, viewLine)
+	from = c.Mark()
+	testenv.Rewrite(t, views, "hello after the pause", "hello after the restart")
+	c.Save(views)
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
+		return s.Debug != nil && s.Debug.ReloadPending
+	})
+	restarted := time.Now()
+	c.Call(protocol.MethodRestart, protocol.FolderParams{}, &st)
+	old := r.PID
+	r = awaitDebugReady(c, from, old)
+	t.Logf("restart while paused: the new process listens %s after the request", time.Since(restarted).Round(time.Millisecond))
+	if !testenv.ProcessGone(old) {
+		t.Errorf("the paused process %d outlived the restart", old)
+	}
+	body(t, reply) // the paused request ends with its process
+	d = attach(t, r, bps)
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", "running after the restart", func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == r.PID
+	})
+	mark = d.Mark()
+	reply = get(url + "hello/")
+	f = expectStop(t, d, mark, views, viewLine)
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, reply); b != "hello after the restart" {
+		t.Fatalf("after the restart: body %q", b)
+	}
+
 	// Stop: the debug session ends, and no process is left, debugpy's
 	// adapter included.
 	adapter := debugpyAdapter(t, c, from)

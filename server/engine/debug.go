@@ -146,8 +146,10 @@ func (e *Engine) debugExited(out *output) {
 	}
 	r, pid := e.dbg.relay, e.dbg.pid
 	e.dbg.relay, e.dbg.relayOf, e.dbg.pid, e.dbg.attached, e.dbg.paused = nil, nil, 0, false, false
-	e.wg.Go(r.Close)
+	// Said before the session ends, so an editor tells this end from a
+	// user who stopped debugging.
 	e.n.DebugGone(protocol.DebugGoneParams{Folder: e.uri, PID: pid})
+	e.wg.Go(r.Close)
 }
 
 // debugStatus is the debugger's part of the status.

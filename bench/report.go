@@ -322,6 +322,18 @@ func (r *report) markdown() string {
 		return fmt.Sprintf("whole edit: ours − floor = %+.0f ms", o.median()-f.median())
 	})
 
+	b.WriteString("## 8. Under the debugger\n\n")
+	b.WriteString("The Python edit of section 1 (didSave), on two more copies of mysite measured in the same rounds: one\n" +
+		"server started with `debug: true` and attached to after every reload as an editor does (DAP initialize,\n" +
+		"attach, configurationDone, through the backend's relay), one without. The difference is what debugpy\n" +
+		"costs a reload: its import and adapter, the attach, and tracing while Django starts.\n\n")
+	r.table(&b, []row{
+		{"ours, `fast`, without the debugger", "debug/off"},
+		{"ours, `fast`, debugger attached", "debug/attached"},
+		{"without: save until the new process is spawned", "debug/off/spawn"},
+		{"attached: save until the new process is spawned", "debug/attached/spawn"},
+	}, []anchor{{"without", "debug/off"}}, false, nil)
+
 	b.WriteString("## Reproduce\n\n```\nmake bench\n```\n\n")
 	fmt.Fprintf(&b, "which runs `go run ./bench -python \"$(PYTHON)\" -reps 10 -out docs/benchmarks.md` after `make deps build`\n"+
 		"(this run: `go run ./bench %s`). It installs `watchman` and `python3-pywatchman` with apt-get when they\n"+

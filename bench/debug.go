@@ -57,14 +57,7 @@ func runDebug(cfg *config, env *env, r *report) {
 		trials = append(trials, newTrial(key, o, s.pyEdit(port), port))
 	}
 	runRounds("debug", trials, cfg.reps, map[int]time.Time{})
-	for _, t := range trials {
-		if t.err != nil {
-			r.fail("%s: %v", t.key, t.err)
-			continue
-		}
-		r.put(t.key, t.smp)
-		r.put(t.key+"/spawn", t.spawn)
-	}
+	r.putTrials(trials)
 }
 
 // attachEach attaches a debugger to every process the backend announces,

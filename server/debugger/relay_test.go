@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -64,7 +65,7 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	if host != "127.0.0.1" {
 		t.Errorf("relay on %s, want loopback", host)
 	}
-	client, err := net.Dial("tcp", fmt.Sprintf("%s:%d", host, port))
+	client, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestRelayCloseEndsTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, port := r.Addr()
-	client, err := net.Dial("tcp", fmt.Sprintf("%s:%d", host, port))
+	client, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,10 +120,35 @@ func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int
 	return f
 }
 
+// hit requests path, expects the request to stop at file:line, continues,
+// and returns the reply.
+func hit(t *testing.T, d *fakedap.Client, url, file string, line int) string {
+	t.Helper()
+	mark := d.Mark()
+	reply := get(url)
+	f := expectStop(t, d, mark, file, line)
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	return body(t, reply)
+}
+
+// reattach waits for the process that follows old, attaches to it as an
+// editor does after a reload, and waits until it serves.
+func reattach(t *testing.T, c *fakeeditor.Env, from, old int, bps fakedap.Breakpoints) (protocol.DebugReadyParams, *fakedap.Client) {
+	t.Helper()
+	r := awaitDebugReady(c, from, old)
+	d := attach(t, r, bps)
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", fmt.Sprintf("running in pid %d", r.PID), func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == r.PID
+	})
+	return r, d
+}
+
 // The Debug Server at the level of the Debug Adapter Protocol, with real
 // Django and debugpy: breakpoints are hit after every reload, in the new
-// process, with the new code; a save while paused waits for continue; a
-// stop ends the debug session and leaves no process.
+// process, with the new code; a save while paused waits for continue, or a
+// restart; a stop ends the debug session and leaves no process.
 func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 	py := debugPython(t)
 	dir := testenv.Project(t, "mysite")
@@ -144,83 +169,62 @@ func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 	if st.State != protocol.StateStarting || st.Debug == nil {
 		t.Fatalf("start replied %+v, want starting under the debugger", st)
 	}
-	ready := awaitDebugReady(c, from, 0)
-	d := attach(t, ready, bps)
-	running := c.AwaitState(from, "", protocol.StateRunning)
-	if running.PID != ready.PID || running.Debug == nil || !running.Debug.Attached || running.Debug.Port != ready.Port {
-		t.Fatalf("running status %+v (debug %+v), want pid %d attached on port %d", running, running.Debug, ready.PID, ready.Port)
+	r, d := reattach(t, c, from, 0, bps)
+	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
+	if st.Debug == nil || !st.Debug.Attached || st.Debug.Port != r.Port {
+		t.Fatalf("running status %+v (debug %+v), want attached on port %d", st, st.Debug, r.Port)
 	}
 
 	// The view's breakpoint, then the template's.
-	mark := d.Mark()
-	reply := get(url + "hello/")
-	f := expectStop(t, d, mark, views, viewLine)
-	if err := d.Continue(f.ThreadID); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, reply); b != "hello from the view" {
+	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello from the view" {
 		t.Fatalf("body %q", b)
 	}
-	mark = d.Mark()
-	reply = get(url)
-	f = expectStop(t, d, mark, template, templateLine)
-	if err := d.Continue(f.ThreadID); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, reply); !strings.Contains(b, "Django Runserver sample") {
+	if b := hit(t, d, url, template, templateLine); !strings.Contains(b, "Django Runserver sample") {
 		t.Fatalf("body %q", b)
 	}
 
 	// Five edits: each reload is a new process, the editor attaches again,
 	// and the breakpoint is hit in the new code.
-	pid, text := ready.PID, "hello from the view"
+	text := "hello from the view"
 	for i := 1; i <= 5; i++ {
 		next := fmt.Sprintf("hello from edit %d", i)
 		from = c.Mark()
 		testenv.Rewrite(t, views, text, next)
 		c.Save(views)
-		r := awaitDebugReady(c, from, pid)
+		old, oldSession := r.PID, d
+		r, d = reattach(t, c, from, old, bps)
 		select {
-		case <-d.Done():
+		case <-oldSession.Done():
 		case <-time.After(fakedap.Timeout):
-			t.Fatalf("edit %d: the debug session of pid %d did not end with its process", i, pid)
+			t.Fatalf("edit %d: the debug session of pid %d did not end with its process", i, old)
 		}
-		d = attach(t, r, bps)
-		st := c.AwaitStatusWithin(fakedap.Timeout, from, "", "running in the new process", func(s protocol.Status) bool {
-			return s.State == protocol.StateRunning && s.PID == r.PID
-		})
-		if st.Reloads != i {
-			t.Errorf("edit %d: reloads = %d", i, st.Reloads)
-		}
-		mark = d.Mark()
-		reply = get(url + "hello/")
-		f = expectStop(t, d, mark, views, viewLine)
-		if err := d.Continue(f.ThreadID); err != nil {
-			t.Fatal(err)
-		}
-		if b := body(t, reply); b != next {
+		if b := hit(t, d, url+"hello/", views, viewLine); b != next {
 			t.Fatalf("edit %d: body %q, want %q", i, b, next)
 		}
-		pid, text = r.PID, next
+		text = next
+	}
+	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
+	if st.Reloads != 5 {
+		t.Errorf("reloads = %d after five edits", st.Reloads)
 	}
 
 	// A save while paused waits for continue, and says so.
-	mark = d.Mark()
-	reply = get(url + "hello/")
-	f = expectStop(t, d, mark, views, viewLine)
+	mark := d.Mark()
+	reply := get(url + "hello/")
+	f := expectStop(t, d, mark, views, viewLine)
 	from = c.Mark()
 	testenv.Rewrite(t, views, text, "hello after the pause")
 	c.Save(views)
 	pending := c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
 		return s.Debug != nil && s.Debug.Paused && s.Debug.ReloadPending
 	})
-	if pending.State != protocol.StateRunning || pending.PID != pid {
+	if pending.State != protocol.StateRunning || pending.PID != r.PID {
 		t.Fatalf("while paused: %+v, want the same process running", pending)
 	}
 	// The change is seen by now (the status said so); the process must
 	// still be there, paused, whatever the watcher adds.
 	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
-	if st.PID != pid || testenv.ProcessGone(pid) || st.State != protocol.StateRunning {
+	if st.PID != r.PID || testenv.ProcessGone(r.PID) || st.State != protocol.StateRunning {
 		t.Fatalf("a save while paused restarted the process: %+v", st)
 	}
 	from = c.Mark()
@@ -230,18 +234,8 @@ func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 	if b := body(t, reply); b != text {
 		t.Fatalf("the paused request answered %q, want the old code's %q", b, text)
 	}
-	r := awaitDebugReady(c, from, pid)
-	d = attach(t, r, bps)
-	c.AwaitStatusWithin(fakedap.Timeout, from, "", "running after the pending reload", func(s protocol.Status) bool {
-		return s.State == protocol.StateRunning && s.PID == r.PID
-	})
-	mark = d.Mark()
-	reply = get(url + "hello/")
-	f = expectStop(t, d, mark, views, viewLine)
-	if err := d.Continue(f.ThreadID); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, reply); b != "hello after the pause" {
+	r, d = reattach(t, c, from, r.PID, bps)
+	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello after the pause" {
 		t.Fatalf("after the pending reload: body %q", b)
 	}
 
@@ -258,23 +252,13 @@ func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 	restarted := time.Now()
 	c.Call(protocol.MethodRestart, protocol.FolderParams{}, &st)
 	old := r.PID
-	r = awaitDebugReady(c, from, old)
-	t.Logf("restart while paused: the new process listens %s after the request", time.Since(restarted).Round(time.Millisecond))
+	r, d = reattach(t, c, from, old, bps)
+	t.Logf("restart while paused: the new process serves %s after the request", time.Since(restarted).Round(time.Millisecond))
 	if !testenv.ProcessGone(old) {
 		t.Errorf("the paused process %d outlived the restart", old)
 	}
 	body(t, reply) // the paused request ends with its process
-	d = attach(t, r, bps)
-	c.AwaitStatusWithin(fakedap.Timeout, from, "", "running after the restart", func(s protocol.Status) bool {
-		return s.State == protocol.StateRunning && s.PID == r.PID
-	})
-	mark = d.Mark()
-	reply = get(url + "hello/")
-	f = expectStop(t, d, mark, views, viewLine)
-	if err := d.Continue(f.ThreadID); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, reply); b != "hello after the restart" {
+	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello after the restart" {
 		t.Fatalf("after the restart: body %q", b)
 	}
 

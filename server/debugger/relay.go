@@ -123,10 +123,18 @@ func (r *Relay) track(conns ...net.Conn) bool {
 	return true
 }
 
+// conn is what the relay tracks of one editor connection: the requests
+// that resume threads, by seq, until their response passes.
+type conn struct {
+	configured bool
+	mu         sync.Mutex
+	resuming   map[int]threadBody
+}
+
 // serve relays one editor connection until either side ends it.
 func (r *Relay) serve(client, adapter net.Conn) {
 	defer r.wg.Done()
-	var configured bool
+	c := &conn{resuming: map[int]threadBody{}}
 	var once sync.Once
 	end := func() {
 		once.Do(func() {
@@ -137,10 +145,10 @@ func (r *Relay) serve(client, adapter net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		relay(adapter, client, func(m message) { r.fromClient(m, &configured) })
+		relay(adapter, client, func(m message) { r.fromClient(m, c) })
 		end()
 	}()
-	relay(client, adapter, r.fromAdapter)
+	relay(client, adapter, func(m message) { r.fromAdapter(m, c) })
 	end()
 	<-done
 	r.mu.Lock()
@@ -150,18 +158,21 @@ func (r *Relay) serve(client, adapter net.Conn) {
 	// A debugger that detaches resumes every thread (debugpy does so on
 	// disconnect).
 	r.setPaused(func(p map[int]bool) { clear(p) })
-	if configured {
+	if c.configured {
 		r.setAttached(-1)
 	}
 }
 
 // message is the part of a DAP message the relay reads.
 type message struct {
-	Type      string          `json:"type"`
-	Command   string          `json:"command"`
-	Event     string          `json:"event"`
-	Arguments json.RawMessage `json:"arguments"`
-	Body      json.RawMessage `json:"body"`
+	Seq        int             `json:"seq"`
+	RequestSeq int             `json:"request_seq"`
+	Success    bool            `json:"success"`
+	Type       string          `json:"type"`
+	Command    string          `json:"command"`
+	Event      string          `json:"event"`
+	Arguments  json.RawMessage `json:"arguments"`
+	Body       json.RawMessage `json:"body"`
 }
 
 // threadBody is the part of a stopped or continued event, or of a
@@ -173,32 +184,47 @@ type threadBody struct {
 	SingleThread        bool  `json:"singleThread"`
 }
 
-func (r *Relay) fromClient(m message, configured *bool) {
+func (r *Relay) fromClient(m message, c *conn) {
 	if m.Type != "request" {
 		return
 	}
 	switch m.Command {
 	case "configurationDone":
-		if !*configured {
-			*configured = true
+		if !c.configured {
+			c.configured = true
 			r.setAttached(1)
 		}
 	case "continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "goto":
-		// debugpy resumes every thread on these unless asked for one alone;
-		// a step that ends stops again with its own event.
 		var a threadBody
 		_ = json.Unmarshal(m.Arguments, &a)
-		r.setPaused(func(p map[int]bool) {
-			if a.SingleThread {
-				delete(p, a.ThreadID)
-			} else {
-				clear(p)
-			}
-		})
+		c.mu.Lock()
+		c.resuming[m.Seq] = a
+		c.mu.Unlock()
 	}
 }
 
-func (r *Relay) fromAdapter(m message) {
+func (r *Relay) fromAdapter(m message, c *conn) {
+	if m.Type == "response" {
+		// Execution continues once the reply has reached the editor: a
+		// change then applied may end the process, and the editor must
+		// not lose the reply with it. debugpy resumes every thread unless
+		// asked for one alone; a step that ends stops again with its own
+		// event.
+		c.mu.Lock()
+		a, ok := c.resuming[m.RequestSeq]
+		delete(c.resuming, m.RequestSeq)
+		c.mu.Unlock()
+		if ok && m.Success {
+			r.setPaused(func(p map[int]bool) {
+				if a.SingleThread {
+					delete(p, a.ThreadID)
+				} else {
+					clear(p)
+				}
+			})
+		}
+		return
+	}
 	if m.Type != "event" {
 		return
 	}

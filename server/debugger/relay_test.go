@@ -91,9 +91,18 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	read(t, br, stopped)
 	expect(t, paused, true)
 
+	// Running again once the reply to continue has passed, not before.
 	cont := frame(`{"seq":2,"type":"request","command":"continue","arguments":{"threadId":7}}`)
 	client.Write([]byte(cont))
 	read(t, ad, cont)
+	select {
+	case p := <-paused:
+		t.Fatalf("paused=%v reported before the reply to continue", p)
+	default:
+	}
+	reply := frame(`{"seq":2,"type":"response","request_seq":2,"command":"continue","success":true,"body":{"allThreadsContinued":true}}`)
+	ad.Write([]byte(reply))
+	read(t, br, reply)
 	expect(t, paused, false)
 
 	ad.Write([]byte(stopped))

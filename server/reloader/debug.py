@@ -16,6 +16,7 @@ The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py r
 * Without debugpy it explains, and exits with EXIT_NO_DEBUGPY: the backend
   reports it with the command that installs debugpy.
 """
+import json
 import os
 import runpy
 import sys
@@ -103,6 +104,9 @@ def _listen_and_wait(debugpy):
     for t in threading.enumerate():
         if t is threading.main_thread() or t.name.startswith("django-runserver-"):
             t.pydev_do_not_trace = True
+    # This file's frames (the request counter) are not the developer's
+    # code: keep them out of "just my code" stepping and call stacks.
+    os.environ.setdefault("PYDEVD_FILTERS", json.dumps({os.path.abspath(__file__): True}))
     host, port = _listen(debugpy)
     print(f"django-runserver: debugpy adapter listening on {host}:{port}", file=sys.stderr, flush=True)
     wait = float(os.environ.pop("DJANGO_RUNSERVER_DEBUG_WAIT", "0") or 0)

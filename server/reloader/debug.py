@@ -99,11 +99,14 @@ def _listen_and_wait(debugpy):
     # The main thread runs the reloader, and the shim's threads feed it:
     # none runs the project's code. Left untraced, a change is judged and
     # the process exits as fast as without the debugger; traced, resolving
-    # every watched module's path costs half a second. (pydevd's own mark
-    # for threads it must not trace.)
+    # every watched module's path costs half a second. (pydevd's own marks
+    # for threads it must not trace, and for its own threads.)
+    # The shim's own threads are plumbing: hidden from the debugger too.
     for t in threading.enumerate():
         if t is threading.main_thread() or t.name.startswith("django-runserver-"):
             t.pydev_do_not_trace = True
+        if t.name.startswith("django-runserver-"):
+            t.is_pydev_daemon_thread = True
     # This file's frames (the request counter) are not the developer's
     # code: keep them out of "just my code" stepping and call stacks.
     os.environ.setdefault("PYDEVD_FILTERS", json.dumps({os.path.abspath(__file__): True}))

@@ -21,9 +21,8 @@ import (
 
 // debugPython is an interpreter with Django and debugpy, or the test is
 // skipped: `make test` installs Debian's python3-debugpy.
-func debugPython(t *testing.T) string {
+func debugPython(t *testing.T, py string) string {
 	t.Helper()
-	py := testenv.Python(t)
 	if exec.Command(py, "-c", "import debugpy").Run() != nil {
 		t.Fatalf("%s cannot import debugpy: run `make test`, which installs Debian's python3-debugpy, or install debugpy for it", py)
 	}
@@ -150,11 +149,15 @@ func reattach(t *testing.T, c *fakeeditor.Env, from, old int, bps fakedap.Breakp
 // process, with the new code; a save while paused waits for continue, or a
 // restart; a stop ends the debug session and leaves no process.
 func TestDebugBreakpointsSurviveReloads(t *testing.T) {
-	py := debugPython(t)
+	testenv.RunDjangos(t, debugBreakpointsSurviveReloads)
+}
+
+func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
+	debugPython(t, django.Python)
 	dir := testenv.Project(t, "mysite")
 	port := testenv.FreePort(t)
 	c := fakeeditor.New(t, Serve)
-	c.Initialize(settings(t, port, "python", py), dir)
+	c.Initialize(onDjango(django, port), dir)
 	views := filepath.Join(dir, "polls", "views.py")
 	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
@@ -340,7 +343,7 @@ func TestDebugWithoutDebugpy(t *testing.T) {
 // Backend kill -9 while a debugger is attached: within 2 s the server and
 // debugpy's adapter (which leaves the process group) are gone.
 func TestDebugBackendKilledLeavesNothing(t *testing.T) {
-	py := debugPython(t)
+	py := debugPython(t, testenv.Python(t))
 	dir := testenv.Project(t, "mysite")
 	c := fakeeditor.NewBinary(t, testenv.Binary(t))
 	c.Initialize(settings(t, testenv.FreePort(t), "python", py), dir)

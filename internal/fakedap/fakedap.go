@@ -218,6 +218,8 @@ type Frame struct {
 	ThreadID int
 	Path     string
 	Line     int
+	// Stack is the path of every frame the adapter shows, innermost first.
+	Stack []string
 }
 
 // AwaitStop waits for a stopped event since from, and returns the top
@@ -233,7 +235,7 @@ func (c *Client) AwaitStop(from int) (Frame, error) {
 	if err := json.Unmarshal(m.Body, &ev); err != nil {
 		return Frame{}, err
 	}
-	r, err := c.Request("stackTrace", map[string]any{"threadId": ev.ThreadID, "levels": 1})
+	r, err := c.Request("stackTrace", map[string]any{"threadId": ev.ThreadID})
 	if err != nil {
 		return Frame{}, err
 	}
@@ -249,7 +251,11 @@ func (c *Client) AwaitStop(from int) (Frame, error) {
 		return Frame{}, errors.Join(err, fmt.Errorf("stackTrace answered %s", r.Body))
 	}
 	top := st.StackFrames[0]
-	return Frame{ThreadID: ev.ThreadID, Path: top.Source.Path, Line: top.Line}, nil
+	f := Frame{ThreadID: ev.ThreadID, Path: top.Source.Path, Line: top.Line}
+	for _, sf := range st.StackFrames {
+		f.Stack = append(f.Stack, sf.Source.Path)
+	}
+	return f, nil
 }
 
 // Continue resumes every thread.

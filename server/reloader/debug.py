@@ -16,7 +16,6 @@ The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py r
 * Without debugpy it explains, and exits with EXIT_NO_DEBUGPY: the backend
   reports it with the command that installs debugpy.
 """
-import json
 import os
 import runpy
 import sys
@@ -107,10 +106,8 @@ def _listen_and_wait(debugpy):
             t.pydev_do_not_trace = True
         if t.name.startswith("django-runserver-"):
             t.is_pydev_daemon_thread = True
-    # This file's frames (the request counter) are not the developer's
-    # code: keep them out of "just my code" stepping and call stacks.
-    os.environ.setdefault("PYDEVD_FILTERS", json.dumps({os.path.abspath(__file__): True}))
     host, port = _listen(debugpy)
+    _hide_own_frames()
     print(f"django-runserver: debugpy adapter listening on {host}:{port}", file=sys.stderr, flush=True)
     wait = float(os.environ.pop("DJANGO_RUNSERVER_DEBUG_WAIT", "0") or 0)
     if wait <= 0:
@@ -128,6 +125,17 @@ def _listen_and_wait(debugpy):
     timer.cancel()
     if expired.is_set():
         print(f"django-runserver: no debugger attached within {wait:g} s", file=sys.stderr, flush=True)
+
+
+def _hide_own_frames():
+    """Keep this file's frames (the request counter) out of call stacks and
+    stepping, as pydevd does with its own files. It is pydevd's internal
+    table: without it, the frames just show."""
+    try:
+        from _pydevd_bundle import pydevd_dont_trace_files as files
+    except ImportError:
+        return
+    files.DONT_TRACE[os.path.basename(__file__)] = files.PYDEV_FILE
 
 
 def _listen(debugpy):

@@ -116,6 +116,11 @@ func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int
 	if f.Path != path || f.Line != line {
 		t.Fatalf("stopped at %s:%d, want %s:%d", f.Path, f.Line, path, line)
 	}
+	for _, p := range f.Stack {
+		if strings.Contains(filepath.Base(p), "debug-") {
+			t.Errorf("the call stack shows the debug bootstrap's frame %s: %q", p, f.Stack)
+		}
+	}
 	return f
 }
 

@@ -27,6 +27,7 @@ type report struct {
 	scalePolled  int
 	limit        limitResult
 	heavyLeftOut []string
+	failedTotals []failedTotal // by server, in the order measured
 }
 
 func (r *report) put(key string, s *sample) {
@@ -255,10 +256,12 @@ func (r *report) markdown() string {
 			"does nothing but set one up (the kernel's own memory for each inotify watch is not counted). Latency is\n"+
 			"from a file's write until the watcher's batch holds it; the first event alone is shown too, since\n"+
 			"batches wait for %s of quiet. %d folders were polled instead of watched. The `watch: poll` rows run a\n"+
-			"poll-only watcher at the default interval, its idle CPU in a process of its own: each poll lstats every\n"+
-			"file, and reads again only the folders whose time changed, so its cost grows with the number of files\n"+
-			"(raise `pollInterval`, or exclude folders, on a big tree). A change waits half the interval on average.\n\n",
-			r.scaleTree, watch.Debounce, r.scalePolled)
+			"poll-only watcher at the default interval, its idle CPU in a process of its own. Each pass stats every\n"+
+			"folder and reads again those whose time changed, which catches added, deleted and renamed files (a\n"+
+			"checkout, an editor that saves by renaming) on the next pass; it lstats the files of folders changed in\n"+
+			"the last ten minutes, and %d of the other files in turn, so a file rewritten in place in a quiet\n"+
+			"folder of a tree this size waits for its turn, a few passes at most.\n\n",
+			r.scaleTree, watch.Debounce, r.scalePolled, watch.PollBudget)
 	}
 	r.table(&b, []row{
 		{"set-up (walk and watch every folder)", "scale/setup"},
@@ -267,7 +270,8 @@ func (r *report) markdown() string {
 		{"change until the first event", "scale/first"},
 		{"change until the reload trigger (the batch)", "scale/trigger"},
 		{fmt.Sprintf("`watch: poll` every %s: idle CPU of a process that only polls (%% of one core)", watch.PollInterval), "scale/poll-idle"},
-		{fmt.Sprintf("`watch: poll` every %s: change until the batch", watch.PollInterval), "scale/poll-trigger"},
+		{fmt.Sprintf("`watch: poll` every %s: a file added, until the batch", watch.PollInterval), "scale/poll-trigger"},
+		{fmt.Sprintf("`watch: poll` every %s: a file in a quiet folder rewritten in place, until the batch", watch.PollInterval), "scale/poll-inplace"},
 	}, nil, false, nil)
 	b.WriteString(r.limitText())
 
@@ -291,6 +295,8 @@ func (r *report) markdown() string {
 		}
 		return fmt.Sprintf("mysite: %s, so ×%.1f", m.medianText(), h.median()/m.median())
 	})
+
+	r.browserMarkdown(&b)
 
 	b.WriteString("### Where our time over the floor goes\n\n")
 	b.WriteString("A Python edit is two spans: from the save until the new process is spawned (the old one must\n" +

@@ -238,19 +238,31 @@ func runPolling(cfg *config, tree *scaleTree, r *report) {
 		return
 	}
 	defer p.w.Close()
-	trigger := newSample("ms")
+	// A new file changes its folder's time, which every pass looks at; a
+	// file rewritten in place in a quiet folder waits for its folder's turn.
+	// Each repetition uses folders no earlier one touched, so they are quiet.
+	added, inPlace := newSample("ms"), newSample("ms")
+	round := time.Duration(cfg.files/watch.PollBudget+2) * watch.PollInterval
 	for i := 0; i <= cfg.reps; i++ {
-		leaf := tree.leaf[(i*7919+13)%len(tree.leaf)]
-		_, b, err := p.change(filepath.Join(leaf, "polled.py"), i, 3*watch.PollInterval+5*time.Second)
+		d := (i*7919 + 13) % len(tree.leaf)
+		_, b, err := p.change(filepath.Join(tree.leaf[d], "polled.py"), i, 3*watch.PollInterval+5*time.Second)
+		if err != nil {
+			r.fail("scale, polling: %v", err)
+			return
+		}
+		d = (d + len(tree.leaf)/2) % len(tree.leaf)
+		_, c, err := p.change(filepath.Join(tree.leaf[d], fmt.Sprintf("m%05d.py", d)), i, round+5*time.Second)
 		if err != nil {
 			r.fail("scale, polling: %v", err)
 			return
 		}
 		if i > 0 {
-			trigger.addDuration(b)
+			added.addDuration(b)
+			inPlace.addDuration(c)
 		}
 	}
-	r.put("scale/poll-trigger", trigger)
+	r.put("scale/poll-trigger", added)
+	r.put("scale/poll-inplace", inPlace)
 }
 
 // pollWatcherChild is the -poll-watcher process: it polls root at the

@@ -47,6 +47,21 @@ func TestResolveNamesEveryBadKey(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
+	inv, ok := err.(*Invalid)
+	if !ok {
+		t.Fatalf("error %T, want *Invalid", err)
+	}
+	keys := []string{}
+	for _, p := range inv.Problems {
+		keys = append(keys, p.Key)
+	}
+	if want := "address args env onPortConflict reload startupTimeout"; strings.Join(keys, " ") != want {
+		t.Errorf("problems for %v, want %s", keys, want)
+	}
+	flagged := inv.Words(func(key string) string { return "-" + key })
+	if !strings.HasPrefix(flagged, "-address must be a string") || strings.Contains(flagged, "djangoRunserver") {
+		t.Errorf("Words named the settings otherwise than asked: %s", flagged)
+	}
 }
 
 func TestReadEnvFile(t *testing.T) {

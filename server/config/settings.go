@@ -26,10 +26,41 @@ const (
 	MinPollInterval     = 0.1
 )
 
+// Invalid is Resolve's error: each setting whose value is wrong, and what
+// is wrong with it. Each face names the settings in its own words: the
+// editor by their keys, the terminal by its flags.
+type Invalid struct {
+	Problems []Problem // sorted by key
+}
+
+// Problem is one setting's wrong value.
+type Problem struct {
+	Key string // the settings key, "pollInterval"
+	// Text says what is wrong, after the setting's name: "must be at least
+	// 0.1 seconds, not 0.05".
+	Text string
+}
+
+// Error names the settings by their keys in the settings section, as an
+// editor's settings do.
+func (e *Invalid) Error() string {
+	return "invalid settings: " + e.Words(func(key string) string { return protocol.SettingsSection + "." + key }) +
+		". Fix them in the settings"
+}
+
+// Words lists the problems, each setting named by name(key).
+func (e *Invalid) Words(name func(key string) string) string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = name(p.Key) + " " + p.Text
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Resolve merges a folder's overrides over the global settings and checks
 // every value's type. Unknown keys are ignored: editors send their own
-// settings in the same section. The error names each bad key and says what
-// it must be.
+// settings in the same section. A bad value gives an *Invalid naming each
+// bad key and saying what it must be.
 func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	merged := map[string]any{}
 	for k, v := range global {
@@ -39,7 +70,7 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 		merged[k] = v
 	}
 	var s protocol.Settings
-	var problems []string
+	var problems []Problem
 	field := func(key string, dst any, want string) {
 		v, ok := merged[key]
 		if !ok || v == nil {
@@ -48,7 +79,7 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 		raw, _ := json.Marshal(v)
 		// json decodes a null element as "" into a string: refuse it instead.
 		if err := json.Unmarshal(raw, dst); err != nil || hasNullElement(v) {
-			problems = append(problems, fmt.Sprintf("%s.%s must be %s, not %s", protocol.SettingsSection, key, want, describe(v)))
+			problems = append(problems, Problem{key, fmt.Sprintf("must be %s, not %s", want, describe(v))})
 		}
 	}
 	field("python", &s.Python, "a string")
@@ -63,6 +94,7 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	field("startupTimeout", &s.StartupTimeout, "a number of seconds")
 	field("watch", &s.Watch, alternatives(watchModes))
 	field("pollInterval", &s.PollInterval, "a number of seconds")
+	field("browserReload", &s.BrowserReload, "true or false")
 
 	problems = append(problems, oneOf(&s.Reload, "reload", reloadModes)...)
 	problems = append(problems, oneOf(&s.OnPortConflict, "onPortConflict", portConflictActions)...)
@@ -71,22 +103,22 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	case s.StartupTimeout == 0:
 		s.StartupTimeout = DefaultStartupTimeout
 	case s.StartupTimeout < 0:
-		problems = append(problems, fmt.Sprintf("%s.startupTimeout must be a positive number of seconds", protocol.SettingsSection))
+		problems = append(problems, Problem{"startupTimeout", "must be a positive number of seconds"})
 	}
 	switch {
 	case s.PollInterval == 0:
 		s.PollInterval = DefaultPollInterval
 	case s.PollInterval < MinPollInterval:
-		problems = append(problems, fmt.Sprintf("%s.pollInterval must be at least %g seconds, not %g", protocol.SettingsSection, MinPollInterval, s.PollInterval))
+		problems = append(problems, Problem{"pollInterval", fmt.Sprintf("must be at least %g seconds, not %g", MinPollInterval, s.PollInterval)})
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			problems = append(problems, fmt.Sprintf("%s.env has an invalid variable name %q", protocol.SettingsSection, k))
+			problems = append(problems, Problem{"env", fmt.Sprintf("has an invalid variable name %q", k)})
 		}
 	}
 	if len(problems) > 0 {
-		sort.Strings(problems)
-		return s, fmt.Errorf("invalid settings: %s. Fix them in your editor's settings", strings.Join(problems, "; "))
+		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Key < problems[j].Key })
+		return s, &Invalid{problems}
 	}
 	return s, nil
 }
@@ -100,12 +132,12 @@ var (
 
 // oneOf sets an unset choice to its default, allowed[0], and names a value
 // that is not allowed.
-func oneOf[T ~string](v *T, key string, allowed []T) []string {
+func oneOf[T ~string](v *T, key string, allowed []T) []Problem {
 	switch {
 	case *v == "":
 		*v = allowed[0]
 	case !slices.Contains(allowed, *v):
-		return []string{fmt.Sprintf("%s.%s must be %s, not %q", protocol.SettingsSection, key, alternatives(allowed), *v)}
+		return []Problem{{key, fmt.Sprintf("must be %s, not %q", alternatives(allowed), *v)}}
 	}
 	return nil
 }

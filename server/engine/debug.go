@@ -19,25 +19,17 @@ const DebugAttachWait = 15 * time.Second
 
 // debugState is the debugger's part of the engine, owned by the loop.
 type debugState struct {
-	on        bool            // this server runs under the debugger, until it stops
-	bootstrap string          // the debug bootstrap's path, once written
-	wait      bool            // the next process waits for a debugger
-	relay     *debugger.Relay // where the live process's debugger attaches
-	relayOf   *output         // the process the relay serves, by its output
-	pid       int
-	attached  bool // a debugger configured the live process
-	paused    bool // a thread of the live process is stopped
+	on       bool            // this server runs under the debugger, until it stops
+	wait     bool            // the next process waits for a debugger
+	relay    *debugger.Relay // where the live process's debugger attaches
+	relayOf  *output         // the process the relay serves, by its output
+	pid      int
+	attached bool // a debugger configured the live process
+	paused   bool // a thread of the live process is stopped
 }
 
 // debugArgs wraps a server's argv and environment in the debug bootstrap.
-func (e *Engine) debugArgs(args []string, env []string) ([]string, []string, *protocol.Error) {
-	if e.dbg.bootstrap == "" {
-		p, err := reloader.WriteDebug()
-		if err != nil {
-			return nil, nil, &protocol.Error{Code: protocol.CodeStartupFailed, Message: capitalize(err.Error()) + ". Check that your cache or temporary folder is writable."}
-		}
-		e.dbg.bootstrap = p
-	}
+func (e *Engine) debugArgs(args []string, env []string) ([]string, []string) {
 	wait := time.Duration(0)
 	if e.dbg.wait {
 		wait = DebugAttachWait
@@ -45,7 +37,7 @@ func (e *Engine) debugArgs(args []string, env []string) ([]string, []string, *pr
 	for k, v := range reloader.DebugEnv(wait) {
 		env = append(env, k+"="+v)
 	}
-	return reloader.DebugArgs(e.dbg.bootstrap, args), env, nil
+	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env
 }
 
 // debugModeError refuses the debugger in a reload mode other than fast:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type plan struct {
 // reloading), or fails with a reason if anything is wrong before the spawn.
 func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.trigger = t
+	e.frames = nil
 	e.endCheck()
 	p, perr := e.plan()
 	if perr != nil {
@@ -46,7 +48,11 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 func (e *Engine) plan() (plan, *protocol.Error) {
 	s := e.settings
 	if e.settingsErr != nil {
-		return plan{}, &protocol.Error{Code: protocol.CodeInvalidSettings, Message: e.settingsErr.Error()}
+		perr := &protocol.Error{Code: protocol.CodeInvalidSettings, Message: capitalize(e.settingsErr.Error()) + ", then start again."}
+		if inv, ok := e.settingsErr.(*config.Invalid); ok {
+			perr.Setting = inv.Problems[0].Key
+		}
+		return plan{}, perr
 	}
 	if _, perr := e.parseAddress(); perr != nil {
 		return plan{}, perr
@@ -136,14 +142,15 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 			return
 		}
 	}
-	args, env := reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args), p.env
+	h, perr := e.handoff()
+	if perr != nil {
+		e.fail(perr)
+		return
+	}
+	args, env := reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args), slices.Concat(p.env, h.env)
 	timeout := time.Duration(s.StartupTimeout * float64(time.Second))
 	if e.dbg.on {
-		var perr *protocol.Error
-		if args, env, perr = e.debugArgs(args, env); perr != nil {
-			e.fail(perr)
-			return
-		}
+		args, env = e.debugArgs(args, env)
 		timeout += DebugAttachWait // the process serves once a debugger attached, or this passed
 	}
 	out := newOutput(s.Reload)
@@ -152,14 +159,17 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		Args:          args,
 		Dir:           p.dir,
 		Env:           env,
+		ExtraFiles:    h.files,
 		OnParentDeath: onParentDeath(s.Reload),
 		OnLine:        e.onLine(out),
 	})
+	h.spawned(err == nil)
 	if err != nil {
 		e.fail(&protocol.Error{Code: protocol.CodePythonNotFound, Setting: "python",
 			Message: fmt.Sprintf("Cannot run %s: %v. Choose a Python 3 interpreter.", p.python, err)})
 		return
 	}
+	proc = h.wrap(proc)
 	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
 	// The new process loads the files as they are now: changes held until
 	// now are in what it loads. Their stamps are what it has seen.
@@ -206,6 +216,9 @@ func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
 		return addr, perr
 	}
 	e.addr = addr
+	if e.kept(addr) {
+		return addr, nil // a probe would only find the engine itself
+	}
 	perr = portcheck.Conflict(e.prober, addr)
 	switch d := portcheck.Decide(e.settings.OnPortConflict, perr); d.Action {
 	case portcheck.UseNext:
@@ -258,6 +271,7 @@ func (e *Engine) awaitReady(proc Process, owned bool) {
 }
 
 func (e *Engine) becameReady(proc Process) {
+	e.adopt(proc)
 	if proc != e.proc || e.ready {
 		return
 	}
@@ -270,6 +284,9 @@ func (e *Engine) becameReady(proc Process) {
 	}
 	e.err = nil
 	e.clearDiagnostics()
+	if e.state == protocol.StateStarting {
+		e.announceBrowser()
+	}
 	if e.addr.Wildcard() {
 		e.warnWildcard()
 	}

@@ -1,15 +1,11 @@
 package reloader
 
 import (
-	_ "embed"
-	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
-
-//go:embed debug.py
-var debugBootstrap []byte
 
 // ExitNoDebugpy is the exit status of the debug bootstrap when the
 // interpreter cannot import debugpy.
@@ -21,14 +17,10 @@ const (
 	noAttachPrefix  = "django-runserver: no debugger attached within "
 )
 
-// WriteDebug writes the debug bootstrap (see debug.py) where Python can run
-// it and returns its path.
-func WriteDebug() (string, error) {
-	p, err := writeScript("debug", debugBootstrap)
-	if err != nil {
-		return "", fmt.Errorf("cannot write the debug bootstrap: %w", err)
-	}
-	return p, nil
+// DebugBootstrap is the path of the debug bootstrap (see debug.py), which
+// WriteShim writes beside the shim at shimPath.
+func DebugBootstrap(shimPath string) string {
+	return filepath.Join(filepath.Dir(shimPath), "debug.py")
 }
 
 // DebugArgs is the argv after the interpreter of a server under the

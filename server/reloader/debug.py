@@ -10,8 +10,9 @@ The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py r
   first request after a start or a reload stops at its breakpoint. After
   DJANGO_RUNSERVER_DEBUG_WAIT seconds without one it says so, in a line the
   backend reads too, and serves anyway.
-* A reload lets the requests in flight answer first (up to REQUEST_GRACE):
-  the one a developer just continued from a breakpoint gets its reply.
+* A reload lets the requests in flight answer first: live.py's drain,
+  where the backend keeps the socket. The request a developer just let go
+  from a breakpoint gets its reply.
 * Then it runs the reloader shim as if Python had run it.
 * Without debugpy it explains, and exits with EXIT_NO_DEBUGPY: the backend
   reports it with the command that installs debugpy.
@@ -50,48 +51,11 @@ def _debug_before_serving(debugpy):
     serve = basehttp.run
 
     def run(*args, **kwargs):
-        _finish_requests_before_reload(basehttp)
         _listen_and_wait(debugpy)
         return serve(*args, **kwargs)
 
     basehttp.run = run
 
-
-# How long a reload waits for the requests in flight.
-REQUEST_GRACE = 10.0
-
-
-def _finish_requests_before_reload(basehttp):
-    """Let the requests in flight answer before a reload ends the process.
-    The backend sends a change made while a thread was paused at a
-    breakpoint the moment execution continues: the request the developer
-    just let go must still get its reply. (Replaces the shim's
-    trigger_reload, installed by now.)"""
-    from django.utils import autoreload
-
-    idle = threading.Condition()
-    active = [0]
-    handle = basehttp.ServerHandler.run
-
-    def counted(self, application):
-        with idle:
-            active[0] += 1
-        try:
-            return handle(self, application)
-        finally:
-            with idle:
-                active[0] -= 1
-                idle.notify_all()
-
-    basehttp.ServerHandler.run = counted
-    trigger = autoreload.trigger_reload
-
-    def trigger_reload(filename):
-        with idle:
-            idle.wait_for(lambda: active[0] == 0, timeout=REQUEST_GRACE)
-        trigger(filename)
-
-    autoreload.trigger_reload = trigger_reload
 
 
 def _listen_and_wait(debugpy):
@@ -107,7 +71,6 @@ def _listen_and_wait(debugpy):
         if t.name.startswith("django-runserver-"):
             t.is_pydev_daemon_thread = True
     host, port = _listen(debugpy)
-    _hide_own_frames()
     print(f"django-runserver: debugpy adapter listening on {host}:{port}", file=sys.stderr, flush=True)
     wait = float(os.environ.pop("DJANGO_RUNSERVER_DEBUG_WAIT", "0") or 0)
     if wait <= 0:
@@ -125,17 +88,6 @@ def _listen_and_wait(debugpy):
     timer.cancel()
     if expired.is_set():
         print(f"django-runserver: no debugger attached within {wait:g} s", file=sys.stderr, flush=True)
-
-
-def _hide_own_frames():
-    """Keep this file's frames (the request counter) out of call stacks and
-    stepping, as pydevd does with its own files. It is pydevd's internal
-    table: without it, the frames just show."""
-    try:
-        from _pydevd_bundle import pydevd_dont_trace_files as files
-    except ImportError:
-        return
-    files.DONT_TRACE[os.path.basename(__file__)] = files.PYDEV_FILE
 
 
 def _listen(debugpy):

@@ -4,8 +4,9 @@
 package reloader
 
 import (
+	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -14,68 +15,93 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
-//go:embed shim.py
-var shim []byte
+// files are the shim and what it loads beside it: live.py (the browser's
+// side of fast mode) and live.js (the script it serves to pages), and
+// debug.py, which runs the shim under the debugger.
+//
+//go:embed shim.py live.py live.js debug.py
+var files embed.FS
+
+// Script is the browser script, which the backend serves too while a
+// server is failed.
+var Script = mustRead("live.js")
 
 // ExitReload is the exit code of Django's trigger_reload: restart at once.
 const ExitReload = 3
 
-// WriteShim writes the shim where Python can run it and returns its path.
-// The file name carries its hash, so concurrent backends of different
-// versions never overwrite each other's shim.
+// WriteShim writes the shim and its files where Python can run them and
+// returns the shim's path. The folder's name carries their hash, so
+// concurrent backends of different versions never overwrite each other's.
 func WriteShim() (string, error) {
-	p, err := writeScript("shim", shim)
-	if err != nil {
-		return "", fmt.Errorf("cannot write the reloader shim: %w", err)
+	h := sha256.New()
+	for _, name := range names {
+		h.Write(mustRead(name))
 	}
-	return p, nil
-}
-
-// writeScript writes an embedded script as PREFIX-HASH.py in the user's
-// cache folder, or else in a new temporary folder, and returns its path.
-func writeScript(prefix string, content []byte) (string, error) {
-	sum := sha256.Sum256(content)
-	name := prefix + "-" + hex.EncodeToString(sum[:6]) + ".py"
+	folder := "shim-" + hex.EncodeToString(h.Sum(nil)[:6])
 	dir, err := os.UserCacheDir()
 	if err == nil {
-		dir = filepath.Join(dir, "django-runserver")
-		if p, err := write(dir, name, content); err == nil {
-			return p, nil
+		dir = filepath.Join(dir, "django-runserver", folder)
+		if err := writeAll(dir); err == nil {
+			return filepath.Join(dir, "shim.py"), nil
 		}
 	}
 	dir, err = os.MkdirTemp("", "django-runserver-")
-	if err != nil {
-		return "", err
+	if err == nil {
+		dir = filepath.Join(dir, folder)
+		err = writeAll(dir)
 	}
-	return write(dir, name, content)
+	if err != nil {
+		return "", fmt.Errorf("cannot write the reloader shim: %w", err)
+	}
+	return filepath.Join(dir, "shim.py"), nil
 }
 
-func write(dir, name string, content []byte) (string, error) {
+var names = []string{"shim.py", "live.py", "live.js", "debug.py"}
+
+func mustRead(name string) []byte {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}
+
+func writeAll(dir string) error {
+	for _, name := range names {
+		if err := write(dir, name, mustRead(name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write puts content at dir/name atomically, unless it is there already.
+func write(dir, name string, content []byte) error {
 	p := filepath.Join(dir, name)
-	if b, err := os.ReadFile(p); err == nil && string(b) == string(content) {
-		return p, nil
+	if b, err := os.ReadFile(p); err == nil && bytes.Equal(b, content) {
+		return nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, name+".*")
 	if err != nil {
-		return "", err
+		return err
 	}
 	if _, err := tmp.Write(content); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
-	return p, nil
+	return nil
 }
 
 // Args is the argv after the interpreter: the shim, the mode, then

@@ -51,7 +51,11 @@ func Run(ctx context.Context, opts Options) int {
 	}
 	settings, err := config.Resolve(opts.Settings, nil)
 	if err != nil {
-		fmt.Fprintf(opts.Stderr, "django-runserver: %v\n", err)
+		msg := err.Error()
+		if inv, ok := err.(*config.Invalid); ok {
+			msg = "invalid flags: " + inv.Words(opts.name)
+		}
+		fmt.Fprintf(opts.Stderr, "django-runserver: %s. See django-runserver run -h.\n", msg)
 		return 2
 	}
 	p := &printer{out: opts.Stdout, err: opts.Stderr, pointers: opts.Pointers}
@@ -79,6 +83,17 @@ func Run(ctx context.Context, opts Options) int {
 	}
 	e.Close()
 	return code
+}
+
+// name is what the terminal calls a setting: its flag or argument, from
+// Pointers ("flag -python" names it -python), else its key.
+func (o Options) name(key string) string {
+	if p, ok := o.Pointers[key]; ok {
+		if _, name, ok := strings.Cut(p, " "); ok {
+			return name
+		}
+	}
+	return key
 }
 
 // Command is the command line that runs dir on address with the user's

@@ -134,6 +134,8 @@ function serverTooltip(view: ServerView): string {
     facts.push(reloads);
     if (status.mode) facts.push(`Reload mode: ${status.mode}`);
     if (status.watch) facts.push(`Watch mode: ${status.watch}`);
+    if (status.browserReload) facts.push("Browser reload: on, open pages reload themselves");
+    if (status.browserReloadNote) facts.push(`$(warning) ${escapeMarkdown(status.browserReloadNote)}`);
     if (status.debug) {
         const where = status.debug.port ? ` on ${status.debug.host ?? "127.0.0.1"}:${status.debug.port}` : "";
         facts.push(`Debugger${where}: ${debugWords(status)}`);

@@ -79,3 +79,26 @@ func TestTerminalSuggestionKeepsTheUsersFlags(t *testing.T) {
 		t.Errorf("the conflict is not explained with its holder and a pointer to ADDRESS:\n%s", out)
 	}
 }
+
+// Bad flag values are refused before anything runs, each named by its
+// flag, and every bad one at once.
+func TestTerminalNamesBadFlagValuesByTheirFlags(t *testing.T) {
+	dir := testenv.Project(t, "mysite")
+	code, out := runTerminalCommand(t, "-python", testenv.Python(t), "-poll-interval", "0.05", "-watch", "sometimes",
+		"-startup-timeout", "-1", dir)
+	if code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	for _, want := range []string{
+		"-poll-interval must be at least 0.1 seconds, not 0.05",
+		`-watch must be "auto", "events" or "poll", not "sometimes"`,
+		"-startup-timeout must be a positive number of seconds",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "djangoRunserver") || strings.Contains(out, "settings") {
+		t.Errorf("the output names an editor's setting:\n%s", out)
+	}
+}

@@ -66,6 +66,7 @@ type runOptions struct {
 	exclude                                           stringList
 	watch                                             string
 	pollInterval                                      float64
+	noBrowserReload                                   bool
 	debug                                             bool
 }
 
@@ -80,6 +81,9 @@ var pointers = map[string]string{
 	"args":           "flag -arg",
 	"watchExclude":   "flag -exclude",
 	"startupTimeout": "flag -startup-timeout",
+	"watch":          "flag -watch",
+	"pollInterval":   "flag -poll-interval",
+	"browserReload":  "flag -no-browser-reload",
 	"address":        "argument ADDRESS",
 }
 
@@ -102,6 +106,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
 	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
+	fs.BoolVar(&o.noBrowserReload, "no-browser-reload", false, "in fast mode, leave HTML pages as Django made them: no script that reloads the open page")
 	fs.BoolVar(&o.debug, "debug", false, "run each server process under debugpy, and print where a debugger (DAP) attaches")
 	return fs, o
 }
@@ -132,6 +137,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
 		"startupTimeout": o.startupTimeout,
 		"watch":          o.watch, "pollInterval": o.pollInterval,
+		"browserReload": !o.noBrowserReload,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
 		Dir: dir, Settings: settings, Debug: o.debug,

@@ -17,13 +17,14 @@ const defaults: ExtensionSettings = {
     startupTimeout: 60,
     watch: "auto",
     pollInterval: 1,
+    browserReload: true,
     openBrowser: false,
     serverPath: "",
 };
 
 describe("toBackendSettings", () => {
     it("drops the extension-only keys and empty strings that mean 'not set'", () => {
-        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval"] as const;
+        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "browserReload"] as const;
         assert.deepEqual(toBackendSettings(defaults), Object.fromEntries(kept.map((key) => [key, defaults[key]])));
     });
 
@@ -41,6 +42,7 @@ describe("toBackendSettings", () => {
             startupTimeout: 5,
             watch: "poll",
             pollInterval: 0.5,
+            browserReload: false,
         };
         assert.deepEqual(toBackendSettings({ ...backend, openBrowser: true, serverPath: "/opt/django-runserver" }), backend);
     });

@@ -332,12 +332,10 @@ func (r *report) markdown() string {
 	b.WriteString("The Python edit of section 1 (didSave), on two more copies of mysite measured in the same rounds: one\n" +
 		"server started with `debug: true` and attached to after every reload as an editor does (DAP initialize,\n" +
 		"attach, configurationDone, through the backend's relay), one without. The difference is what debugpy\n" +
-		"costs a reload: its import and adapter, the attach, and tracing while Django starts.\n\n")
+		"costs a reload: starting its adapter once Django is ready to serve, and the editor's attach.\n\n")
 	r.table(&b, []row{
 		{"ours, `fast`, without the debugger", "debug/off"},
 		{"ours, `fast`, debugger attached", "debug/attached"},
-		{"without: save until the new process is spawned", "debug/off/spawn"},
-		{"attached: save until the new process is spawned", "debug/attached/spawn"},
 	}, []anchor{{"without", "debug/off"}}, false, nil)
 
 	b.WriteString("## Reproduce\n\n```\nmake bench\n```\n\n")

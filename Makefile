@@ -30,6 +30,10 @@ deps:
 	  echo "Installing Debian's python3-django (Django for the sample project and the tests)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-django >/dev/null; \
 	fi
+	@if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import debugpy' >/dev/null 2>&1; then \
+	  echo "Installing Debian's python3-debugpy (the debugger of the Debug Server and its tests)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-debugpy >/dev/null; \
+	fi
 
 run: deps build sample-db
 	$(BIN) run --python "$(PYTHON)" testdata/mysite $(ADDR)

@@ -226,6 +226,18 @@ func measureEdit(t *trial, last time.Time) (time.Duration, bool, error) {
 	return t1.Sub(t0), listenerPID(t.port) != before, nil
 }
 
+// putTrials records each trial's samples, or why it could not run.
+func (r *report) putTrials(trials []*trial) {
+	for _, t := range trials {
+		if t.err != nil {
+			r.fail("%s: %v", t.key, t.err)
+			continue
+		}
+		r.put(t.key, t.smp)
+		r.put(t.key+"/spawn", t.spawn)
+	}
+}
+
 func newTrial(key string, srv server, e edit, port int) *trial {
 	smp := newSample("ms")
 	smp.restarts = 0
@@ -376,14 +388,7 @@ func runEdits(cfg *config, env *env, r *report) {
 	last := map[int]time.Time{}
 	runRounds("edits, Python", pyTrials, cfg.reps, last)
 	runRounds("edits, templates", tplTrials, cfg.reps, last)
-	for _, t := range append(pyTrials, tplTrials...) {
-		if t.err != nil {
-			r.fail("edits, %s: %v", t.key, t.err)
-			continue
-		}
-		r.put(t.key, t.smp)
-		r.put(t.key+"/spawn", t.spawn)
-	}
+	r.putTrials(append(pyTrials, tplTrials...))
 
 	progress("edits: idle CPU of every server at once (%s)", cfg.idle)
 	keys := []string{"idle/fast", "idle/backend"}

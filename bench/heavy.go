@@ -63,14 +63,7 @@ func runHeavy(cfg *config, env *env, r *report) {
 		trials = append(trials, newTrial("heavy/"+key, p, s.pyEdit(port), port))
 	}
 	runRounds("heavy", trials, cfg.reps, map[int]time.Time{})
-	for _, t := range trials {
-		if t.err != nil {
-			r.fail("%s: %v", t.key, t.err)
-			continue
-		}
-		r.put(t.key, t.smp)
-		r.put(t.key+"/spawn", t.spawn)
-	}
+	r.putTrials(trials)
 	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
 		m := newSample("MB")
 		m.add(float64(kb) / 1024)

@@ -43,7 +43,7 @@ type config struct {
 }
 
 // sections, in the order they run.
-var sections = []string{"edits", "browser", "stop", "backend", "scale", "heavy"}
+var sections = []string{"edits", "browser", "stop", "backend", "scale", "heavy", "debug"}
 
 func main() {
 	var cfg config
@@ -119,6 +119,8 @@ func run(cfg *config) int {
 			runScale(cfg, r)
 		case "heavy":
 			runHeavy(cfg, env, r)
+		case "debug":
+			runDebug(cfg, env, r)
 		}
 	}
 	r.elapsed = time.Since(start)

@@ -364,6 +364,15 @@ func (r *report) markdown() string {
 		{"heavier project: the serving Django's RSS", "preload/heavy/rss-django"},
 		{"heavier project: rebuild the preloader", "preload/heavy/rebuild"},
 	}, nil, false, nil)
+	b.WriteString("## 9. Under the debugger\n\n")
+	b.WriteString("The Python edit of section 1 (didSave), on two more copies of mysite measured in the same rounds: one\n" +
+		"server started with `debug: true` and attached to after every reload as an editor does (DAP initialize,\n" +
+		"attach, configurationDone, through the backend's relay), one without. The difference is what debugpy\n" +
+		"costs a reload: starting its adapter once Django is ready to serve, and the editor's attach.\n\n")
+	r.table(&b, []row{
+		{"ours, `fast`, without the debugger", "debug/off"},
+		{"ours, `fast`, debugger attached", "debug/attached"},
+	}, []anchor{{"without", "debug/off"}}, false, nil)
 
 	b.WriteString("## Reproduce\n\n```\nmake bench\n```\n\n")
 	fmt.Fprintf(&b, "which runs `go run ./bench -python \"$(PYTHON)\" -reps 10 -out docs/benchmarks.md` after `make deps build`\n"+

@@ -33,7 +33,7 @@ var tsName = map[string]string{"Error": "ServerError"}
 
 // mirrored are the Go structs the TypeScript side must declare. Other structs are LSP shapes that
 // vscode-languageclient declares; any of them that protocol.ts declares anyway is compared too.
-var mirrored = []string{"Status", "Error", "Trigger", "Holder", "Settings", "FolderParams", "StartParams", "LogParams"}
+var mirrored = []string{"Status", "Error", "Trigger", "Holder", "Settings", "FolderParams", "StartParams", "LogParams", "DebugStatus", "DebugReadyParams", "DebugGoneParams"}
 
 // readmeTables are the README tables that list a Go declaration: the first column of the first
 // table under the heading, against the Go struct's JSON fields or the Go enum type's values.

@@ -55,6 +55,11 @@ const (
 	// MethodLogMessage is LSP's window/logMessage, used for the backend's own
 	// status lines.
 	MethodLogMessage = "window/logMessage"
+	// MethodDebugReady says where a debugger attaches to a server process
+	// started with debug; see DebugReadyParams.
+	MethodDebugReady = "runserver/debugReady"
+	// MethodDebugGone says that process is gone; see DebugGoneParams.
+	MethodDebugGone = "runserver/debugGone"
 )
 
 // ErrServerNotInitialized is the JSON-RPC error code for a request that
@@ -120,6 +125,7 @@ const (
 	CodeInvalidSettings    ErrorCode = "invalid-settings"
 	CodeStartupTimeout     ErrorCode = "startup-timeout"
 	CodeFolderGone         ErrorCode = "folder-gone"
+	CodeDebugpyNotFound    ErrorCode = "debugpy-not-found"
 )
 
 // Holder is the process that holds a port.
@@ -184,6 +190,22 @@ type Status struct {
 	// is on: the preloader was not ready, or was discarded because what it
 	// imported changed.
 	ColdReason string `json:"coldReason,omitempty"`
+	// Debug is set while the server runs under the debugger.
+	Debug *DebugStatus `json:"debug,omitempty"`
+}
+
+// DebugStatus is the debugger's part of a Status.
+type DebugStatus struct {
+	// Host and Port are where a debugger attaches to the live process, once
+	// it listens.
+	Host string `json:"host,omitempty"`
+	Port int    `json:"port,omitzero"`
+	// Attached is true once a debugger has sent configurationDone.
+	Attached bool `json:"attached"`
+	// Paused is true while a thread is stopped in the debugger.
+	Paused bool `json:"paused"`
+	// ReloadPending is true while a change waits for execution to continue.
+	ReloadPending bool `json:"reloadPending"`
 }
 
 // StartKind says how a server process started.
@@ -375,6 +397,25 @@ type FolderParams struct {
 type StartParams struct {
 	Folder  string `json:"folder,omitempty"`
 	Address string `json:"address,omitempty"`
+	// Debug runs every Django process of this server under debugpy.
+	Debug bool `json:"debug,omitempty"`
+}
+
+// DebugReadyParams is the params of runserver/debugReady: the server
+// process PID waits for a debugger on Host:Port, a Debug Adapter Protocol
+// server (attach to it as to debugpy's adapter).
+type DebugReadyParams struct {
+	Folder string `json:"folder"`
+	PID    int    `json:"pid"`
+	Host   string `json:"host"`
+	Port   int    `json:"port"`
+}
+
+// DebugGoneParams is the params of runserver/debugGone: the process PID,
+// announced by runserver/debugReady, is gone, and so is its debug session.
+type DebugGoneParams struct {
+	Folder string `json:"folder"`
+	PID    int    `json:"pid"`
 }
 
 // Stream names an output stream of Django.

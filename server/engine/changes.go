@@ -127,6 +127,9 @@ func (e *Engine) quietElapsed() {
 }
 
 func (e *Engine) send(ts []trigger) {
+	if e.debugHolds(ts) {
+		return
+	}
 	for _, t := range ts {
 		if !e.fresh(t.path) {
 			continue

@@ -44,6 +44,10 @@ type Notifier interface {
 	// Ask shows msg with actions and returns the one chosen, or "" if none
 	// was. It may block until the user answers or ctx ends.
 	Ask(ctx context.Context, typ protocol.MessageType, msg string, actions ...string) string
+	// DebugReady says where a debugger attaches to a new server process.
+	DebugReady(protocol.DebugReadyParams)
+	// DebugGone says a process DebugReady announced is gone.
+	DebugGone(protocol.DebugGoneParams)
 }
 
 // Message is one of the engine's own messages. Its text is in neutral
@@ -167,7 +171,8 @@ type Engine struct {
 	watcher *watch.Watcher
 	diags   map[string][]protocol.Diagnostic // published, by URI
 
-	warm warmth // the preloader reloads fork from (preload.go)
+	warm warmth     // the preloader reloads fork from (preload.go)
+	dbg  debugState // see debug.go
 }
 
 // New returns the engine of the folder at path, known to the editor as uri,
@@ -268,16 +273,34 @@ func (e *Engine) Status() protocol.Status {
 }
 
 // Start starts the server, on address if it is not empty. A server already
-// starting or running is left alone.
+// starting or running is left alone, unless it runs under the debugger:
+// then it restarts without.
 func (e *Engine) Start(address string) protocol.Status {
+	return e.start(address, false)
+}
+
+// Debug starts the server under the debugger (see debug.go), on address if
+// it is not empty. A server already starting or running under the debugger
+// is left alone; one running without restarts under it.
+func (e *Engine) Debug(address string) protocol.Status {
+	return e.start(address, true)
+}
+
+func (e *Engine) start(address string, debug bool) protocol.Status {
 	return call(e, func() protocol.Status {
 		switch e.state {
 		case protocol.StateStarting, protocol.StateRunning, protocol.StateReloading:
-			return e.status()
+			if e.dbg.on == debug {
+				return e.status()
+			}
 		case protocol.StateStopping:
-			e.startPending = &address
+			e.startPending, e.dbg.on = &address, debug
 			return e.status()
 		}
+		if address == "" && e.proc != nil {
+			address = e.addrOverride // switching the debugger keeps the address in use
+		}
+		e.dbg.on, e.dbg.wait = debug, debug
 		stopTimer(&e.retryTimer)
 		e.addrOverride = address
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
@@ -376,6 +399,7 @@ func (e *Engine) finishStop() {
 		ch <- e.status()
 	}
 	e.stopWaiters = nil
+	e.dbg.on = e.dbg.on && e.startPending != nil // a plain stop ends debugging
 	if p := e.startPending; p != nil {
 		e.startPending = nil
 		e.addrOverride = *p
@@ -434,6 +458,7 @@ func (e *Engine) status() protocol.Status {
 		Mode:         e.settings.Reload,
 		Start:        e.warm.start,
 		ColdReason:   e.warm.coldReason,
+		Debug:        e.debugStatus(),
 	}
 	if e.addr.Port != 0 && e.state != protocol.StateStopped {
 		st.URL = e.addr.URL()

@@ -21,6 +21,7 @@ func (e *Engine) exited(proc Process) {
 		return
 	}
 	stopTimer(&e.startTimer)
+	e.debugExited(e.out)
 	out, wasReady := e.out.result(), e.ready
 	inflight := e.inflight
 	e.proc, e.ready, e.inflight = nil, false, nil
@@ -85,6 +86,9 @@ func sameFile(a, b string) bool {
 func (e *Engine) explain(out result, code int) *protocol.Error {
 	if out.bind != "" {
 		return portcheck.FromDjango(e.prober, out.bind, e.addr)
+	}
+	if code == reloader.ExitNoDebugpy && e.dbg.on {
+		return e.noDebugpy()
 	}
 	if tb := out.traceback; tb != nil {
 		if tb.ShortException() == "ModuleNotFoundError" && strings.Contains(tb.Message, "'django'") ||

@@ -54,8 +54,10 @@ func (r *recorder) Log(protocol.LogParams) {}
 func (r *recorder) Diagnostics(uri string, d []protocol.Diagnostic) {
 	r.record(func() { r.diags[uri] = d })
 }
-func (r *recorder) ShowMessage(m Message) { r.record(func() { r.messages = append(r.messages, m) }) }
-func (r *recorder) LogMessage(m Message)  { r.record(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) ShowMessage(m Message)                { r.record(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) LogMessage(m Message)                 { r.record(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) DebugReady(protocol.DebugReadyParams) {}
+func (r *recorder) DebugGone(protocol.DebugGoneParams)   {}
 func (r *recorder) Ask(_ context.Context, _ protocol.MessageType, msg string, _ ...string) string {
 	r.record(func() { r.asked = append(r.asked, msg) })
 	return ""

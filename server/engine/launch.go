@@ -66,6 +66,9 @@ func (e *Engine) plan() (plan, *protocol.Error) {
 	if _, perr := e.parseAddress(); perr != nil {
 		return plan{}, perr
 	}
+	if perr := e.debugModeError(); perr != nil {
+		return plan{}, perr
+	}
 	managePy, err := config.FindManagePy(e.folder, s.ManagePy)
 	if err != nil {
 		return plan{}, &protocol.Error{Code: protocol.CodeManagePyNotFound, Message: capitalize(err.Error()) + ".", Setting: "managePy"}
@@ -153,12 +156,18 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		e.fail(perr)
 		return
 	}
+	args, env := reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args), slices.Concat(e.serverEnv(p), h.env)
+	timeout := time.Duration(s.StartupTimeout * float64(time.Second))
+	if e.dbg.on {
+		args, env = e.debugArgs(args, env)
+		timeout += DebugAttachWait // the process serves once a debugger attached, or this passed
+	}
 	out := newOutput(s.Reload)
 	proc, err := e.startServer(p, state, supervisor.Spec{
 		Path:          p.python,
-		Args:          reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args),
+		Args:          args,
 		Dir:           p.dir,
-		Env:           slices.Concat(e.serverEnv(p), h.env),
+		Env:           env,
 		ExtraFiles:    h.files,
 		OnParentDeath: onParentDeath(s.Reload),
 		OnLine:        e.onLine(out),
@@ -192,7 +201,6 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 	if s.Reload != protocol.ReloadDjango {
 		e.awaitReady(proc, state == protocol.StateStarting)
 	} // Django's own reloader: wait for its child's "Watching for file changes" line.
-	timeout := time.Duration(s.StartupTimeout * float64(time.Second))
 	e.startTimer = e.clock.AfterFunc(timeout, func() { e.post(func() { e.timedOut(proc) }) })
 }
 

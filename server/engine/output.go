@@ -36,6 +36,7 @@ func (e *Engine) onLine(out *output) func(stderr bool, line string) {
 		e.n.Log(protocol.LogParams{Folder: e.uri, Stream: stream, Text: line})
 		if stderr {
 			out.stderrLine(e, line)
+			e.debugLine(out, line)
 		}
 	}
 }

@@ -50,6 +50,9 @@ func (e *Engine) preloading() bool {
 	if s.Reload != protocol.ReloadFast || s.Preload == protocol.PreloadOff {
 		return false
 	}
+	if e.dbg.on {
+		return false // a debugged process starts under debug.py, in a fresh interpreter
+	}
 	if _, ok := e.launcher.(preloadLauncher); !ok {
 		return false
 	}

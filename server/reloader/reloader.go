@@ -17,10 +17,10 @@ import (
 )
 
 // files are the shim, what it loads beside it: live.py (the browser's side
-// of fast mode) and live.js (the script it serves to pages), and the
-// preloader.
+// of fast mode) and live.js (the script it serves to pages), the
+// preloader, and debug.py, which runs the shim under the debugger.
 //
-//go:embed shim.py live.py live.js preload.py
+//go:embed shim.py live.py live.js preload.py debug.py
 var files embed.FS
 
 // Script is the browser script, which the backend serves too while a
@@ -65,7 +65,7 @@ func writeScript(script string) (string, error) {
 	return filepath.Join(dir, script), nil
 }
 
-var names = []string{"shim.py", "live.py", "live.js", "preload.py"}
+var names = []string{"shim.py", "live.py", "live.js", "preload.py", "debug.py"}
 
 func mustRead(name string) []byte {
 	b, err := files.ReadFile(name)

@@ -38,3 +38,7 @@ func (n *notifier) Ask(ctx context.Context, typ protocol.MessageType, msg string
 	}
 	return chosen.Title
 }
+
+func (n *notifier) DebugReady(p protocol.DebugReadyParams) { n.s.notify(protocol.MethodDebugReady, p) }
+
+func (n *notifier) DebugGone(p protocol.DebugGoneParams) { n.s.notify(protocol.MethodDebugGone, p) }

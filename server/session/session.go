@@ -173,6 +173,9 @@ func (s *Session) dispatch(ctx context.Context, req *jsonrpc2.Request) (any, err
 			return nil, err
 		}
 		jsonrpc2.Async(ctx)
+		if p.Debug {
+			return e.Debug(p.Address), nil
+		}
 		return e.Start(p.Address), nil
 	case protocol.MethodStop, protocol.MethodRestart, protocol.MethodStatus:
 		var p protocol.FolderParams

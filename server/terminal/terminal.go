@@ -33,6 +33,8 @@ type Options struct {
 	Pointers map[string]string
 	Stdout   io.Writer
 	Stderr   io.Writer
+	// Debug runs the server under the debugger.
+	Debug bool
 }
 
 // Run serves opts.Dir until Ctrl-C (or SIGTERM), then stops the server and
@@ -62,7 +64,11 @@ func Run(ctx context.Context, opts Options) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st := e.Start("")
+	start := e.Start
+	if opts.Debug {
+		start = e.Debug
+	}
+	st := start("")
 	code := 0
 	if st.State == protocol.StateFailed {
 		// Nothing runs, so nothing to wait for: the reason is printed.
@@ -146,6 +152,11 @@ func (p *printer) LogMessage(m engine.Message) {
 	}
 	fmt.Fprintln(p.err, line)
 }
+
+// DebugReady says nothing more: the engine's own line says where to attach.
+func (p *printer) DebugReady(protocol.DebugReadyParams) {}
+
+func (p *printer) DebugGone(protocol.DebugGoneParams) {}
 
 // Ask cannot ask in a terminal; the message already says what to do.
 func (p *printer) Ask(context.Context, protocol.MessageType, string, ...string) string { return "" }

@@ -4,6 +4,8 @@ export const Commands = {
     start: "djangoRunserver.start",
     stop: "djangoRunserver.stop",
     restart: "djangoRunserver.restart",
+    /** Run the server with debugpy in every process, and attach to each. */
+    debug: "djangoRunserver.debug",
     openBrowser: "djangoRunserver.openBrowser",
     showLog: "djangoRunserver.showLog",
     restartBackend: "djangoRunserver.restartBackend",

@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import { Commands } from "./commandIds";
 import { Ctx, errorMessage, normalizeFolder } from "./ctx";
-import { canOpenBrowser, canRestart, canStart, canStop, toggleAction } from "./enablement";
+import { canDebug, canOpenBrowser, canRestart, canStart, canStop, toggleAction } from "./enablement";
 import { RestartRequest, StartRequest, Status, StopRequest } from "./protocol";
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
@@ -20,6 +20,10 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
         register(Commands.start, async (arg) => {
             const folder = await pickFolder(ctx, arg, (s) => canStart(s.state), "Run the Django server of which folder?");
             if (folder) await ctx.request(StartRequest, { folder });
+        }),
+        register(Commands.debug, async (arg) => {
+            const folder = await pickFolder(ctx, arg, canDebug, "Debug the Django server of which folder?");
+            if (folder) await ctx.request(StartRequest, { folder, debug: true });
         }),
         register(Commands.stop, async (arg) => {
             const folder = await pickFolder(ctx, arg, (s) => canStop(s.state), "Stop the Django server of which folder?");

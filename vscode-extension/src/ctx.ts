@@ -9,7 +9,17 @@ import { Commands } from "./commandIds";
 import { Config, configSection } from "./config";
 import { SettingDiagnostics } from "./diagnostics";
 import { contextKeys, ContextKeys } from "./enablement";
-import { DidChangeStatusNotification, LogNotification, FolderParams, LogParams, RestartRequest, Status } from "./protocol";
+import { Debugger } from "./debug";
+import {
+    DebugGoneNotification,
+    DebugReadyNotification,
+    DidChangeStatusNotification,
+    LogNotification,
+    FolderParams,
+    LogParams,
+    RestartRequest,
+    Status,
+} from "./protocol";
 import { PythonInterpreters } from "./python";
 import { RestartLimiter } from "./restartLimiter";
 import { resolveServerPath } from "./serverBinary";
@@ -40,6 +50,7 @@ export class Ctx implements vscode.Disposable {
     private readonly statusBar = new StatusBar();
     private readonly limiter = new RestartLimiter();
     private readonly settingDiagnostics = new SettingDiagnostics();
+    private readonly debugger: Debugger;
 
     private readonly extensionSubscriptions: vscode.Disposable[] = [];
     private clientSubscriptions: vscode.Disposable[] = [];
@@ -57,7 +68,15 @@ export class Ctx implements vscode.Disposable {
         this.trace = vscode.window.createOutputChannel("Django Runserver (JSON-RPC)", { log: true });
         this.python = new PythonInterpreters(this.log);
         this.config = new Config(this.python);
+        this.debugger = new Debugger({
+            log: this.log,
+            status: (folder) => this.servers.get(folder),
+            folderName: (folder) => this.folderName(folder),
+            normalizeFolder,
+            request: (type, params) => this.request(type, params),
+        });
         this.extensionSubscriptions.push(
+            this.debugger,
             this.log,
             this.trace,
             this.statusBar,
@@ -119,6 +138,8 @@ export class Ctx implements vscode.Disposable {
             client,
             client.onNotification(DidChangeStatusNotification, (status) => this.setServerStatus(status)),
             client.onNotification(LogNotification, (params) => this.onLog(params)),
+            client.onNotification(DebugReadyNotification, (params) => void this.debugger.onReady(params)),
+            client.onNotification(DebugGoneNotification, (params) => this.debugger.onGone(params)),
             client.onDidChangeState((e) => this.onClientState(e.newState)),
         );
         this.log.info(`Starting the backend: ${command} --stdio`);

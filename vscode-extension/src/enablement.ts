@@ -17,6 +17,11 @@ export function canRestart(state: State): boolean {
     return state === "running" || state === "reloading" || state === "failed";
 }
 
+/** A server can be started under the debugger unless it already runs under it, or is stopping. */
+export function canDebug(status: Status): boolean {
+    return canStart(status.state) || (status.state !== "stopping" && !status.debug);
+}
+
 export function canOpenBrowser(status: Status): boolean {
     return status.state === "running" && !!status.url;
 }
@@ -38,6 +43,7 @@ export interface ContextKeys {
     "djangoRunserver.canStop": boolean;
     "djangoRunserver.canRestart": boolean;
     "djangoRunserver.canOpenBrowser": boolean;
+    "djangoRunserver.canDebug": boolean;
 }
 
 /**
@@ -54,5 +60,6 @@ export function contextKeys(statuses: readonly Status[], shown: Status | undefin
         "djangoRunserver.canStop": some((s) => canStop(s.state)),
         "djangoRunserver.canRestart": some((s) => canRestart(s.state)),
         "djangoRunserver.canOpenBrowser": some(canOpenBrowser),
+        "djangoRunserver.canDebug": some(canDebug),
     };
 }

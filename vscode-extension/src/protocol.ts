@@ -42,6 +42,7 @@ export const ErrorCode = {
     InvalidSettings: "invalid-settings",
     StartupTimeout: "startup-timeout",
     FolderGone: "folder-gone",
+    DebugpyNotFound: "debugpy-not-found",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -113,6 +114,21 @@ export interface Status {
     start?: StartKind;
     /** Why the latest reload started cold while preloading is on. */
     coldReason?: string;
+    /** Set while the server runs under the debugger. */
+    debug?: DebugStatus;
+}
+
+/** The debugger's part of a Status. */
+export interface DebugStatus {
+    /** host and port: where a debugger attaches to the live process, once it listens. */
+    host?: string;
+    port?: number;
+    /** A debugger has sent configurationDone. */
+    attached: boolean;
+    /** A thread is stopped in the debugger. */
+    paused: boolean;
+    /** A change waits for execution to continue. */
+    reloadPending: boolean;
 }
 
 /** The backend's settings, under "djangoRunserver". Every key is optional. */
@@ -162,6 +178,22 @@ export interface FolderParams {
 export interface StartParams {
     folder?: string;
     address?: string;
+    /** Runs every Django process of this server under debugpy. */
+    debug?: boolean;
+}
+
+/** Params of runserver/debugReady: process `pid` waits for a debugger, a DAP server at host:port. */
+export interface DebugReadyParams {
+    folder: string;
+    pid: number;
+    host: string;
+    port: number;
+}
+
+/** Params of runserver/debugGone: the process announced by runserver/debugReady is gone. */
+export interface DebugGoneParams {
+    folder: string;
+    pid: number;
 }
 
 export type Stream = "stdout" | "stderr";
@@ -186,3 +218,7 @@ export const StatusRequest = new RequestType<FolderParams, Status, void>("runser
 export const DidChangeStatusNotification = new NotificationType<Status>("runserver/didChangeStatus");
 /** One line of Django's output. */
 export const LogNotification = new NotificationType<LogParams>("runserver/log");
+/** Where a debugger attaches to a new server process. */
+export const DebugReadyNotification = new NotificationType<DebugReadyParams>("runserver/debugReady");
+/** A process announced by runserver/debugReady is gone, and its debug session with it. */
+export const DebugGoneNotification = new NotificationType<DebugGoneParams>("runserver/debugGone");

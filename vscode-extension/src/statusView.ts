@@ -3,7 +3,8 @@
 // statusBar.ts applies the result to the real item.
 
 import { Commands, openSettingsCommand } from "./commandIds";
-import { canOpenBrowser, canRestart, canStop, toggleAction } from "./enablement";
+import { debugWords } from "./debugConfig";
+import { canDebug, canOpenBrowser, canRestart, canStop, toggleAction } from "./enablement";
 import { ErrorCode, ServerError, Status } from "./protocol";
 import { settingId } from "./settings";
 
@@ -93,6 +94,7 @@ const reasons: Record<ErrorCode, (error: ServerError) => string> = {
     [ErrorCode.InvalidSettings]: () => "Invalid settings",
     [ErrorCode.StartupTimeout]: () => "Startup timed out",
     [ErrorCode.FolderGone]: () => "Folder gone",
+    [ErrorCode.DebugpyNotFound]: () => "debugpy not installed",
 };
 
 /** failureReason is the few words the status bar shows for a failed server. */
@@ -138,6 +140,11 @@ function serverTooltip(view: ServerView): string {
     if (status.watch) facts.push(`Watch mode: ${status.watch}`);
     if (status.browserReload) facts.push("Browser reload: on, open pages reload themselves");
     if (status.browserReloadNote) facts.push(`$(warning) ${escapeMarkdown(status.browserReloadNote)}`);
+    if (status.debug) {
+        const where = status.debug.port ? ` on ${status.debug.host ?? "127.0.0.1"}:${status.debug.port}` : "";
+        facts.push(`Debugger${where}: ${debugWords(status)}`);
+        if (status.debug.reloadPending) facts.push("A change waits until execution continues; Restart applies it now.");
+    }
     // Two trailing spaces make a Markdown line break.
     lines.push(facts.join("  \n"));
     if (status.state === "failed" && status.error) {
@@ -148,6 +155,7 @@ function serverTooltip(view: ServerView): string {
     const links: string[] = [];
     const action = toggleAction(status.state);
     if (action === "start") links.push(commandLink("$(play) Run Server", Commands.start, folder));
+    if (canDebug(status)) links.push(commandLink("$(debug-alt) Debug Server", Commands.debug, folder));
     if (canOpenBrowser(status)) links.push(commandLink("$(globe) Open in Browser", Commands.openBrowser, folder));
     if (canRestart(status.state)) links.push(commandLink("$(debug-restart) Restart", Commands.restart, folder));
     if (canStop(status.state)) links.push(commandLink("$(debug-stop) Stop", Commands.stop, folder));
@@ -216,6 +224,14 @@ export function statusBarModel(input: StatusBarInput): StatusBarModel {
         case "stopping":
             return model(`${spinner} ${prefix}Stopping…`, "Django server stopping.");
         case "running":
+            if (status.debug) {
+                const words = debugWords(status);
+                const icon = status.debug.paused ? "$(debug-pause)" : "$(debug-alt)";
+                return model(
+                    `${icon} ${prefix}:${port ?? status.address}${status.debug.paused ? ` ${words}` : ""}`,
+                    `Django server running under the debugger on ${status.url ?? status.address}, ${words}. Click to stop it.`,
+                );
+            }
             return model(
                 `$(radio-tower) ${prefix}:${port ?? status.address}`,
                 `Django server running on ${status.url ?? status.address}. Click to stop it.`,

@@ -68,6 +68,7 @@ type runOptions struct {
 	pollInterval                                      float64
 	noBrowserReload                                   bool
 	preload                                           string
+	debug                                             bool
 }
 
 // pointers tells the user how to change each setting in this terminal:
@@ -109,6 +110,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
 	fs.BoolVar(&o.noBrowserReload, "no-browser-reload", false, "in fast mode, leave HTML pages as Django made them: no script that reloads the open page")
 	fs.StringVar(&o.preload, "preload", "auto", "fork reloads from a preloaded interpreter: auto (Linux), on (also macOS) or off")
+	fs.BoolVar(&o.debug, "debug", false, "run each server process under debugpy, and print where a debugger (DAP) attaches")
 	return fs, o
 }
 
@@ -142,7 +144,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"preload":       o.preload,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
-		Dir: dir, Settings: settings,
+		Dir: dir, Settings: settings, Debug: o.debug,
 		Flags:    args[:len(args)-len(fs.Args())], // flags end where the first argument starts
 		Pointers: pointers,
 		Stdout:   stdout, Stderr: stderr,

@@ -258,4 +258,86 @@ describe("Django Runserver in VS Code", () => {
         await waitForItem("Run Server", (t) => t.includes("Run Server"));
         await screenshot("06-backend-restarted");
     });
+
+    /** openAt opens a file of the project at a line, by Quick Open and Go to Line. */
+    async function openAt(file: string, line: number): Promise<void> {
+        await page.keyboard.press("Control+P");
+        const input = page.locator(".quick-input-widget input");
+        await input.waitFor({ state: "visible", timeout: stepTimeout });
+        await input.fill(`${file}:${line}`);
+        const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: path.basename(file) }).first();
+        await row.waitFor({ state: "visible", timeout: stepTimeout });
+        await page.keyboard.press("Enter");
+        await input.waitFor({ state: "hidden", timeout: stepTimeout });
+    }
+
+    /** request gets a page, waiting as long as a breakpoint holds it; it never rejects. */
+    function request(target: string): Promise<{ status: number; body: string }> {
+        return fetch(target, { signal: AbortSignal.timeout(5 * stepTimeout) })
+            .then(async (res) => ({ status: res.status, body: await res.text() }))
+            .catch((err: unknown) => ({ status: 0, body: String(err) }));
+    }
+
+    /** pausedPid waits until the editor shows a thread paused at a breakpoint, and returns the server's pid then. */
+    async function pausedPid(): Promise<number> {
+        await page.locator(".codicon-debug-stackframe").first().waitFor({ state: "visible", timeout: stepTimeout });
+        const tooltip = await showTooltip("paused");
+        await page.mouse.move(700, 400);
+        const m = /PID: (\d+)/.exec(tooltip);
+        assert.ok(m, tooltip);
+        return Number(m[1]);
+    }
+
+    step("07 Django: Debug Server stops at a breakpoint in the view, reload after reload, and stopping the session stops the server", async () => {
+        // The breakpoint on hello()'s return, set before the server starts: VS Code sends it on attach.
+        await openAt("polls/views.py", 10);
+        await page.keyboard.press("F9");
+        await page.locator(".codicon-debug-breakpoint").first().waitFor({ state: "visible", timeout: stepTimeout });
+        await runCommand("Django: Debug Server");
+        await waitForItem(`:${port} under the debugger`, (t) => t.includes(`:${port}`));
+
+        let reply = request(`${url()}hello/`);
+        const first = await pausedPid();
+        await waitForItem("paused", (t) => t.includes("paused"));
+        await screenshot("07-paused-at-breakpoint");
+        await page.keyboard.press("F5");
+        assert.equal((await reply).body, "hello from the view");
+
+        // Edit and save the view: a new process, attached by itself, stops at the same line.
+        const views = path.join(project.dir, "polls", "views.py");
+        await openAt("polls/views.py", 10);
+        await page.keyboard.press("End");
+        await page.keyboard.press("Shift+Home");
+        await page.keyboard.type("return HttpResponse('hello from the debugger')");
+        await page.keyboard.press("Control+S");
+        await waitUntil("views.py saved to disk", async () =>
+            readFileSync(views, "utf8").includes("hello from the debugger") ? true : undefined, stepTimeout);
+        const second = await waitUntil("a paused request in the new process", async () => {
+            reply = request(`${url()}hello/`);
+            const paused = page.locator(".codicon-debug-stackframe").first().waitFor({ state: "visible", timeout: stepTimeout });
+            if ((await Promise.race([reply.then(() => "answered"), paused.then(() => "paused", () => "not paused")])) !== "paused") return undefined;
+            const pid = await pausedPid();
+            return pid !== first ? pid : undefined;
+        }, stepTimeout);
+        assert.notEqual(second, first);
+        await screenshot("08-paused-after-reload");
+        await page.keyboard.press("F5");
+        assert.equal((await reply).body, "hello from the debugger");
+
+        // Stopping the debug session stops the server: the port is free, no Django process is left.
+        await page.keyboard.press("Shift+F5");
+        await waitForItem("Run Server after the debug session stopped", (t) => t.includes("Run Server"));
+        await waitUntil(`port ${port} to be free`, async () => ((await portIsFree(port)) ? true : undefined), stepTimeout);
+        for (const pid of [first, second]) {
+            await waitUntil(`process ${pid} to be gone`, async () => {
+                try {
+                    process.kill(pid, 0);
+                    return undefined;
+                } catch {
+                    return true;
+                }
+            }, stepTimeout);
+        }
+        await screenshot("09-debug-stopped");
+    });
 });

@@ -11,13 +11,15 @@ describe("contextKeys", () => {
     const [stopped, failed, starting, stopping] = (["stopped", "failed", "starting", "stopping"] as const).map((st) => status("file:///a", st));
     const running = status("file:///a", "running", "http://127.0.0.1:8000/");
     const other = status("file:///b", "stopped");
-    const all = ["running", "canStart", "canStop", "canRestart", "canOpenBrowser"];
+    const all = ["running", "canStart", "canStop", "canRestart", "canOpenBrowser", "canDebug"];
+    const debugging: Status = { ...running, debug: { host: "127.0.0.1", port: 5678, attached: true, paused: false, reloadPending: false } };
     // [case, every folder's status, the shown one, backend ready, the shown state, the keys that are true]
     const cases: [string, Status[], Status, boolean, State | "", string[]][] = [
-        ["one stopped server: only Run Server", [stopped], stopped, true, "stopped", ["canStart"]],
-        ["one running server: Stop, Restart, Open in Browser", [running], running, true, "running", ["running", "canStop", "canRestart", "canOpenBrowser"]],
-        ["a failed server can be started again, stopped and restarted, not browsed", [failed], failed, true, "failed", ["canStart", "canStop", "canRestart"]],
-        ["starting: only Stop", [starting], starting, true, "starting", ["canStop"]],
+        ["one stopped server: Run Server and Debug Server", [stopped], stopped, true, "stopped", ["canStart", "canDebug"]],
+        ["one running server: Stop, Restart, Open in Browser, and Debug Server restarts it under the debugger", [running], running, true, "running", ["running", "canStop", "canRestart", "canOpenBrowser", "canDebug"]],
+        ["a server under the debugger: no Debug Server again", [debugging], debugging, true, "running", ["running", "canStop", "canRestart", "canOpenBrowser"]],
+        ["a failed server can be started again, stopped and restarted, not browsed", [failed], failed, true, "failed", ["canStart", "canStop", "canRestart", "canDebug"]],
+        ["starting: Stop, or Debug Server to start it under the debugger instead", [starting], starting, true, "starting", ["canStop", "canDebug"]],
         ["stopping: nothing", [stopping], stopping, true, "stopping", []],
         ["several folders: a command is enabled when it applies to any of them", [running, other], other, true, "stopped", all],
         ["nothing is enabled while the backend is not ready", [stopped], stopped, false, "", []],

@@ -53,6 +53,19 @@ describe("statusBarModel", () => {
         assert.deepEqual(m.command, { command: Commands.toggle, arguments: [folder] });
     });
 
+    it("under the debugger: a bug, and paused with the pending reload said in the text and the tooltip", () => {
+        const url = "http://127.0.0.1:8123/";
+        const debug = { host: "127.0.0.1", port: 50123, attached: true, paused: false, reloadPending: false };
+        const attached = statusBarModel(view(status("running", { url, pid: 42, debug })));
+        assert.equal(attached.text, "$(debug-alt) :8123");
+        assert.match(attached.tooltip, /Debugger on 127\.0\.0\.1:50123: debugging/);
+        assert.ok(!attached.tooltip.includes(Commands.debug), "no Debug Server link on a server already under the debugger");
+        const pending = statusBarModel(view(status("running", { url, pid: 42, debug: { ...debug, paused: true, reloadPending: true } })));
+        assert.equal(pending.text, "$(debug-pause) :8123 paused · reload pending");
+        assert.match(pending.tooltip, /Restart applies it now/);
+        assert.ok(statusBarModel(view(status("running", { url, pid: 42 }))).tooltip.includes(commandLink("$(debug-alt) Debug Server", Commands.debug, [folder])));
+    });
+
     it("running without a URL falls back to the address's port", () => {
         assert.equal(statusBarModel(view(status("running", { address: "[::1]:9000" }))).text, "$(radio-tower) :9000");
     });

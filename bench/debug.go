@@ -1,0 +1,96 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/django-runserver/django-runserver/internal/fakedap"
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
+	"github.com/django-runserver/django-runserver/protocol"
+)
+
+// runDebug measures the Python-edit reload with the debugger attached
+// against the same without it, in the same rounds: two backends on two
+// copies of testdata/mysite, one started with debug: true and attached to
+// after each reload as an editor does (initialize, attach, configurationDone).
+func runDebug(cfg *config, env *env, r *report) {
+	progress("debug: starting ours with and without the debugger on copies of testdata/mysite")
+	var trials []*trial
+	for _, debug := range []bool{false, true} {
+		key := map[bool]string{false: "debug/off", true: "debug/attached"}[debug]
+		s, err := newSampleSite(cfg, "mysite-"+map[bool]string{false: "nodebug", true: "debug"}[debug])
+		if err != nil {
+			r.fail("debug: %v", err)
+			return
+		}
+		port, err := freePort()
+		if err != nil {
+			r.fail("debug: %v", err)
+			return
+		}
+		b, err := startBackend(env.bin, s.dir, map[string]any{
+			"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
+		})
+		if err != nil {
+			r.fail("%s: %v", key, err)
+			return
+		}
+		o := &ours{b: b, save: true}
+		defer o.close()
+		if debug {
+			go attachEach(b)
+		}
+		var st protocol.Status
+		if err := b.Call(protocol.MethodStart, protocol.StartParams{Debug: debug}, &st); err != nil {
+			r.fail("%s: %v", key, err)
+			return
+		}
+		if _, err := b.waitState(protocol.StateRunning, 60*time.Second); err != nil {
+			r.fail("%s: %v", key, err)
+			return
+		}
+		trials = append(trials, newTrial(key, o, s.pyEdit(port), port))
+	}
+	runRounds("debug", trials, cfg.reps, map[int]time.Time{})
+	r.putTrials(trials)
+}
+
+// attachEach attaches a debugger to every process the backend announces,
+// until the backend exits. Each connection ends with its process.
+func attachEach(b *backend) {
+	seen := 0
+	for {
+		var ready protocol.DebugReadyParams
+		err := b.Await(24*time.Hour, seen, fakeeditor.Expectation{
+			Description: "runserver/debugReady",
+			Check: func(msgs []fakeeditor.Message) fakeeditor.Verdict {
+				for i, m := range msgs {
+					if m.Method == protocol.MethodDebugReady && json.Unmarshal(m.Params, &ready) == nil {
+						seen += i + 1
+						return fakeeditor.Met
+					}
+				}
+				return fakeeditor.Unmet
+			},
+		})
+		if err != nil {
+			return // the backend is gone
+		}
+		d, err := fakedap.Dial(net.JoinHostPort(ready.Host, strconv.Itoa(ready.Port)))
+		if err != nil {
+			progress("debug: cannot attach to pid %d: %v", ready.PID, err)
+			continue
+		}
+		if err := d.Attach(nil); err != nil {
+			progress("debug: cannot attach to pid %d: %v", ready.PID, err)
+			d.Close()
+			continue
+		}
+		go func() { <-d.Done(); d.Close() }()
+	}
+}

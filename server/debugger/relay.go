@@ -1,0 +1,331 @@
+// Package debugger owns the backend's side of debugging a server process:
+// a relay between an editor's debugger and the debugpy adapter the process
+// started, which watches the Debug Adapter Protocol as it passes.
+//
+// The editor attaches to the relay, never to debugpy's own port. That is
+// how the backend knows, for any editor, whether a thread is paused at a
+// breakpoint (a save must not kill a process the developer is inspecting),
+// and whether the debugger has finished configuring. The relay forwards
+// every byte unchanged, in both directions.
+package debugger
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxMessage bounds one DAP message: a variables reply on a huge object is
+// large, but not this large.
+const maxMessage = 256 << 20
+
+// dialTimeout bounds the connection to debugpy's adapter on loopback.
+const dialTimeout = 5 * time.Second
+
+// Events is what a relay reports. Each callback runs on a relay goroutine.
+type Events struct {
+	// Paused reports a change: true once a thread stops (at a breakpoint,
+	// a step, an exception, a pause), false once every thread runs again
+	// or the debugger detaches.
+	Paused func(bool)
+	// Attached reports a change: true once a debugger has sent
+	// configurationDone, false when it disconnects.
+	Attached func(bool)
+}
+
+// Relay listens on a loopback port and relays each connection to debugpy's
+// adapter.
+type Relay struct {
+	ln     net.Listener
+	target string
+	ev     Events
+
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
+	paused   map[int]bool // stopped threads, by id
+	attached int          // configured connections
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// Listen starts a relay on a free port of 127.0.0.1 to the adapter at
+// target (host:port).
+func Listen(target string, ev Events) (*Relay, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the debugger on 127.0.0.1: %w", err)
+	}
+	r := &Relay{ln: ln, target: target, ev: ev, conns: map[net.Conn]bool{}, paused: map[int]bool{}}
+	r.wg.Add(1)
+	go r.accept()
+	return r, nil
+}
+
+// Addr is where an editor attaches.
+func (r *Relay) Addr() (host string, port int) {
+	a := r.ln.Addr().(*net.TCPAddr)
+	return a.IP.String(), a.Port
+}
+
+// Close stops listening and ends every relayed connection: the editor's
+// debug session ends. It returns once the relay's goroutines are done.
+func (r *Relay) Close() {
+	r.mu.Lock()
+	r.closed = true
+	for c := range r.conns {
+		c.Close()
+	}
+	r.mu.Unlock()
+	r.ln.Close()
+	r.wg.Wait()
+}
+
+func (r *Relay) accept() {
+	defer r.wg.Done()
+	for {
+		client, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		adapter, err := net.DialTimeout("tcp", r.target, dialTimeout)
+		if err != nil {
+			client.Close()
+			continue // the process is going: the editor sees its session end
+		}
+		if !r.track(client, adapter) {
+			return
+		}
+		r.wg.Add(1)
+		go r.serve(client, adapter)
+	}
+}
+
+// track registers a connection pair, unless the relay is closed.
+func (r *Relay) track(conns ...net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		for _, c := range conns {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range conns {
+		r.conns[c] = true
+	}
+	return true
+}
+
+// conn is what the relay tracks of one editor connection: the requests
+// that resume threads, by seq, until their response passes.
+type conn struct {
+	configured bool
+	mu         sync.Mutex
+	resuming   map[int]threadBody
+}
+
+// serve relays one editor connection until either side ends it.
+func (r *Relay) serve(client, adapter net.Conn) {
+	defer r.wg.Done()
+	c := &conn{resuming: map[int]threadBody{}}
+	var once sync.Once
+	end := func() {
+		once.Do(func() {
+			client.Close()
+			adapter.Close()
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		relay(adapter, client, func(m message) { r.fromClient(m, c) })
+		end()
+	}()
+	relay(client, adapter, func(m message) { r.fromAdapter(m, c) })
+	end()
+	<-done
+	r.mu.Lock()
+	delete(r.conns, client)
+	delete(r.conns, adapter)
+	r.mu.Unlock()
+	// A debugger that detaches resumes every thread (debugpy does so on
+	// disconnect).
+	r.setPaused(func(p map[int]bool) { clear(p) })
+	if c.configured {
+		r.setAttached(-1)
+	}
+}
+
+// message is the part of a DAP message the relay reads.
+type message struct {
+	Seq        int             `json:"seq"`
+	RequestSeq int             `json:"request_seq"`
+	Success    bool            `json:"success"`
+	Type       string          `json:"type"`
+	Command    string          `json:"command"`
+	Event      string          `json:"event"`
+	Arguments  json.RawMessage `json:"arguments"`
+	Body       json.RawMessage `json:"body"`
+}
+
+// threadBody is the part of a stopped or continued event, or of a
+// continue request's arguments, the relay reads.
+type threadBody struct {
+	ThreadID            int   `json:"threadId"`
+	AllThreadsStopped   bool  `json:"allThreadsStopped"`
+	AllThreadsContinued *bool `json:"allThreadsContinued"`
+	SingleThread        bool  `json:"singleThread"`
+}
+
+func (r *Relay) fromClient(m message, c *conn) {
+	if m.Type != "request" {
+		return
+	}
+	switch m.Command {
+	case "configurationDone":
+		if !c.configured {
+			c.configured = true
+			r.setAttached(1)
+		}
+	case "continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "goto":
+		var a threadBody
+		_ = json.Unmarshal(m.Arguments, &a)
+		c.mu.Lock()
+		c.resuming[m.Seq] = a
+		c.mu.Unlock()
+	}
+}
+
+func (r *Relay) fromAdapter(m message, c *conn) {
+	if m.Type == "response" {
+		// Execution continues once the reply has reached the editor: a
+		// change then applied may end the process, and the editor must
+		// not lose the reply with it. debugpy resumes every thread unless
+		// asked for one alone; a step that ends stops again with its own
+		// event.
+		c.mu.Lock()
+		a, ok := c.resuming[m.RequestSeq]
+		delete(c.resuming, m.RequestSeq)
+		c.mu.Unlock()
+		if ok && m.Success {
+			r.setPaused(func(p map[int]bool) {
+				if a.SingleThread {
+					delete(p, a.ThreadID)
+				} else {
+					clear(p)
+				}
+			})
+		}
+		return
+	}
+	if m.Type != "event" {
+		return
+	}
+	var b threadBody
+	_ = json.Unmarshal(m.Body, &b)
+	switch m.Event {
+	case "stopped":
+		r.setPaused(func(p map[int]bool) { p[b.ThreadID] = true })
+	case "continued":
+		r.setPaused(func(p map[int]bool) {
+			if b.AllThreadsContinued == nil || *b.AllThreadsContinued {
+				clear(p)
+			} else {
+				delete(p, b.ThreadID)
+			}
+		})
+	case "thread":
+		var t struct {
+			Reason   string `json:"reason"`
+			ThreadID int    `json:"threadId"`
+		}
+		if json.Unmarshal(m.Body, &t) == nil && t.Reason == "exited" {
+			r.setPaused(func(p map[int]bool) { delete(p, t.ThreadID) })
+		}
+	case "terminated", "exited":
+		r.setPaused(func(p map[int]bool) { clear(p) })
+	}
+}
+
+// setPaused applies change to the stopped threads, and reports whether
+// any thread is paused when that changes.
+func (r *Relay) setPaused(change func(map[int]bool)) {
+	r.mu.Lock()
+	was := len(r.paused) > 0
+	change(r.paused)
+	now := len(r.paused) > 0
+	r.mu.Unlock()
+	if was != now && r.ev.Paused != nil {
+		r.ev.Paused(now)
+	}
+}
+
+func (r *Relay) setAttached(delta int) {
+	r.mu.Lock()
+	was := r.attached > 0
+	r.attached += delta
+	now := r.attached > 0
+	r.mu.Unlock()
+	if was != now && r.ev.Attached != nil {
+		r.ev.Attached(now)
+	}
+}
+
+// relay copies DAP messages from src to dst unchanged, and shows each to
+// watch, until src ends or a write fails.
+func relay(dst io.Writer, src io.Reader, watch func(message)) {
+	br := bufio.NewReaderSize(src, 64<<10)
+	for {
+		header, body, err := readMessage(br)
+		if err != nil {
+			return
+		}
+		if _, err := dst.Write(append(header, body...)); err != nil {
+			return
+		}
+		var m message
+		if json.Unmarshal(body, &m) == nil {
+			watch(m)
+		}
+	}
+}
+
+// readMessage reads one DAP message: its header lines, as they came, and
+// its body.
+func readMessage(br *bufio.Reader) (header, body []byte, err error) {
+	length := -1
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return nil, nil, err
+		}
+		header = append(header, line...)
+		if len(header) > 64<<10 {
+			return nil, nil, errors.New("DAP header too long")
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		if text == "" {
+			break
+		}
+		if name, value, ok := strings.Cut(text, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
+			if length, err = strconv.Atoi(strings.TrimSpace(value)); err != nil {
+				return nil, nil, fmt.Errorf("bad DAP Content-Length %q: %w", value, err)
+			}
+		}
+	}
+	if length < 0 || length > maxMessage {
+		return nil, nil, fmt.Errorf("bad DAP Content-Length %d", length)
+	}
+	body = make([]byte, length)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return nil, nil, err
+	}
+	return header, body, nil
+}

@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/debugger"
+	"github.com/django-runserver/django-runserver/server/reloader"
+)
+
+// DebugAttachWait is how long a server process under the debugger waits
+// for a debugger to attach and finish configuring before it serves anyway.
+// Waiting is what makes the first request after a start or a reload stop
+// at its breakpoint; an editor attaches well within it.
+const DebugAttachWait = 15 * time.Second
+
+// debugState is the debugger's part of the engine, owned by the loop.
+type debugState struct {
+	on       bool            // this server runs under the debugger, until it stops
+	wait     bool            // the next process waits for a debugger
+	relay    *debugger.Relay // where the live process's debugger attaches
+	relayOf  *output         // the process the relay serves, by its output
+	pid      int
+	attached bool // a debugger configured the live process
+	paused   bool // a thread of the live process is stopped
+}
+
+// debugArgs wraps a server's argv and environment in the debug bootstrap.
+func (e *Engine) debugArgs(args []string, env []string) ([]string, []string) {
+	wait := time.Duration(0)
+	if e.dbg.wait {
+		wait = DebugAttachWait
+	}
+	for k, v := range reloader.DebugEnv(wait) {
+		env = append(env, k+"="+v)
+	}
+	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env
+}
+
+// debugModeError refuses the debugger in a reload mode other than fast:
+// only there is each process the server itself, for debugpy to run in.
+func (e *Engine) debugModeError() *protocol.Error {
+	if !e.dbg.on || e.settings.Reload == protocol.ReloadFast {
+		return nil
+	}
+	return &protocol.Error{Code: protocol.CodeInvalidSettings, Setting: "reload",
+		Message: fmt.Sprintf("The debugger runs the server in the fast reload mode, and reload is %s. Set reload to fast, or start the server without the debugger.", e.settings.Reload)}
+}
+
+// debugLine reads the debug bootstrap's lines on stderr.
+func (e *Engine) debugLine(out *output, line string) {
+	if host, port, ok := reloader.DebugListening(line); ok {
+		e.post(func() { e.debugListening(out, net.JoinHostPort(host, strconv.Itoa(port))) })
+	} else if reloader.DebugNotAttached(line) {
+		e.post(func() { e.debugNotAttached(out) })
+	}
+}
+
+// debugListening starts the relay to the live process's debugpy adapter,
+// and tells the editor where to attach.
+func (e *Engine) debugListening(out *output, target string) {
+	if out != e.out || e.proc == nil || e.dbg.relay != nil {
+		return
+	}
+	proc := e.proc
+	r, err := debugger.Listen(target, debugger.Events{
+		Paused:   func(p bool) { e.post(func() { e.debugPaused(out, p) }) },
+		Attached: func(a bool) { e.post(func() { e.debugAttached(out, a) }) },
+	})
+	if err != nil {
+		e.log(protocol.MessageError, e.name()+" "+capitalize(err.Error())+". The server runs, without a debugger.")
+		return
+	}
+	e.dbg.relay, e.dbg.relayOf, e.dbg.pid = r, out, proc.PID()
+	host, port := r.Addr()
+	e.n.DebugReady(protocol.DebugReadyParams{Folder: e.uri, PID: proc.PID(), Host: host, Port: port})
+	e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger of pid %d listening on %s (Debug Adapter Protocol; attach as to debugpy)", e.name(), proc.PID(), net.JoinHostPort(host, strconv.Itoa(port))))
+	e.notify()
+}
+
+func (e *Engine) debugNotAttached(out *output) {
+	if out != e.out || e.proc == nil {
+		return
+	}
+	e.dbg.wait = false // nobody is debugging: reloads don't wait until someone attaches again
+	e.n.ShowMessage(Message{Type: protocol.MessageWarning,
+		Text: fmt.Sprintf("No debugger attached to the server (pid %d) within %s, so it serves without one. Attach to %s to debug it.", e.proc.PID(), DebugAttachWait, e.debugAddr())})
+}
+
+func (e *Engine) debugAttached(out *output, attached bool) {
+	if out != e.dbg.relayOf {
+		return
+	}
+	e.dbg.attached = attached
+	if attached {
+		e.dbg.wait = true // the editor attaches after each reload: wait for it
+	}
+	e.notify()
+}
+
+// debugPaused records whether a thread is stopped. Changes that arrived
+// while it was are applied once execution continues.
+func (e *Engine) debugPaused(out *output, paused bool) {
+	if out != e.dbg.relayOf || e.dbg.paused == paused {
+		return
+	}
+	e.dbg.paused = paused
+	e.notify()
+	if !paused && e.proc != nil && e.ready && e.quietTimer == nil && len(e.held) > 0 {
+		e.log(protocol.MessageInfo, e.name()+" execution continued: applying the pending reload")
+		e.sendHeld()
+	}
+}
+
+// debugHolds reports whether changes must wait: a thread is paused in the
+// debugger, and a reload would kill the process under the developer.
+func (e *Engine) debugHolds(ts []trigger) bool {
+	if !e.dbg.paused {
+		return false
+	}
+	first := len(e.held) == 0
+	e.held = append(e.held, ts...)
+	if first {
+		e.log(protocol.MessageInfo, e.name()+" reload pending: a thread is paused in the debugger; it applies when execution continues, or on restart")
+		e.notify()
+	}
+	return true
+}
+
+// debugExited ends the debugging of a process that is gone: the editor's
+// session ends with it.
+func (e *Engine) debugExited(out *output) {
+	if out != e.dbg.relayOf || e.dbg.relay == nil {
+		return
+	}
+	r, pid := e.dbg.relay, e.dbg.pid
+	e.dbg.relay, e.dbg.relayOf, e.dbg.pid, e.dbg.attached, e.dbg.paused = nil, nil, 0, false, false
+	// Said before the session ends, so an editor tells this end from a
+	// user who stopped debugging.
+	e.n.DebugGone(protocol.DebugGoneParams{Folder: e.uri, PID: pid})
+	e.wg.Go(r.Close)
+}
+
+// debugStatus is the debugger's part of the status.
+func (e *Engine) debugStatus() *protocol.DebugStatus {
+	if !e.dbg.on || e.state == protocol.StateStopped {
+		return nil
+	}
+	st := &protocol.DebugStatus{Attached: e.dbg.attached, Paused: e.dbg.paused, ReloadPending: e.dbg.paused && len(e.held) > 0}
+	if e.dbg.relay != nil {
+		st.Host, st.Port = e.dbg.relay.Addr()
+	}
+	return st
+}
+
+func (e *Engine) debugAddr() string {
+	if e.dbg.relay == nil {
+		return "the port in runserver/debugReady"
+	}
+	host, port := e.dbg.relay.Addr()
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// noDebugpy explains an interpreter without debugpy.
+func (e *Engine) noDebugpy() *protocol.Error {
+	python := e.pythonOK
+	return &protocol.Error{Code: protocol.CodeDebugpyNotFound, Setting: "python",
+		Message: fmt.Sprintf("%s cannot import debugpy, which the debugger needs. Install it (on Debian or Ubuntu: sudo apt install python3-debugpy; in a virtual environment: %s -m pip install debugpy), or choose an interpreter that has it.", python, python)}
+}

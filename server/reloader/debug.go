@@ -1,0 +1,62 @@
+package reloader
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ExitNoDebugpy is the exit status of the debug bootstrap when the
+// interpreter cannot import debugpy.
+const ExitNoDebugpy = 4
+
+// Lines the debug bootstrap prints on stderr.
+const (
+	listeningPrefix = "django-runserver: debugpy adapter listening on "
+	noAttachPrefix  = "django-runserver: no debugger attached within "
+)
+
+// DebugBootstrap is the path of the debug bootstrap (see debug.py), which
+// WriteShim writes beside the shim at shimPath.
+func DebugBootstrap(shimPath string) string {
+	return filepath.Join(filepath.Dir(shimPath), "debug.py")
+}
+
+// DebugArgs is the argv after the interpreter of a server under the
+// debugger: the bootstrap, then args, the shim's argv (see Args). Frozen
+// standard modules are turned off (Python 3.11+; older ones ignore the
+// option) so that breakpoints in them bind, as debugpy asks.
+func DebugArgs(bootstrap string, args []string) []string {
+	return append([]string{"-Xfrozen_modules=off", bootstrap}, args...)
+}
+
+// DebugEnv is the environment the bootstrap reads: how long it waits for a
+// debugger to attach before it serves anyway.
+func DebugEnv(wait time.Duration) map[string]string {
+	return map[string]string{"DJANGO_RUNSERVER_DEBUG_WAIT": strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)}
+}
+
+// DebugListening parses the bootstrap's line that says where debugpy's
+// adapter listens.
+func DebugListening(line string) (host string, port int, ok bool) {
+	rest, found := strings.CutPrefix(line, listeningPrefix)
+	if !found {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	port, err := strconv.Atoi(rest[i+1:])
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, false
+	}
+	return rest[:i], port, true
+}
+
+// DebugNotAttached reports whether line is the bootstrap's word that no
+// debugger attached in time, so the server serves without waiting.
+func DebugNotAttached(line string) bool {
+	return strings.HasPrefix(line, noAttachPrefix)
+}

@@ -1,0 +1,116 @@
+"""django-runserver's debug bootstrap: debugpy in the server process.
+
+The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py runserver ADDRESS [args...]
+
+* Once Django has loaded and checked the project, right before it serves,
+  it starts debugpy listening on a free loopback port (debugpy's adapter
+  picks it), and says where on stderr, in the line the backend reads:
+  "django-runserver: debugpy adapter listening on HOST:PORT".
+* It then waits for a debugger to attach and send configurationDone, so the
+  first request after a start or a reload stops at its breakpoint. After
+  DJANGO_RUNSERVER_DEBUG_WAIT seconds without one it says so, in a line the
+  backend reads too, and serves anyway.
+* A reload lets the requests in flight answer first: live.py's drain,
+  where the backend keeps the socket. The request a developer just let go
+  from a breakpoint gets its reply.
+* Then it runs the reloader shim as if Python had run it.
+* Without debugpy it explains, and exits with EXIT_NO_DEBUGPY: the backend
+  reports it with the command that installs debugpy.
+"""
+import os
+import runpy
+import sys
+import threading
+
+# The exit status that says this interpreter cannot import debugpy.
+EXIT_NO_DEBUGPY = 4
+
+
+def main():
+    try:
+        import debugpy
+    except ImportError as exc:
+        print(f"django-runserver: {sys.executable} cannot import debugpy ({exc})", file=sys.stderr, flush=True)
+        sys.exit(EXIT_NO_DEBUGPY)
+    _debug_before_serving(debugpy)
+    sys.argv = sys.argv[1:]  # shim.py MODE manage.py ...: what the shim expects
+    runpy.run_path(sys.argv[0], run_name="__main__")
+
+
+def _debug_before_serving(debugpy):
+    """Start debugging once Django has loaded and checked the project, right
+    before it serves. Tracing what runs until then (the imports, the system
+    checks) would cost seconds on every reload; what a developer debugs runs
+    in the request threads, which start after it, all traced. runserver
+    imports run() by name, so it is replaced before runserver is imported."""
+    try:
+        from django.core.servers import basehttp
+    except ImportError:
+        _listen_and_wait(debugpy)  # manage.py will say what is wrong
+        return
+    serve = basehttp.run
+
+    def run(*args, **kwargs):
+        _listen_and_wait(debugpy)
+        return serve(*args, **kwargs)
+
+    basehttp.run = run
+
+
+
+def _listen_and_wait(debugpy):
+    # The main thread runs the reloader, and the shim's threads feed it:
+    # none runs the project's code. Left untraced, a change is judged and
+    # the process exits as fast as without the debugger; traced, resolving
+    # every watched module's path costs half a second. (pydevd's own marks
+    # for threads it must not trace, and for its own threads.)
+    # The shim's own threads are plumbing: hidden from the debugger too.
+    for t in threading.enumerate():
+        if t is threading.main_thread() or t.name.startswith("django-runserver-"):
+            t.pydev_do_not_trace = True
+        if t.name.startswith("django-runserver-"):
+            t.is_pydev_daemon_thread = True
+    host, port = _listen(debugpy)
+    print(f"django-runserver: debugpy adapter listening on {host}:{port}", file=sys.stderr, flush=True)
+    wait = float(os.environ.pop("DJANGO_RUNSERVER_DEBUG_WAIT", "0") or 0)
+    if wait <= 0:
+        return
+    expired = threading.Event()
+
+    def give_up():
+        expired.set()
+        debugpy.wait_for_client.cancel()
+
+    timer = threading.Timer(wait, give_up)
+    timer.daemon = True
+    timer.start()
+    debugpy.wait_for_client()  # returns once the client sent configurationDone
+    timer.cancel()
+    if expired.is_set():
+        print(f"django-runserver: no debugger attached within {wait:g} s", file=sys.stderr, flush=True)
+
+
+def _listen(debugpy):
+    """debugpy.listen, with the adapter it starts kept off our stdout and
+    stderr. The adapter outlives this process by design, and Python's
+    standard streams don't close their descriptors: it would hold the
+    backend's pipes open after every exit, and the backend waits for them
+    to end before the next reload. Nothing else prints while it starts:
+    Django printed its banner, and serves only after this."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        return debugpy.listen(("127.0.0.1", 0))
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved + [devnull]:
+            os.close(fd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,384 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/internal/fakedap"
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+	"github.com/django-runserver/django-runserver/server/portcheck"
+)
+
+// debugPython is an interpreter with Django and debugpy, or the test is
+// skipped: `make test` installs Debian's python3-debugpy.
+func debugPython(t *testing.T, py string) string {
+	t.Helper()
+	if exec.Command(py, "-c", "import debugpy").Run() != nil {
+		t.Fatalf("%s cannot import debugpy: run `make test`, which installs Debian's python3-debugpy, or install debugpy for it", py)
+	}
+	return py
+}
+
+// awaitDebugReady waits for a runserver/debugReady of a process other than
+// not, and returns it.
+func awaitDebugReady(c *fakeeditor.Env, from, not int) protocol.DebugReadyParams {
+	c.T.Helper()
+	var found protocol.DebugReadyParams
+	c.Await(from, fakeeditor.Expectation{
+		Description: fmt.Sprintf("runserver/debugReady of a process other than %d", not),
+		Check: func(msgs []fakeeditor.Message) fakeeditor.Verdict {
+			for _, m := range msgs {
+				var p protocol.DebugReadyParams
+				if m.Method == protocol.MethodDebugReady && json.Unmarshal(m.Params, &p) == nil && p.PID != not {
+					found = p
+					return fakeeditor.Met
+				}
+			}
+			return fakeeditor.Unmet
+		},
+	})
+	return found
+}
+
+// attach attaches a DAP client to where debugReady said, with breakpoints.
+func attach(t *testing.T, r protocol.DebugReadyParams, bps fakedap.Breakpoints) *fakedap.Client {
+	t.Helper()
+	if r.Host != "127.0.0.1" {
+		t.Errorf("debugger host %q, want 127.0.0.1: only this machine may attach", r.Host)
+	}
+	d, err := fakedap.Dial(net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if err := d.Attach(bps); err != nil {
+		t.Fatalf("attach to pid %d: %v", r.PID, err)
+	}
+	return d
+}
+
+// get requests url in the background: a breakpoint holds the reply.
+func get(url string) <-chan string {
+	ch := make(chan string, 1)
+	go func() {
+		body, err := testenv.Get(url)
+		if err != nil {
+			body = "error: " + err.Error()
+		}
+		ch <- body
+	}()
+	return ch
+}
+
+func body(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case b := <-ch:
+		return b
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("no reply to the request")
+		return ""
+	}
+}
+
+// lineOf is the 1-based line of path that contains text.
+func lineOf(t *testing.T, path, text string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line with %q", path, text)
+	return 0
+}
+
+func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int) fakedap.Frame {
+	t.Helper()
+	f, err := d.AwaitStop(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path != path || f.Line != line {
+		t.Fatalf("stopped at %s:%d, want %s:%d", f.Path, f.Line, path, line)
+	}
+	for _, p := range f.Stack {
+		if strings.Contains(filepath.Base(p), "debug-") {
+			t.Errorf("the call stack shows the debug bootstrap's frame %s: %q", p, f.Stack)
+		}
+	}
+	return f
+}
+
+// hit requests path, expects the request to stop at file:line, continues,
+// and returns the reply.
+func hit(t *testing.T, d *fakedap.Client, url, file string, line int) string {
+	t.Helper()
+	mark := d.Mark()
+	reply := get(url)
+	f := expectStop(t, d, mark, file, line)
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	return body(t, reply)
+}
+
+// reattach waits for the process that follows old, attaches to it as an
+// editor does after a reload, and waits until it serves.
+func reattach(t *testing.T, c *fakeeditor.Env, from, old int, bps fakedap.Breakpoints) (protocol.DebugReadyParams, *fakedap.Client) {
+	t.Helper()
+	r := awaitDebugReady(c, from, old)
+	d := attach(t, r, bps)
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", fmt.Sprintf("running in pid %d", r.PID), func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == r.PID
+	})
+	return r, d
+}
+
+// The Debug Server at the level of the Debug Adapter Protocol, with real
+// Django and debugpy: breakpoints are hit after every reload, in the new
+// process, with the new code; a save while paused waits for continue, or a
+// restart; a stop ends the debug session and leaves no process.
+func TestDebugBreakpointsSurviveReloads(t *testing.T) {
+	testenv.RunDjangos(t, debugBreakpointsSurviveReloads)
+}
+
+func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
+	debugPython(t, django.Python)
+	dir := testenv.Project(t, "mysite")
+	port := testenv.FreePort(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, port), dir)
+	views := filepath.Join(dir, "polls", "views.py")
+	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	viewLine := lineOf(t, views, "return HttpResponse(")
+	templateLine := lineOf(t, template, "{{ title }}")
+	bps := fakedap.Breakpoints{views: {viewLine}, template: {templateLine}}
+
+	// Start under the debugger: debugReady, attach, then the server serves.
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	if st.State != protocol.StateStarting || st.Debug == nil {
+		t.Fatalf("start replied %+v, want starting under the debugger", st)
+	}
+	r, d := reattach(t, c, from, 0, bps)
+	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
+	if st.Debug == nil || !st.Debug.Attached || st.Debug.Port != r.Port {
+		t.Fatalf("running status %+v (debug %+v), want attached on port %d", st, st.Debug, r.Port)
+	}
+
+	// The view's breakpoint, then the template's.
+	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello from the view" {
+		t.Fatalf("body %q", b)
+	}
+	if b := hit(t, d, url, template, templateLine); !strings.Contains(b, "Django Runserver sample") {
+		t.Fatalf("body %q", b)
+	}
+
+	// Five edits: each reload is a new process, the editor attaches again,
+	// and the breakpoint is hit in the new code.
+	text := "hello from the view"
+	for i := 1; i <= 5; i++ {
+		next := fmt.Sprintf("hello from edit %d", i)
+		from = c.Mark()
+		testenv.Rewrite(t, views, text, next)
+		c.Save(views)
+		old, oldSession := r.PID, d
+		r, d = reattach(t, c, from, old, bps)
+		select {
+		case <-oldSession.Done():
+		case <-time.After(fakedap.Timeout):
+			t.Fatalf("edit %d: the debug session of pid %d did not end with its process", i, old)
+		}
+		if b := hit(t, d, url+"hello/", views, viewLine); b != next {
+			t.Fatalf("edit %d: body %q, want %q", i, b, next)
+		}
+		text = next
+	}
+	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
+	if st.Reloads != 5 {
+		t.Errorf("reloads = %d after five edits", st.Reloads)
+	}
+
+	// A save while paused waits for continue, and says so.
+	mark := d.Mark()
+	reply := get(url + "hello/")
+	f := expectStop(t, d, mark, views, viewLine)
+	from = c.Mark()
+	testenv.Rewrite(t, views, text, "hello after the pause")
+	c.Save(views)
+	pending := c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
+		return s.Debug != nil && s.Debug.Paused && s.Debug.ReloadPending
+	})
+	if pending.State != protocol.StateRunning || pending.PID != r.PID {
+		t.Fatalf("while paused: %+v, want the same process running", pending)
+	}
+	// The change is seen by now (the status said so); the process must
+	// still be there, paused, whatever the watcher adds.
+	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
+	if st.PID != r.PID || testenv.ProcessGone(r.PID) || st.State != protocol.StateRunning {
+		t.Fatalf("a save while paused restarted the process: %+v", st)
+	}
+	from = c.Mark()
+	if err := d.Continue(f.ThreadID); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, reply); b != text {
+		t.Fatalf("the paused request answered %q, want the old code's %q", b, text)
+	}
+	r, d = reattach(t, c, from, r.PID, bps)
+	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello after the pause" {
+		t.Fatalf("after the pending reload: body %q", b)
+	}
+
+	// Paused with a change pending, a restart applies it at once.
+	mark = d.Mark()
+	reply = get(url + "hello/")
+	expectStop(t, d, mark, views, viewLine)
+	from = c.Mark()
+	testenv.Rewrite(t, views, "hello after the pause", "hello after the restart")
+	c.Save(views)
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
+		return s.Debug != nil && s.Debug.ReloadPending
+	})
+	restarted := time.Now()
+	c.Call(protocol.MethodRestart, protocol.FolderParams{}, &st)
+	old := r.PID
+	r, d = reattach(t, c, from, old, bps)
+	t.Logf("restart while paused: the new process serves %s after the request", time.Since(restarted).Round(time.Millisecond))
+	if !testenv.ProcessGone(old) {
+		t.Errorf("the paused process %d outlived the restart", old)
+	}
+	body(t, reply) // the paused request ends with its process
+	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello after the restart" {
+		t.Fatalf("after the restart: body %q", b)
+	}
+
+	// Stop: the debug session ends, and no process is left, debugpy's
+	// adapter included.
+	adapter := debugpyAdapter(t, c, from)
+	from = c.Mark()
+	c.Stop("")
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("the debug session did not end with the server")
+	}
+	c.Await(from, fakeeditor.Count(protocol.MethodDebugGone, 1))
+	testenv.Eventually(t, 10*time.Second, "the server and debugpy's adapter to exit", func() bool {
+		return testenv.ProcessGone(r.PID) && testenv.ProcessGone(adapter)
+	})
+}
+
+// debugpyAdapter is the pid of the debugpy adapter that the process
+// started since from listens with, found by its port in the bootstrap's
+// line.
+func debugpyAdapter(t *testing.T, c *fakeeditor.Env, from int) int {
+	t.Helper()
+	for _, l := range c.LogLines(from) {
+		if _, rest, ok := strings.Cut(l.Text, "debugpy adapter listening on "); ok {
+			_, p, _ := net.SplitHostPort(rest)
+			port, _ := strconv.Atoi(p)
+			if h := portcheck.Holder(port); h != nil {
+				return h.PID
+			}
+			t.Fatalf("nobody listens on debugpy's port %d", port)
+		}
+	}
+	t.Fatal("no line says where debugpy's adapter listens")
+	return 0
+}
+
+// An interpreter without debugpy fails the start, with the command that
+// installs it. The interpreter is real: a virtual environment with the
+// real Django on its path, and nothing else.
+func TestDebugWithoutDebugpy(t *testing.T) {
+	py := testenv.Python(t)
+	venv := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(py, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Fatalf("cannot make a virtual environment: %v\n%s", err, out)
+	}
+	// Django and what it imports, linked from where the system has them.
+	site := t.TempDir()
+	out, err := exec.Command(py, "-c", "import django, asgiref, sqlparse, pytz, os\n"+
+		"for m in (django, asgiref, sqlparse, pytz): print(os.path.dirname(m.__file__))").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if err := os.Symlink(pkg, filepath.Join(site, filepath.Base(pkg))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	venvPython := filepath.Join(venv, "bin", "python")
+	dir := testenv.Project(t, "mysite")
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, testenv.FreePort(t), "python", venvPython, "env", map[string]any{"PYTHONPATH": site}), dir)
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	failed := c.AwaitState(from, "", protocol.StateFailed)
+	e := failed.Error
+	if e == nil || e.Code != protocol.CodeDebugpyNotFound || e.Setting != "python" ||
+		!strings.Contains(e.Message, "python3-debugpy") || !strings.Contains(e.Message, venvPython+" -m pip install debugpy") {
+		t.Fatalf("failed with %+v, want debugpy-not-found naming python3-debugpy and pip install debugpy", e)
+	}
+	// Without the debugger the same interpreter serves.
+	from = c.Mark()
+	c.Call(protocol.MethodStart, protocol.StartParams{}, &st)
+	c.AwaitState(from, "", protocol.StateRunning)
+}
+
+// Backend kill -9 while a debugger is attached: within 2 s the server and
+// debugpy's adapter (which leaves the process group) are gone.
+func TestDebugBackendKilledLeavesNothing(t *testing.T) {
+	py := debugPython(t, testenv.Python(t))
+	dir := testenv.Project(t, "mysite")
+	c := fakeeditor.NewBinary(t, testenv.Binary(t))
+	c.Initialize(settings(t, testenv.FreePort(t), "python", py), dir)
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	ready := awaitDebugReady(c, from, 0)
+	d := attach(t, ready, nil)
+	c.AwaitState(from, "", protocol.StateRunning)
+	adapter := debugpyAdapter(t, c, from)
+	c.Kill()
+	if !eventually(2*time.Second, func() bool { return testenv.ProcessGone(ready.PID) && testenv.ProcessGone(adapter) }) {
+		t.Fatalf("2 s after kill -9 of the backend: server %d gone %v, debugpy's adapter %d gone %v",
+			ready.PID, testenv.ProcessGone(ready.PID), adapter, testenv.ProcessGone(adapter))
+	}
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("the debug session outlived the backend")
+	}
+}
+
+// eventually reports whether cond holds within timeout.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}

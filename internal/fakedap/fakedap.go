@@ -9,12 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/django-runserver/django-runserver/server/debugger"
 )
 
 // Timeout bounds every wait. Generous: the machine may be loaded.
@@ -64,25 +63,8 @@ func (c *Client) read() {
 	defer close(c.done)
 	br := bufio.NewReader(c.conn)
 	for {
-		length := -1
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			line = strings.TrimRight(line, "\r\n")
-			if line == "" {
-				break
-			}
-			if v, ok := strings.CutPrefix(line, "Content-Length:"); ok {
-				length, _ = strconv.Atoi(strings.TrimSpace(v))
-			}
-		}
-		if length < 0 {
-			return
-		}
-		body := make([]byte, length)
-		if _, err := io.ReadFull(br, body); err != nil {
+		_, body, err := debugger.ReadMessage(br)
+		if err != nil {
 			return
 		}
 		var m Message

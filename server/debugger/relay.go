@@ -283,7 +283,7 @@ func (r *Relay) setAttached(delta int) {
 func relay(dst io.Writer, src io.Reader, watch func(message)) {
 	br := bufio.NewReaderSize(src, 64<<10)
 	for {
-		header, body, err := readMessage(br)
+		header, body, err := ReadMessage(br)
 		if err != nil {
 			return
 		}
@@ -297,9 +297,9 @@ func relay(dst io.Writer, src io.Reader, watch func(message)) {
 	}
 }
 
-// readMessage reads one DAP message: its header lines, as they came, and
+// ReadMessage reads one DAP message: its header lines, as they came, and
 // its body.
-func readMessage(br *bufio.Reader) (header, body []byte, err error) {
+func ReadMessage(br *bufio.Reader) (header, body []byte, err error) {
 	length := -1
 	for {
 		line, err := br.ReadSlice('\n')

@@ -147,8 +147,8 @@ func TestRelayCloseEndsTheSession(t *testing.T) {
 
 func TestReadMessageRejectsBadLengths(t *testing.T) {
 	for _, in := range []string{"Content-Length: x\r\n\r\n", "Content-Length: -1\r\n\r\n", "\r\n", "Content-Length: 999999999999\r\n\r\n"} {
-		if _, _, err := readMessage(bufio.NewReader(bytes.NewBufferString(in))); err == nil {
-			t.Errorf("readMessage(%q) accepted it", in)
+		if _, _, err := ReadMessage(bufio.NewReader(bytes.NewBufferString(in))); err == nil {
+			t.Errorf("ReadMessage(%q) accepted it", in)
 		}
 	}
 }

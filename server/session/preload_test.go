@@ -297,8 +297,9 @@ func TestPreloadRefusesAThread(t *testing.T) {
 }
 
 // preloaders are the preloaders of the folder dir among this process's
-// children.
-func preloaders(dir string) []int {
+// children, but server: a warm server is their fork, the backend's child
+// too, and its command line is theirs.
+func preloaders(dir string, server int) []int {
 	var found []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -309,7 +310,7 @@ func preloaders(dir string) []int {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(os.Getpid()) &&
+		if pid != server && len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(os.Getpid()) &&
 			strings.Contains(string(cmdline), "preload-") && strings.Contains(string(cmdline), dir) {
 			found = append(found, pid)
 		}
@@ -317,10 +318,11 @@ func preloaders(dir string) []int {
 	return found
 }
 
-// preloaderPID finds the preloader of the folder dir.
-func preloaderPID(t *testing.T, dir string) int {
+// preloaderPID finds the preloader of the folder dir, whose server is
+// server.
+func preloaderPID(t *testing.T, dir string, server int) int {
 	t.Helper()
-	found := preloaders(dir)
+	found := preloaders(dir, server)
 	if len(found) != 1 {
 		t.Fatalf("want one preloader of %s, found %v", dir, found)
 	}
@@ -342,7 +344,7 @@ func TestPreloaderFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, dir, url := warmServer(t)
 			views := filepath.Join(dir, "polls", "views.py")
-			pid := preloaderPID(t, dir)
+			pid := preloaderPID(t, dir, c.Status("").PID)
 			if err := syscall.Kill(pid, tc.signal); err != nil {
 				t.Fatal(err)
 			}
@@ -397,7 +399,7 @@ func TestPreloadOff(t *testing.T) {
 		}
 		wantBody(t, "a reload", body, fmt.Sprintf("view=off%d", i))
 	}
-	if found := preloaders(dir); len(found) > 0 {
+	if found := preloaders(dir, 0); len(found) > 0 {
 		t.Errorf("with preload off, preloaders run: %v", found)
 	}
 }

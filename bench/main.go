@@ -43,7 +43,7 @@ type config struct {
 }
 
 // sections, in the order they run.
-var sections = []string{"edits", "stop", "backend", "scale", "heavy"}
+var sections = []string{"edits", "browser", "stop", "backend", "scale", "heavy"}
 
 func main() {
 	var cfg config
@@ -109,6 +109,8 @@ func run(cfg *config) int {
 		switch s {
 		case "edits":
 			runEdits(cfg, env, r)
+		case "browser":
+			runBrowser(cfg, env, r)
 		case "stop":
 			runStop(cfg, env, r)
 		case "backend":

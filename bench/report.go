@@ -27,6 +27,7 @@ type report struct {
 	scalePolled  int
 	limit        limitResult
 	heavyLeftOut []string
+	failedTotals []failedTotal // by server, in the order measured
 	// notes are remarks on a row, by its key: how many warm reloads were
 	// warm.
 	notes map[string]string
@@ -297,6 +298,8 @@ func (r *report) markdown() string {
 		}
 		return fmt.Sprintf("mysite: %s, so ×%.1f", m.medianText(), h.median()/m.median())
 	})
+
+	r.browserMarkdown(&b)
 
 	b.WriteString("### Where our time over the floor goes\n\n")
 	b.WriteString("A Python edit is two spans: from the save until the new process is spawned (the old one must\n" +

@@ -172,6 +172,11 @@ type Status struct {
 	// Watch is how the folder is watched while a fast-mode server is
 	// active: "events" or "poll" (also when auto chose polling).
 	Watch string `json:"watch,omitempty"`
+	// BrowserReload is set while pages get the script that reloads them.
+	BrowserReload bool `json:"browserReload,omitempty"`
+	// BrowserReloadNote says why requests during a reload can fail on
+	// this platform (the socket can't be handed on), or is empty.
+	BrowserReloadNote string `json:"browserReloadNote,omitempty"`
 	// Start says how the latest server process started while preloading is
 	// on: forked from the preloader (warm) or a fresh interpreter (cold).
 	Start StartKind `json:"start,omitempty"`
@@ -255,6 +260,9 @@ type Settings struct {
 	Watch WatchMode `json:"watch,omitempty"`
 	// PollInterval is the time, in seconds, between two polls.
 	PollInterval float64 `json:"pollInterval,omitzero"`
+	// BrowserReload gives HTML pages the script that reloads them (fast
+	// mode only); nil means on.
+	BrowserReload *bool `json:"browserReload,omitempty"`
 	// Preload chooses whether reloads fork from a preloaded interpreter;
 	// empty means auto.
 	Preload PreloadMode `json:"preload,omitempty"`

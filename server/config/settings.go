@@ -94,6 +94,7 @@ func Resolve(global, folder map[string]any) (protocol.Settings, error) {
 	field("startupTimeout", &s.StartupTimeout, "a number of seconds")
 	field("watch", &s.Watch, alternatives(watchModes))
 	field("pollInterval", &s.PollInterval, "a number of seconds")
+	field("browserReload", &s.BrowserReload, "true or false")
 	field("preload", &s.Preload, alternatives(preloadModes))
 
 	problems = append(problems, oneOf(&s.Reload, "reload", reloadModes)...)

@@ -21,6 +21,8 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
+	"github.com/django-runserver/django-runserver/server/listener"
+	"github.com/django-runserver/django-runserver/server/parse"
 	"github.com/django-runserver/django-runserver/server/portcheck"
 	"github.com/django-runserver/django-runserver/server/watch"
 )
@@ -149,6 +151,11 @@ type Engine struct {
 	lastReloadMs *float64
 	trigger      *trigger // cause of the current or latest (re)load
 	err          *protocol.Error
+	frames       []parse.Frame // err's traceback frames inside the folder, for the error page
+
+	// ln is the address kept for the processes (fast mode, see browser.go),
+	// from a spawn until the stop, or until the address or mode changes.
+	ln *listener.Listener
 
 	stopWaiters  []chan protocol.Status
 	startPending *string // a start that arrived while stopping
@@ -360,6 +367,7 @@ func (e *Engine) finishStop() {
 	e.closeWatcher()
 	e.closePreload()
 	e.clearDiagnostics()
+	e.unbind()
 	if changed {
 		e.notify()
 		e.log(protocol.MessageInfo, e.name()+" stopped")
@@ -439,6 +447,7 @@ func (e *Engine) status() protocol.Status {
 	if e.trigger != nil {
 		st.Trigger = &protocol.Trigger{Kind: e.trigger.kind, Path: e.trigger.path}
 	}
+	e.browserStatus(&st)
 	return st
 }
 

@@ -36,6 +36,7 @@ func (e *Engine) exited(proc Process) {
 		e.launch(state, t)
 		return
 	case pendingDiscard:
+		e.serveFailure()
 		e.notify() // still failed, now without a process
 		return
 	}
@@ -104,6 +105,7 @@ func (e *Engine) explain(out result, code int) *protocol.Error {
 
 func (e *Engine) tracebackError(tb *parse.Traceback) *protocol.Error {
 	perr := &protocol.Error{Code: protocol.CodeStartupFailed, Exception: tb.ShortException()}
+	e.frames = tb.InWorkspace(e.folder)
 	where := ""
 	if f, ok := tb.Locate(e.folder); ok {
 		perr.File, perr.Line = f.File, f.Line
@@ -174,7 +176,9 @@ func (e *Engine) fail(perr *protocol.Error) {
 	e.err = perr
 	e.clearDiagnostics()
 	e.publishError(perr)
-	e.setState(protocol.StateFailed)
+	e.state = protocol.StateFailed
+	e.serveFailure() // first: the page answers once the status says failed
+	e.notify()
 	e.n.LogMessage(Message{Type: protocol.MessageError, Text: e.name() + " " + perr.Message, Setting: perr.Setting})
 }
 

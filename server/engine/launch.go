@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ type plan struct {
 // reloading), or fails with a reason if anything is wrong before the spawn.
 func (e *Engine) launch(state protocol.State, t *trigger) {
 	e.trigger = t
+	e.frames = nil
 	e.endCheck()
 	p, perr := e.plan()
 	if perr != nil && perr.Code == protocol.CodeManagePyNotFound {
@@ -146,20 +148,28 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 			return
 		}
 	}
+	h, perr := e.handoff()
+	if perr != nil {
+		e.fail(perr)
+		return
+	}
 	out := newOutput(s.Reload)
 	proc, err := e.startServer(p, state, supervisor.Spec{
 		Path:          p.python,
 		Args:          reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args),
 		Dir:           p.dir,
-		Env:           e.serverEnv(p),
+		Env:           slices.Concat(e.serverEnv(p), h.env),
+		ExtraFiles:    h.files,
 		OnParentDeath: onParentDeath(s.Reload),
 		OnLine:        e.onLine(out),
 	})
+	h.spawned(err == nil)
 	if err != nil {
 		e.fail(&protocol.Error{Code: protocol.CodePythonNotFound, Setting: "python",
 			Message: fmt.Sprintf("Cannot run %s: %v. Choose a Python 3 interpreter.", p.python, err)})
 		return
 	}
+	proc = h.wrap(proc)
 	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
 	// The new process loads the files as they are now: changes held until
 	// now are in what it loads. Their stamps are what it has seen.
@@ -207,6 +217,9 @@ func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
 		return addr, perr
 	}
 	e.addr = addr
+	if e.kept(addr) {
+		return addr, nil // a probe would only find the engine itself
+	}
 	perr = portcheck.Conflict(e.prober, addr)
 	switch d := portcheck.Decide(e.settings.OnPortConflict, perr); d.Action {
 	case portcheck.UseNext:
@@ -259,6 +272,7 @@ func (e *Engine) awaitReady(proc Process, owned bool) {
 }
 
 func (e *Engine) becameReady(proc Process) {
+	e.adopt(proc)
 	if proc != e.proc || e.ready {
 		return
 	}
@@ -271,6 +285,9 @@ func (e *Engine) becameReady(proc Process) {
 	}
 	e.err = nil
 	e.clearDiagnostics()
+	if e.state == protocol.StateStarting {
+		e.announceBrowser()
+	}
 	if e.addr.Wildcard() {
 		e.warnWildcard()
 	}

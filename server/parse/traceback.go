@@ -55,6 +55,18 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 	return Frame{}, false
 }
 
+// InWorkspace returns the frames inside root that are not in a library,
+// oldest first: the project's own part of the traceback.
+func (t *Traceback) InWorkspace(root string) []Frame {
+	var frames []Frame
+	for _, f := range t.Frames {
+		if fileuri.Inside(root, f.File) && !isLibrary(f.File) {
+			frames = append(frames, f)
+		}
+	}
+	return frames
+}
+
 // isLibrary reports paths of installed packages, which may live inside the
 // folder (a virtualenv in .venv, for example).
 func isLibrary(file string) bool {

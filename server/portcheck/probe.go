@@ -25,16 +25,26 @@ func (e *BindError) Unwrap() error { return e.Err }
 // (Go, like Python's socketserver, sets SO_REUSEADDR on Unix). It returns
 // nil when the address is free, or a *BindError saying why it is not.
 func Probe(a Address) error {
+	ln, err := Listen(a)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+// Listen binds a the way Django's server binds and listens on it, or returns
+// a *BindError saying why it cannot.
+func Listen(a Address) (*net.TCPListener, error) {
 	ln, err := net.Listen(a.network(), a.String())
 	if err == nil {
-		return ln.Close()
+		return ln.(*net.TCPListener), nil
 	}
 	var dnsErr *net.DNSError
 	code := classify(err)
 	if errors.As(err, &dnsErr) {
 		code = protocol.CodeAddressUnavailable
 	}
-	return &BindError{Address: a, Code: code, Err: err}
+	return nil, &BindError{Address: a, Code: code, Err: err}
 }
 
 // NextFree returns the first free address above a's port, trying up to 100

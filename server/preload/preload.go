@@ -238,8 +238,11 @@ func (p *Preloader) Err() error { return p.readyErr }
 func (p *Preloader) Imported() int { return p.imported }
 
 // Fork starts spec's process as a fork of the preloader: spec.Args (the
-// shim's, as for a cold start) and spec.Dir apply; spec.Path and spec.Env
-// must be those the preloader was built for. The error says why the fork
+// shim's, as for a cold start), spec.Dir, spec.Env and spec.ExtraFiles
+// (descriptors 3, 4, ... as for a cold start: the live browser's socket and
+// ready pipe) apply; spec.Path must be the one the preloader was built for,
+// and spec.Env may differ from its environment only in what a cold start
+// reads after Django is set up. The error says why the fork
 // was refused or failed, in words for the user: the caller then starts the
 // process cold. After any error but ErrLoading the preloader is of no more
 // use.
@@ -255,11 +258,15 @@ func (p *Preloader) Fork(spec supervisor.Spec) (*supervisor.Process, error) {
 	p.forkMu.Lock()
 	defer p.forkMu.Unlock()
 	return supervisor.StartWith(spec, func(stdin, stdout, stderr *os.File) (int, func() int, error) {
-		msg, err := json.Marshal(map[string]any{"fork": map[string]any{"args": spec.Args, "dir": spec.Dir}})
+		msg, err := json.Marshal(map[string]any{"fork": map[string]any{"args": spec.Args, "dir": spec.Dir, "env": spec.Env}})
 		if err != nil {
 			return 0, nil, err
 		}
-		oob := rights(int(stdin.Fd()), int(stdout.Fd()), int(stderr.Fd()))
+		fds := []int{int(stdin.Fd()), int(stdout.Fd()), int(stderr.Fd())}
+		for _, f := range spec.ExtraFiles {
+			fds = append(fds, int(f.Fd()))
+		}
+		oob := rights(fds...)
 		if _, _, err := p.conn.WriteMsgUnix(append(msg, '\n'), oob, nil); err != nil {
 			return 0, nil, fmt.Errorf("the preloader exited: %s", p.lastWords())
 		}

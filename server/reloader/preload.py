@@ -16,17 +16,20 @@ path of a unix socket the backend listens on. The preloader
   sys.path entry, and of the interpreter, and says {"ready": N}, or
   {"ready": N, "unsafe": why} when forking it would not be safe;
 * then serves requests, one JSON object a line:
-  {"fork": {"args": [SHIM, MODE, manage.py, ...], "dir": D}} comes with
-  three file descriptors (SCM_RIGHTS): the new server's stdin, stdout and
-  stderr. If anything recorded changed, the answer is {"stale": why} and the
+  {"fork": {"args": [SHIM, MODE, manage.py, ...], "dir": D, "env": [K=V, ...]}}
+  comes with at least three file descriptors (SCM_RIGHTS): the new server's
+  stdin, stdout and stderr, then those it gets as 3, 4, ... (the listening
+  socket and ready pipe of the live browser), as a cold start would. If anything recorded changed, the answer is {"stale": why} and the
   preloader forks no more. Otherwise it forks and answers {"forked": PID};
-  the child leads its own process group, takes the three descriptors as 0, 1
-  and 2, and runs the shim as a cold start would, from its main(). On Linux
+  the child leads its own process group, takes the descriptors as 0, 1, 2,
+  3, ..., takes ENV as its environment, and runs the shim as a cold start
+  would, from its main(). On Linux
   the child is the backend's own ({"forked": PID, "sibling": true}), which
   waits for it; elsewhere it is the preloader's, and {"exit": PID,
   "code": C} follows when it ends (-1: a signal).
   {"retire": true} refuses further forks and exits once every child has.
 """
+import fcntl
 import json
 import os
 import selectors
@@ -349,8 +352,8 @@ class Preloader:
     def _refusal(self, fds):
         if self.retiring:
             return {"stale": "the preloader is being replaced"}
-        if len(fds) != 3:
-            return {"error": "a fork needs 3 descriptors, got %d" % len(fds)}
+        if len(fds) < 3:
+            return {"error": "a fork needs at least 3 descriptors, got %d" % len(fds)}
         if self.unsafe:
             return {"stale": self.unsafe}
         if not self.stale:
@@ -374,11 +377,17 @@ class Preloader:
             self.ctl.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
-            for target, fd in enumerate(fds):
-                os.dup2(fd, target)
+            # Out of the way first: a received descriptor may have the
+            # number another one is to take.
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64 + MAX_FDS) for fd in fds]
             for fd in fds:
-                if fd > 2:
-                    os.close(fd)
+                os.close(fd)
+            for target, fd in enumerate(high):
+                os.dup2(fd, target)  # inheritable, as a cold start's are
+                os.close(fd)
+            if "env" in request:
+                os.environ.clear()
+                os.environ.update(kv.split("=", 1) for kv in request["env"] if "=" in kv)
             if "random" in sys.modules:
                 sys.modules["random"].seed()  # also done at fork by random itself, since 3.7
             os.chdir(request["dir"])

@@ -5,8 +5,9 @@
 package reloader
 
 import (
+	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -15,69 +16,101 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
-//go:embed shim.py
-var shim []byte
+// files are the shim, what it loads beside it: live.py (the browser's side
+// of fast mode) and live.js (the script it serves to pages), and the
+// preloader.
+//
+//go:embed shim.py live.py live.js preload.py
+var files embed.FS
 
-//go:embed preload.py
-var preloader []byte
+// Script is the browser script, which the backend serves too while a
+// server is failed.
+var Script = mustRead("live.js")
 
 // ExitReload is the exit code of Django's trigger_reload: restart at once.
 const ExitReload = 3
 
-// WriteShim writes the shim where Python can run it and returns its path.
-func WriteShim() (string, error) { return writeScript("shim", shim) }
+// WriteShim writes the shim and its files where Python can run them and
+// returns the shim's path. The folder's name carries their hash, so
+// concurrent backends of different versions never overwrite each other's.
+func WriteShim() (string, error) { return writeScript("shim.py") }
 
-// WritePreloader writes the preloader (see preload.py) where Python can run
-// it and returns its path.
-func WritePreloader() (string, error) { return writeScript("preload", preloader) }
+// WritePreloader writes the preloader (see preload.py) beside the shim and
+// returns its path.
+func WritePreloader() (string, error) { return writeScript("preload.py") }
 
-// writeScript writes one of the embedded scripts to the cache folder, or
-// else a temporary one, and returns its path. The file name carries its
-// hash, so concurrent backends of different versions never overwrite each
-// other's script.
-func writeScript(base string, content []byte) (string, error) {
-	sum := sha256.Sum256(content)
-	name := base + "-" + hex.EncodeToString(sum[:6]) + ".py"
+// writeScript writes every embedded file to the hashed folder and returns
+// the path of one.
+func writeScript(script string) (string, error) {
+	h := sha256.New()
+	for _, name := range names {
+		h.Write(mustRead(name))
+	}
+	folder := "shim-" + hex.EncodeToString(h.Sum(nil)[:6])
 	dir, err := os.UserCacheDir()
 	if err == nil {
-		dir = filepath.Join(dir, "django-runserver")
-		if p, err := write(dir, name, content); err == nil {
-			return p, nil
+		dir = filepath.Join(dir, "django-runserver", folder)
+		if err := writeAll(dir); err == nil {
+			return filepath.Join(dir, script), nil
 		}
 	}
 	dir, err = os.MkdirTemp("", "django-runserver-")
-	if err != nil {
-		return "", fmt.Errorf("cannot write the reloader's %s script: %w", base, err)
+	if err == nil {
+		dir = filepath.Join(dir, folder)
+		err = writeAll(dir)
 	}
-	return write(dir, name, content)
+	if err != nil {
+		return "", fmt.Errorf("cannot write the reloader's %s: %w", script, err)
+	}
+	return filepath.Join(dir, script), nil
 }
 
-func write(dir, name string, content []byte) (string, error) {
+var names = []string{"shim.py", "live.py", "live.js", "preload.py"}
+
+func mustRead(name string) []byte {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}
+
+func writeAll(dir string) error {
+	for _, name := range names {
+		if err := write(dir, name, mustRead(name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write puts content at dir/name atomically, unless it is there already.
+func write(dir, name string, content []byte) error {
 	p := filepath.Join(dir, name)
-	if b, err := os.ReadFile(p); err == nil && string(b) == string(content) {
-		return p, nil
+	if b, err := os.ReadFile(p); err == nil && bytes.Equal(b, content) {
+		return nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, name+".*")
 	if err != nil {
-		return "", err
+		return err
 	}
 	if _, err := tmp.Write(content); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
-	return p, nil
+	return nil
 }
 
 // Args is the argv after the interpreter: the shim, the mode, then

@@ -70,8 +70,18 @@ def main():
               "using Django's own reloader instead. Set djangoRunserver.reload to \"django\" to silence this.",
               file=sys.stderr, flush=True)
         os.environ.pop("RUN_MAIN", None)
+    if mode == "fast" and os.environ.get("RUN_MAIN") == "true":  # the browser's side: live.py, beside this file
+        _load("django_runserver_live", "live.py").install()
     import runpy
     runpy.run_path(manage, run_name="__main__")
+
+
+def _load(name, filename):
+    from importlib import util
+    spec = util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)), filename))
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _read_stdin(changes):

@@ -18,6 +18,9 @@ type Spec struct {
 	Args []string // after Path
 	Dir  string
 	Env  []string
+	// ExtraFiles are inherited by the child as descriptors 3, 4, … (Unix):
+	// the kept listening socket and the ready pipe of the live browser.
+	ExtraFiles []*os.File
 	// OnParentDeath is what the kernel does to the child when the backend
 	// dies, where the OS offers it (Linux).
 	OnParentDeath ParentDeath
@@ -60,6 +63,7 @@ func Start(spec Spec) (*Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
+	cmd.ExtraFiles = spec.ExtraFiles
 	cmd.SysProcAttr = sysProcAttr(spec.OnParentDeath)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -105,6 +105,10 @@ export interface Status {
     mode?: ReloadMode;
     /** How file changes are seen: "events" or "poll"; set while the backend watches the folder. */
     watch?: WatchMode;
+    /** Set while HTML pages get the script that reloads them. */
+    browserReload?: boolean;
+    /** Why a request during a reload can fail on this platform, or unset. */
+    browserReloadNote?: string;
     /** How the latest server process started, while preloading is on. */
     start?: StartKind;
     /** Why the latest reload started cold while preloading is on. */
@@ -127,6 +131,8 @@ export interface Settings {
     watch?: WatchMode;
     /** Seconds between two scans of the folder when polling. */
     pollInterval?: number;
+    /** HTML pages get the script that reloads them (fast mode only); default true. */
+    browserReload?: boolean;
     preload?: PreloadMode;
 }
 

@@ -25,6 +25,7 @@ export const backendKeys = [
     "startupTimeout",
     "watch",
     "pollInterval",
+    "browserReload",
     "preload",
 ] as const satisfies readonly (keyof Settings)[];
 
@@ -33,7 +34,7 @@ export const backendKeys = [
  * The backend applies the watcher's settings (watchExclude, watch, pollInterval) and onPortConflict
  * at once; startupTimeout matters only while starting, and preload from the next reload.
  */
-export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload"] as const;
+export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload", "browserReload"] as const;
 
 /** settingId is the VS Code setting that holds a key of the backend's settings. */
 export function settingId(key: string): string {

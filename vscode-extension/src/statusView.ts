@@ -136,6 +136,8 @@ function serverTooltip(view: ServerView): string {
     }
     if (status.mode) facts.push(`Reload mode: ${status.mode}`);
     if (status.watch) facts.push(`Watch mode: ${status.watch}`);
+    if (status.browserReload) facts.push("Browser reload: on, open pages reload themselves");
+    if (status.browserReloadNote) facts.push(`$(warning) ${escapeMarkdown(status.browserReloadNote)}`);
     // Two trailing spaces make a Markdown line break.
     lines.push(facts.join("  \n"));
     if (status.state === "failed" && status.error) {

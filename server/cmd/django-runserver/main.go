@@ -66,6 +66,7 @@ type runOptions struct {
 	exclude                                           stringList
 	watch                                             string
 	pollInterval                                      float64
+	noBrowserReload                                   bool
 	preload                                           string
 }
 
@@ -82,6 +83,7 @@ var pointers = map[string]string{
 	"startupTimeout": "flag -startup-timeout",
 	"watch":          "flag -watch",
 	"pollInterval":   "flag -poll-interval",
+	"browserReload":  "flag -no-browser-reload",
 	"preload":        "flag -preload",
 	"address":        "argument ADDRESS",
 }
@@ -105,6 +107,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Var(&o.exclude, "exclude", "glob of paths not to watch (repeatable)")
 	fs.StringVar(&o.watch, "watch", "auto", "how to notice changes: auto (events, polling on network, VM and WSL Windows folders), events or poll")
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
+	fs.BoolVar(&o.noBrowserReload, "no-browser-reload", false, "in fast mode, leave HTML pages as Django made them: no script that reloads the open page")
 	fs.StringVar(&o.preload, "preload", "auto", "fork reloads from a preloaded interpreter: auto (Linux), on (also macOS) or off")
 	return fs, o
 }
@@ -135,7 +138,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"args": []string(o.args), "watchExclude": []string(o.exclude),
 		"startupTimeout": o.startupTimeout,
 		"watch":          o.watch, "pollInterval": o.pollInterval,
-		"preload": o.preload,
+		"browserReload": !o.noBrowserReload,
+		"preload":       o.preload,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
 		Dir: dir, Settings: settings,

@@ -123,6 +123,25 @@ func Get(url string) (string, error) {
 	return string(b), err
 }
 
+// PostLater posts body to url as text/plain in the background, and
+// delivers the answer's body, or the error's text: for a request sent while
+// nothing serves, which waits for the server.
+func PostLater(url, body string) <-chan string {
+	answer := make(chan string, 1)
+	go func() {
+		c := http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Post(url, "text/plain", strings.NewReader(body))
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answer <- string(b)
+	}()
+	return answer
+}
+
 type httpError struct{ code int }
 
 func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d %s", e.code, http.StatusText(e.code)) }

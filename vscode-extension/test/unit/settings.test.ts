@@ -17,6 +17,7 @@ const defaults: ExtensionSettings = {
     startupTimeout: 60,
     watch: "auto",
     pollInterval: 1,
+    browserReload: true,
     preload: "auto",
     openBrowser: false,
     serverPath: "",
@@ -24,7 +25,7 @@ const defaults: ExtensionSettings = {
 
 describe("toBackendSettings", () => {
     it("drops the extension-only keys and empty strings that mean 'not set'", () => {
-        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "preload"] as const;
+        const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "browserReload", "preload"] as const;
         assert.deepEqual(toBackendSettings(defaults), Object.fromEntries(kept.map((key) => [key, defaults[key]])));
     });
 
@@ -42,6 +43,7 @@ describe("toBackendSettings", () => {
             startupTimeout: 5,
             watch: "poll",
             pollInterval: 0.5,
+            browserReload: false,
             preload: "off",
         };
         assert.deepEqual(toBackendSettings({ ...backend, openBrowser: true, serverPath: "/opt/django-runserver" }), backend);

@@ -123,6 +123,15 @@ describe("statusBarModel", () => {
         assert.doesNotMatch(statusBarModel(view(status("running"))).tooltip, /Watch mode/, "no mode before the backend says");
     });
 
+    it("tooltip: browser reload on, and why requests can fail where the platform falls back", () => {
+        const on = statusBarModel(view(status("running", { mode: "fast", browserReload: true }))).tooltip;
+        assert.match(on, /Reload mode: fast {2}\nBrowser reload: on, open pages reload themselves/);
+        assert.doesNotMatch(statusBarModel(view(status("running", { mode: "fast" }))).tooltip, /Browser reload/, "off: no line");
+        const note = "on Windows each Django process binds the address itself, so a request that arrives while the server reloads can fail";
+        const win = statusBarModel(view(status("running", { mode: "fast", browserReload: true, browserReloadNote: note }))).tooltip;
+        assert.ok(win.includes(`$(warning) ${note}`), win);
+    });
+
     it("tooltip of an error about a setting names VS Code's setting and links to it", () => {
         const error: ServerError = { code: "python-not-found", message: "No Python at /nope.", setting: "python" };
         const t = statusBarModel(view(status("failed", { error }))).tooltip;

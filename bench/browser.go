@@ -1,0 +1,372 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The browser's side of a save, on copies of testdata/livesite: how soon
+// the open page shows a saved view, and how many requests fail while
+// servers reload.
+
+// liveRetry is the event stream's retry (live.py's RETRY_MS): how soon a
+// browser reconnects once the stream of the process that exits ends.
+const liveRetry = 250 * time.Millisecond
+
+// failPoll is the pause between two requests of the client that counts
+// failures: a page requested every 10 ms, as in the acceptance test.
+const failPoll = 10 * time.Millisecond
+
+var pageIDRE = regexp.MustCompile(`data-page="([^"]+)"`)
+
+// livesite is a copy of testdata/livesite whose view's VERSION the bench
+// rewrites: version n is "bench-n.", shown at / and at /version.
+type livesite struct {
+	dir, views string
+	original   string
+	n          int
+}
+
+func newLivesite(cfg *config, name string) (*livesite, error) {
+	dir := filepath.Join(cfg.tmp, name)
+	if err := copyTree(filepath.Join(cfg.root, "testdata", "livesite"), dir); err != nil {
+		return nil, err
+	}
+	views := filepath.Join(dir, "livesite", "views.py")
+	b, err := os.ReadFile(views)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(string(b), `VERSION = "v1"`) {
+		return nil, fmt.Errorf("%s has no VERSION line to edit", views)
+	}
+	return &livesite{dir: dir, views: views, original: string(b)}, nil
+}
+
+// edit returns the view's next version and the marker its pages show.
+func (s *livesite) edit() (text, marker string) {
+	s.n++
+	marker = fmt.Sprintf("bench-%d.", s.n)
+	return strings.Replace(s.original, `VERSION = "v1"`, `VERSION = "`+marker+`"`, 1), marker
+}
+
+// save writes the view's next version and tells srv, and returns the
+// marker its pages will show and when the save was.
+func (s *livesite) save(srv server) (string, time.Time, error) {
+	text, marker := s.edit()
+	t0 := time.Now()
+	if err := os.WriteFile(s.views, []byte(text), 0o644); err != nil {
+		return "", t0, err
+	}
+	return marker, t0, srv.afterWrite(s.views)
+}
+
+// openPage is a page open in a browser with our script: it listens on the
+// event stream, as live.js does, until it is told to reload.
+type openPage struct {
+	base string
+	id   string
+	resp *http.Response
+	sc   *bufio.Scanner
+}
+
+var streamClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// open loads the page and opens its event stream; it returns once the
+// stream is open.
+func openLivePage(base string) (*openPage, error) {
+	body, err := get(base + "/")
+	if err != nil {
+		return nil, err
+	}
+	m := pageIDRE.FindStringSubmatch(body)
+	if m == nil {
+		return nil, fmt.Errorf("%s/ has no reload script", base)
+	}
+	p := &openPage{base: base, id: m[1]}
+	return p, p.connect()
+}
+
+func (p *openPage) connect() error {
+	resp, err := streamClient.Get(p.base + "/__django_runserver__/events?page=" + p.id)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("the event stream: %s", resp.Status)
+	}
+	p.resp, p.sc = resp, bufio.NewScanner(resp.Body)
+	return nil
+}
+
+// awaitReload reads the stream until it says reload, reconnecting as a
+// browser does when the stream ends.
+func (p *openPage) awaitReload(ctx context.Context) error {
+	defer func() { p.resp.Body.Close() }()
+	for {
+		for p.sc.Scan() {
+			if p.sc.Text() == "event: reload" {
+				return nil
+			}
+		}
+		p.resp.Body.Close()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(liveRetry):
+		}
+		if err := p.connect(); err != nil {
+			return err
+		}
+	}
+}
+
+// counter sends a request every failPoll, each on its own connection and
+// without waiting for the one before (one that waits for the next process
+// would hide the failures of the others), and counts the failures.
+type counter struct {
+	total, failed atomic.Int64
+	done          chan struct{}
+	wg            sync.WaitGroup
+}
+
+func countRequests(url string) *counter {
+	c := &counter{done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		tick := time.NewTicker(failPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.done:
+				return
+			case <-tick.C:
+			}
+			c.total.Add(1)
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				if _, err := get(url); err != nil {
+					c.failed.Add(1)
+				}
+			}()
+		}
+	}()
+	return c
+}
+
+// stop stops sending, and returns once every request sent has its answer.
+func (c *counter) stop() (total, failed int64) {
+	close(c.done)
+	c.wg.Wait()
+	return c.total.Load(), c.failed.Load()
+}
+
+// runBrowser measures, for a saved view: ours, until the open page has
+// reloaded by itself and shows it, against the floor with a refresh the
+// moment it serves; and the requests that fail during reloads, for ours
+// and each of Django's reloaders.
+func runBrowser(cfg *config, env *env, r *report) {
+	progress("browser: ours and the floor on copies of testdata/livesite")
+	site, err := newLivesite(cfg, "livesite-ours")
+	if err != nil {
+		r.fail("browser: %v", err)
+		return
+	}
+	// As a user runs it: preloading as the default has it.
+	b, port, _, err := startOurs(env, site.dir, "auto")
+	if err != nil {
+		r.fail("browser, ours: %v", err)
+		return
+	}
+	srv := &ours{b: b, save: true}
+	defer srv.close()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	shown, failures := newSample("ms"), newSample("requests")
+	var total, failed int64
+	last := time.Now()
+	for i := 0; i <= cfg.reps; i++ {
+		progress("browser, ours: save %d of %d%s", i+1, cfg.reps+1, map[bool]string{true: " (warm-up)"}[i == 0])
+		d, t, f, err := oursPageShows(srv, site, base, last)
+		last = time.Now()
+		if err != nil {
+			r.fail("browser, ours: %v", err)
+			return
+		}
+		if i > 0 {
+			shown.addDuration(d)
+			failures.add(float64(f))
+			total, failed = total+t, failed+f
+		}
+	}
+	r.put("browser/ours", shown)
+	r.put("failed/ours", failures)
+	r.failedTotals = append(r.failedTotals, failedTotal{"ours", total, failed})
+
+	for _, reloader := range []string{noreload, stat, watchman} {
+		key := rowKey[reloader]
+		if reloader == watchman && env.watchmanUnavailable != "" {
+			r.unavailable(key, env.watchmanUnavailable)
+			continue
+		}
+		s, err := newLivesite(cfg, "livesite-"+key)
+		if err != nil {
+			r.fail("browser: %v", err)
+			return
+		}
+		port, err := freePort()
+		if err != nil {
+			r.fail("browser: %v", err)
+			return
+		}
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		p, err := startPlain(env.python, s.dir, port, reloader, base+"/version")
+		if err != nil {
+			if reloader == watchman {
+				r.unavailable(key, err.Error())
+			} else {
+				r.fail("browser, %s: %v", key, err)
+			}
+			continue
+		}
+		shown, failures := newSample("ms"), newSample("requests")
+		var total, failed int64
+		last := time.Now()
+		for i := 0; i <= cfg.reps; i++ {
+			progress("browser, %s: save %d of %d%s", key, i+1, cfg.reps+1, map[bool]string{true: " (warm-up)"}[i == 0])
+			d, t, f, err := refreshShows(p, s, base, last)
+			last = time.Now()
+			if err != nil {
+				r.fail("browser, %s: %v", key, err)
+				break
+			}
+			if i > 0 {
+				shown.addDuration(d)
+				failures.add(float64(f))
+				total, failed = total+t, failed+f
+			}
+		}
+		p.close()
+		if reloader == noreload {
+			r.put("browser/floor", shown)
+			continue // the floor is down on purpose during each save
+		}
+		r.put("failed/"+key, failures)
+		r.failedTotals = append(r.failedTotals, failedTotal{key, total, failed})
+	}
+}
+
+// oursPageShows saves the view with a page open and returns the time from
+// the save until the page, reloaded by its script, shows it; and the
+// requests sent meanwhile, and failed, by a client polling every 10 ms.
+func oursPageShows(srv *ours, s *livesite, base string, last time.Time) (time.Duration, int64, int64, error) {
+	if err := srv.settle(last); err != nil {
+		return 0, 0, 0, err
+	}
+	page, err := openLivePage(base)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	c := countRequests(base + "/version")
+	marker, t0, err := s.save(srv)
+	if err != nil {
+		c.stop()
+		return 0, 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), missAfter)
+	defer cancel()
+	if err := page.awaitReload(ctx); err != nil {
+		return 0, 0, 0, fmt.Errorf("the open page was not told to reload: %w", err)
+	}
+	body, err := get(base + "/")
+	if err != nil || !strings.Contains(body, marker) {
+		return 0, 0, 0, fmt.Errorf("the reloaded page does not show %q: %v", marker, err)
+	}
+	d := time.Since(t0)
+	total, failed := c.stop()
+	return d, total, failed, nil
+}
+
+// refreshShows saves the view of a plain runserver and returns the time
+// until a refresh shows it, refreshing again the moment one fails (the
+// floor: the best a user refreshing by hand can do); and the requests
+// sent meanwhile, and failed, by a client polling every 10 ms.
+func refreshShows(p *plain, s *livesite, base string, last time.Time) (time.Duration, int64, int64, error) {
+	if err := p.settle(last); err != nil {
+		return 0, 0, 0, err
+	}
+	c := countRequests(base + "/version")
+	marker, t0, err := s.save(p)
+	if err != nil {
+		c.stop()
+		return 0, 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), missAfter)
+	defer cancel()
+	t1, err := waitServed(ctx, base+"/", marker)
+	total, failed := c.stop()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return t1.Sub(t0), total, failed, nil
+}
+
+// failedTotal is the requests a server got during the measured saves.
+type failedTotal struct {
+	key           string
+	total, failed int64
+}
+
+// browserMarkdown renders the browser section.
+func (r *report) browserMarkdown(b *strings.Builder) {
+	b.WriteString("### In the browser\n\n")
+	b.WriteString("A view of a copy of testdata/livesite is saved. Ours (`fast`, didSave) with a page open: from the save\n" +
+		"until the page, reloaded by its own script (told by its event stream, reconnecting after the stream's\n" +
+		"250 ms retry as a browser does), shows the new content. The floor (`--noreload`, killed and started\n" +
+		"cold) with a manual refresh the moment the new process answers, refreshing again at once after each\n" +
+		"failure: the best a user who switches to the browser and presses F5 can do.\n\n")
+	r.table(b, []row{
+		{"ours: the open page reloads itself", "browser/ours"},
+		{"floor + an immediate manual refresh", "browser/floor"},
+	}, []anchor{{"floor", "browser/floor"}}, false, nil)
+	b.WriteString("\nFailed requests while the server reloads: a request for `/version` every 10 ms (each on a new\n" +
+		"connection, without waiting for the one before) from just before each save until the new content is\n" +
+		"served. A failure is a refused or reset connection, an HTTP error, or no answer within 5 s.\n\n")
+	b.WriteString("| server | requests | failed | per save: median (min – max) |\n|---|---|---|---|\n")
+	labels := map[string]string{"ours": "ours, `fast`", "stat": "Django StatReloader", "watchman": "Django WatchmanReloader"}
+	for _, key := range []string{"ours", "stat", "watchman"} {
+		var t *failedTotal
+		for i := range r.failedTotals {
+			if r.failedTotals[i].key == key {
+				t = &r.failedTotals[i]
+			}
+		}
+		switch s := r.get("failed/" + key); {
+		case t != nil && s != nil:
+			pct := 0.0
+			if t.total > 0 {
+				pct = 100 * float64(t.failed) / float64(t.total)
+			}
+			fmt.Fprintf(b, "| %s | %d | **%d** (%.1f%%) | %.0f (%.0f – %.0f) |\n", labels[key], t.total, t.failed, pct, s.median(), s.min(), s.max())
+		case r.unavail[key] != "":
+			fmt.Fprintf(b, "| %s | unavailable: %s | | |\n", labels[key], r.unavail[key])
+		default:
+			fmt.Fprintf(b, "| %s | not measured | | |\n", labels[key])
+		}
+	}
+	b.WriteString("\n")
+}

@@ -1,0 +1,315 @@
+//go:build unix
+
+package livetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
+	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/internal/testenv"
+	"github.com/django-runserver/django-runserver/server/session"
+)
+
+// server is a livesite served by the backend, as an editor drives it.
+type server struct {
+	t    *testing.T
+	ed   *fakeeditor.Env
+	dir  string
+	base string // http://127.0.0.1:PORT
+	st   protocol.Status
+}
+
+// serve starts a copy of testdata/livesite on d, on a free port, and
+// returns once it runs.
+func serve(t *testing.T, d testenv.Django, extra ...any) *server {
+	t.Helper()
+	dir := testenv.Project(t, "livesite")
+	port := testenv.FreePort(t)
+	env := map[string]any{"PYTHONDONTWRITEBYTECODE": "1"}
+	for k, v := range d.Env {
+		env[k] = v
+	}
+	settings := map[string]any{"python": d.Python, "address": fmt.Sprintf("127.0.0.1:%d", port), "env": env}
+	for i := 0; i+1 < len(extra); i += 2 {
+		settings[extra[i].(string)] = extra[i+1]
+	}
+	ed := fakeeditor.New(t, session.Serve)
+	ed.Initialize(settings, dir)
+	s := &server{t: t, ed: ed, dir: dir, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s.st = ed.StartRunning("")
+	return s
+}
+
+// edit rewrites views.py's VERSION line from old to new and saves it as
+// the editor does; it returns the mark from before the save.
+func (s *server) edit(old, new string) int {
+	s.t.Helper()
+	views := filepath.Join(s.dir, "livesite", "views.py")
+	from := s.ed.Mark()
+	testenv.Rewrite(s.t, views, `VERSION = "`+old, `VERSION = "`+new)
+	s.ed.Save(views)
+	return from
+}
+
+// save saves a new VERSION and waits until the new process serves it.
+func (s *server) save(old, new string) {
+	s.t.Helper()
+	from := s.edit(old+`"`, new+`"`)
+	s.ed.AwaitState(from, "", protocol.StateReloading)
+	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
+}
+
+// poller requests a page every 10 ms until stopped, and counts.
+type poller struct {
+	ok, failed atomic.Int64
+	lastErr    atomic.Value
+	done       chan struct{}
+	wg         sync.WaitGroup
+}
+
+func poll(url string) *poller {
+	p := &poller{done: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		// A new connection each time, as a browser's refresh after a reload
+		// makes: a kept-alive one would hide refused connections.
+		c := http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-tick.C:
+			}
+			resp, err := c.Get(url)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("HTTP %s", resp.Status)
+				}
+			}
+			if err != nil {
+				p.failed.Add(1)
+				p.lastErr.Store(err.Error())
+				continue
+			}
+			p.ok.Add(1)
+		}
+	}()
+	return p
+}
+
+func (p *poller) stop() (ok, failed int64, last any) {
+	close(p.done)
+	p.wg.Wait()
+	return p.ok.Load(), p.failed.Load(), p.lastErr.Load()
+}
+
+// A page requested every 10 ms while 20 saved Python edits reload the
+// server: no request fails. A POST sent while the server reloads (the old
+// process has exited, the new one does not serve yet) reaches the view
+// exactly once.
+func TestNoRequestFailsDuringReloads(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		s := serve(t, d)
+		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" {
+			t.Errorf("running status: browserReload=%v note=%q, want on and no note", s.st.BrowserReload, s.st.BrowserReloadNote)
+		}
+		p := poll(s.base + "/version")
+		const reloads = 20
+		var posted <-chan string
+		for i := 1; i <= reloads; i++ {
+			old, new := fmt.Sprintf("v%d", i), fmt.Sprintf("v%d", i+1)
+			if i == 2 {
+				posted = s.postDuringReload(old, new)
+				continue
+			}
+			s.save(old, new)
+			testenv.WaitBody(t, s.base+"/version", new)
+		}
+		ok, failed, last := p.stop()
+		t.Logf("Django %s: %d requests during %d reloads, %d failed", d.Version, ok+failed, reloads, failed)
+		if failed != 0 {
+			t.Errorf("%d of %d requests failed; the last: %v", failed, ok+failed, last)
+		}
+		if ok < reloads {
+			t.Errorf("only %d requests succeeded", ok)
+		}
+		if got := <-posted; got != "posted once" {
+			t.Errorf("the POST sent during a reload got %q", got)
+		}
+		if log, _ := os.ReadFile(filepath.Join(s.dir, "posts.log")); string(log) != "once\n" {
+			t.Errorf("the view received %q, want the POST once", log)
+		}
+		if s.st.Reloads != reloads {
+			t.Errorf("reloads = %d, want %d", s.st.Reloads, reloads)
+		}
+	})
+}
+
+// postDuringReload saves an edit and, once the old process has exited
+// (reloading), sends a POST; it returns the POST's answer.
+func (s *server) postDuringReload(old, new string) <-chan string {
+	s.t.Helper()
+	from := s.edit(old+`"`, new+`"`)
+	s.ed.AwaitState(from, "", protocol.StateReloading)
+	posted := testenv.PostLater(s.base+"/post", "once")
+	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
+	testenv.WaitBody(s.t, s.base+"/version", new)
+	return posted
+}
+
+// exchange is what a client sent and got back, as the echo view saw it.
+type exchange struct {
+	Echo     map[string]any
+	Streamed string
+	Page     string
+}
+
+// talk sends the fidelity requests to base: a POST with headers and a
+// 50 MB body to the echo view, a streaming page, and a plain page.
+func talk(t *testing.T, base string, body []byte) exchange {
+	t.Helper()
+	c := http.Client{Timeout: 120 * time.Second}
+	req, _ := http.NewRequest("POST", base+"/echo?q=1", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-Custom", "a, b")
+	req.Header.Set("User-Agent", "fidelity")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x exchange
+	err = json.NewDecoder(resp.Body).Decode(&x.Echo)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string, header map[string]string) string {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length"), b)
+	}
+	x.Streamed = get("/stream", nil)
+	x.Page = get("/version", nil)
+	return x
+}
+
+// Django sees the request the client sent (client address, Host, headers,
+// a 50 MB body's SHA-256) and the client gets the response Django made (a
+// streaming one too), through the backend after a reload, so on the
+// inherited socket, as with runserver alone on the same address.
+func TestFidelity(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		body := bytes.Repeat([]byte("0123456789abcdef"), 50<<20/16)
+		s := serve(t, d)
+		s.save("v1", "v2")
+		ours := talk(t, s.base, body)
+		s.ed.Stop("")
+
+		addr := strings.TrimPrefix(s.base, "http://")
+		cmd := exec.Command(d.Python, "manage.py", "runserver", "--noreload", addr)
+		cmd.Dir = s.dir
+		cmd.Env = append(d.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+		out := &testenv.Buffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		testenv.WaitBody(t, s.base+"/version", "v2")
+		theirs := talk(t, s.base, body)
+
+		if a, b := fmt.Sprint(ours.Echo), fmt.Sprint(theirs.Echo); a != b {
+			t.Errorf("Django saw another request through the backend:\nours:   %s\nalone:  %s", a, b)
+		}
+		if ours.Echo["length"] != float64(len(body)) || ours.Echo["remote_addr"] != "127.0.0.1" {
+			t.Errorf("echo = %v", ours.Echo)
+		}
+		if ours.Streamed != theirs.Streamed || ours.Page != theirs.Page {
+			t.Errorf("the responses differ:\nours:  %q %q\nalone: %q %q", ours.Streamed, ours.Page, theirs.Streamed, theirs.Page)
+		}
+	})
+}
+
+// A saved SyntaxError: the address answers 503 with the error's file and
+// line, as a page that refreshes itself; the fix serves the page again.
+// Also when the server's first process fails, before any served.
+func TestFailedServerShowsItsError(t *testing.T) {
+	s := serve(t, testenv.Django{Python: testenv.Python(t)})
+
+	failed := s.ed.AwaitState(s.edit(`v1"`, `v1`), "", protocol.StateFailed)
+	if failed.Error == nil || failed.Error.Exception != "SyntaxError" {
+		t.Fatalf("failed with %+v, want a SyntaxError", failed.Error)
+	}
+	body := errorPage(t, s.base+"/")
+	line := fmt.Sprintf("livesite/views.py, line %d", failed.Error.Line)
+	for _, want := range []string{"SyntaxError", line, "/__django_runserver__/live.js"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the error page lacks %q:\n%s", want, body)
+		}
+	}
+	s.ed.AwaitState(s.edit(`v1`, `v2"`), "", protocol.StateRunning)
+	testenv.WaitBody(t, s.base+"/version", "v2")
+
+	// The first process fails: nothing served yet, the page is there.
+	s.ed.Stop("")
+	testenv.Rewrite(t, filepath.Join(s.dir, "livesite", "views.py"), `VERSION = "v2"`, `VERSION = "v2`)
+	from := s.ed.Mark()
+	s.ed.Start("")
+	s.ed.AwaitState(from, "", protocol.StateFailed)
+	if body := errorPage(t, s.base+"/"); !strings.Contains(body, line) {
+		t.Errorf("the first failure's page lacks %q:\n%s", line, body)
+	}
+	s.ed.AwaitState(s.edit(`v2`, `v3"`), "", protocol.StateRunning)
+	testenv.WaitBody(t, s.base+"/version", "v3")
+	st := s.ed.Stop("")
+	if st.State != protocol.StateStopped || !testenv.PortFree(s.port()) {
+		t.Errorf("after stop: %s, port free %v", st.State, testenv.PortFree(s.port()))
+	}
+}
+
+func (s *server) port() int {
+	var p int
+	fmt.Sscanf(s.base[strings.LastIndex(s.base, ":")+1:], "%d", &p)
+	return p
+}
+
+// errorPage gets url and wants the failed server's 503 page.
+func errorPage(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("the failed server's address: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("the failed server answered %s, want 503:\n%s", resp.Status, b)
+	}
+	return string(b)
+}

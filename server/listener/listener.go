@@ -1,0 +1,178 @@
+// Package listener owns a server's listening socket. The backend binds the
+// address once, when the server starts, and keeps the socket for the
+// server's whole life; each Django process serves on an inherited copy (the
+// pattern of systemfd and listenfd). While no process serves, connections
+// wait in the kernel's accept queue, or the backend answers them itself
+// (Serve), for example with the page of a failed server.
+package listener
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/django-runserver/django-runserver/server/portcheck"
+)
+
+// EnvFD names the environment variable that tells a Django process which
+// file descriptor is its listening socket. Its absence means the process
+// binds the address itself.
+const EnvFD = "DJANGO_RUNSERVER_LISTEN_FD"
+
+// drainTimeout bounds how long requests the backend accepted may take to
+// finish once it stops serving. The socket is handed on at once; only those
+// connections wait.
+const drainTimeout = 5 * time.Second
+
+// Listener is a server's address, bound once. Its methods are safe for
+// concurrent use.
+type Listener struct {
+	addr portcheck.Address
+	// sock is the kept socket: a blocking descriptor that never enters Go's
+	// poller, so handing it to a child changes nothing for the backend. It is
+	// nil where the platform can't hand a socket on (see Fallback).
+	sock *os.File
+
+	mu sync.Mutex
+	// While the backend serves: the server, its listener (a poller-managed
+	// copy of sock) and what ends its event streams. All nil otherwise.
+	srv    *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	served chan struct{} // closed when srv.Serve returns
+	drains sync.WaitGroup
+	closed bool
+}
+
+// Listen binds a with the semantics of Django's server (see
+// portcheck.Listen) and keeps it. A taken or forbidden address is a
+// *portcheck.BindError. Where the platform can't hand the socket on, the
+// address is only probed, and each process binds it itself.
+func Listen(a portcheck.Address) (*Listener, error) {
+	sock, err := bind(a)
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{addr: a, sock: sock}, nil
+}
+
+// Adopt keeps sock, a listening socket on a that a process bound and
+// handed over (see Ready), as if Listen had bound it.
+func Adopt(a portcheck.Address, sock *os.File) (*Listener, error) {
+	s, err := adopt(a, sock)
+	if err != nil {
+		sock.Close()
+		return nil, err
+	}
+	return &Listener{addr: a, sock: s}, nil
+}
+
+// Address is the bound address.
+func (l *Listener) Address() portcheck.Address { return l.addr }
+
+// Fallback is empty when each process serves on the kept socket, and
+// otherwise says why it can't and what that costs.
+func (l *Listener) Fallback() string {
+	if l.sock != nil {
+		return ""
+	}
+	return fallbackReason
+}
+
+// Inherit adds the socket to a child's extra files (which become
+// descriptors 3, 4, … in the child) and returns them, with the environment
+// entry naming the socket's descriptor. It returns extra and "" where the
+// socket can't be handed on. Call it only while the backend does not
+// serve: a process and the backend never accept at the same time.
+func (l *Listener) Inherit(extra []*os.File) ([]*os.File, string) {
+	if l.sock == nil {
+		return extra, ""
+	}
+	return append(extra, l.sock), EnvFD + "=" + strconv.Itoa(3+len(extra))
+}
+
+// Serve answers connections on the address with h until Pause. Event
+// streams should end when their request's context does: it is canceled by
+// Pause, so that a browser reconnects to the next process.
+func (l *Listener) Serve(h http.Handler) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("serve on a closed listener")
+	}
+	if l.srv != nil {
+		return errors.New("serve while already serving")
+	}
+	ln, err := l.open()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	// A kept-alive connection would outlive Pause and get the backend's
+	// answer after the next process serves.
+	srv.SetKeepAlivesEnabled(false)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(ln)
+	}()
+	l.srv, l.ln, l.cancel, l.served = srv, ln, cancel, served
+	return nil
+}
+
+// Pause stops the backend's serving at once, without closing the socket:
+// when it returns, the backend accepts no more connections, and the next
+// ones wait in the queue for a process. Requests already accepted finish in
+// the background (Close waits for them).
+func (l *Listener) Pause() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pauseLocked()
+}
+
+func (l *Listener) pauseLocked() {
+	if l.srv == nil {
+		return
+	}
+	srv := l.srv
+	l.cancel()
+	// Closing the copy wakes its Accept and returns once the descriptor is
+	// closed; the kept socket stays open and bound.
+	l.ln.Close()
+	<-l.served
+	l.release()
+	l.drains.Add(1)
+	go func() {
+		defer l.drains.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+	}()
+	l.srv, l.ln, l.cancel, l.served = nil, nil, nil, nil
+}
+
+// Close stops serving, waits for the backend's requests to end and closes
+// the socket: the address is free when it returns.
+func (l *Listener) Close() error {
+	l.mu.Lock()
+	l.pauseLocked()
+	l.closed = true
+	l.mu.Unlock()
+	l.drains.Wait()
+	if l.sock == nil {
+		return nil
+	}
+	return l.sock.Close()
+}

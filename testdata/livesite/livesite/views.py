@@ -1,0 +1,67 @@
+import hashlib
+import json
+import os
+import time
+
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
+
+VERSION = "v1"
+
+
+def page(request):
+    return render(request, "page.html", {"version": VERSION, "pid": os.getpid()})
+
+
+def version(request):
+    return HttpResponse(VERSION, content_type="text/plain")
+
+
+def nobody(request):
+    return HttpResponse("<html><p>no end of body", content_type="text/html")
+
+
+def csp(request):
+    response = HttpResponse("<html><body><p>strict</p></body></html>")
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@gzip_page
+def gzipped(request):
+    return HttpResponse("<html><body>" + "<p>compressed</p>" * 100 + "</body></html>")
+
+
+def stream(request):
+    def chunks():
+        for i in range(3):
+            yield "<p>chunk %d</p>" % i
+            time.sleep(0.05)
+        yield "</body></html>"
+
+    return StreamingHttpResponse(chunks(), content_type="text/html")
+
+
+@csrf_exempt
+def echo(request):
+    headers = {k: v for k, v in request.META.items() if k.startswith("HTTP_") or k in ("CONTENT_TYPE", "CONTENT_LENGTH")}
+    return JsonResponse({
+        "remote_addr": request.META.get("REMOTE_ADDR"),
+        "host": request.get_host(),
+        "method": request.method,
+        "path": request.get_full_path(),
+        "headers": headers,
+        "sha256": hashlib.sha256(request.body).hexdigest(),
+        "length": len(request.body),
+    })
+
+
+@csrf_exempt
+def post(request):
+    """Counts the POSTs it received, in a file beside manage.py."""
+    log = os.path.join(os.path.dirname(os.path.dirname(__file__)), "posts.log")
+    with open(log, "a") as f:
+        f.write(request.body.decode() + "\n")
+    return HttpResponse("posted " + request.body.decode(), content_type="text/plain")

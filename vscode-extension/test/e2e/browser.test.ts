@@ -1,0 +1,266 @@
+// The live browser in a real browser: the built backend in terminal mode (`django-runserver run`) on
+// a temp copy of testdata/livesite, and headless Chromium with the page open. After the page loads
+// nothing is clicked: each save must show in the page by itself. Every step leaves a screenshot in
+// <repo>/artifacts/browser/. Waits are for conditions, with deadlines.
+
+import assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Page } from "playwright-core";
+import { backendBinary, copyProject, freePort, httpGet, python, repoRoot, waitUntil } from "../conformance/backend";
+import { openBrowser } from "./codeServer";
+
+const artifacts = path.join(repoRoot, "artifacts", "browser");
+
+/** How long one visible change may take: a reload on a loaded machine is the slowest. */
+const stepTimeout = 60_000;
+
+/** A `django-runserver run` in a terminal, its output kept. */
+class Terminal {
+    private proc: ChildProcess;
+    private out = "";
+
+    constructor(dir: string, port: number, flags: string[] = []) {
+        this.proc = spawn(backendBinary, ["run", "-python", python, ...flags, dir, `127.0.0.1:${port}`], {
+            env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const keep = (b: Buffer) => (this.out += b.toString());
+        this.proc.stdout!.on("data", keep);
+        this.proc.stderr!.on("data", keep);
+    }
+
+    output(): string {
+        return this.out;
+    }
+
+    /** stop interrupts it, as Ctrl-C does, and waits for it to exit. */
+    async stop(): Promise<void> {
+        if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+        const exited = new Promise((resolve) => this.proc.once("exit", resolve));
+        this.proc.kill("SIGINT");
+        await exited;
+    }
+}
+
+/** A page open on the live server, that knows when its event stream is open. */
+class LivePage {
+    /** loads counts the pages shown: one per reload, never a loop. */
+    loads = 0;
+    private streamsOfLoad = -1;
+
+    constructor(readonly page: Page) {
+        page.on("domcontentloaded", () => this.loads++);
+        page.on("response", (res) => {
+            if (res.url().includes("/__django_runserver__/events")) this.streamsOfLoad = this.loads;
+        });
+    }
+
+    /** listening waits until the page that is shown now has its event stream open. */
+    async listening(): Promise<void> {
+        await waitUntil("the page's event stream to open", async () => (this.streamsOfLoad === this.loads ? true : undefined), stepTimeout);
+    }
+
+    async text(selector: string): Promise<string> {
+        try {
+            return (await this.page.locator(selector).first().innerText({ timeout: 1000 })).trim();
+        } catch {
+            return ""; // between two pages, or not on this page
+        }
+    }
+
+    /** shows waits until selector's text satisfies check, and returns it. */
+    async shows(what: string, selector: string, check: (text: string) => boolean): Promise<string> {
+        let last = "";
+        return waitUntil(`the page to show ${what}`, async () => {
+            last = await this.text(selector);
+            return check(last) ? last : undefined;
+        }, stepTimeout, () => `${selector} shows ${JSON.stringify(last)}`);
+    }
+}
+
+/** rewrite replaces old with new in file, which must contain it. */
+function rewrite(file: string, old: string, next: string): void {
+    const text = readFileSync(file, "utf8");
+    assert.ok(text.includes(old), `${file} lacks ${JSON.stringify(old)}`);
+    writeFileSync(file, text.replace(old, next));
+}
+
+async function served(url: string, check: (body: string) => boolean): Promise<string> {
+    return waitUntil(`${url} to serve`, async () => {
+        const res = await httpGet(url).catch(() => undefined);
+        return res && res.status === 200 && check(res.body) ? res.body : undefined;
+    }, stepTimeout);
+}
+
+describe("the live browser in Chromium", () => {
+    let project: ReturnType<typeof copyProject>;
+    let terminal: Terminal;
+    let live: LivePage;
+    let closeBrowser: () => Promise<void>;
+    let base: string;
+    let views: string;
+    let profile: string;
+
+    async function screenshot(name: string): Promise<void> {
+        await live.page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+    }
+
+    /** step runs one step; on failure it saves a screenshot and prints the terminal's output. */
+    function step(name: string, body: () => Promise<void>) {
+        it(name, async () => {
+            try {
+                await body();
+            } catch (err) {
+                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
+                throw err;
+            }
+        });
+    }
+
+    before(async () => {
+        mkdirSync(artifacts, { recursive: true });
+        project = copyProject("livesite");
+        views = path.join(project.dir, "livesite", "views.py");
+        const port = await freePort();
+        base = `http://127.0.0.1:${port}`;
+        terminal = new Terminal(project.dir, port);
+        await served(`${base}/version`, (body) => body === "v1");
+        profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
+        const browser = await openBrowser(profile);
+        closeBrowser = browser.close;
+        live = new LivePage(browser.page);
+    });
+
+    after(async () => {
+        await closeBrowser?.();
+        await terminal?.stop();
+        project?.cleanup();
+        if (profile) rmSync(profile, { recursive: true, force: true });
+    });
+
+    let pid = "";
+
+    step("opens the page, with one script tag", async () => {
+        await live.page.goto(`${base}/`);
+        await live.shows("v1", "#version", (t) => t === "v1");
+        const html = await live.page.content();
+        assert.equal(html.split("/__django_runserver__/live.js").length - 1, 1, "one script tag");
+        await live.listening();
+        pid = await live.text("#pid");
+        await screenshot("1-opened");
+    });
+
+    step("save a view: the page shows the new content", async () => {
+        const loads = live.loads;
+        rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"');
+        await live.shows("v2", "#version", (t) => t === "v2");
+        await live.listening();
+        assert.equal(live.loads - loads, 1, "the page reloads once");
+        const now = await live.text("#pid");
+        assert.notEqual(now, pid, "a Python edit restarts the server");
+        pid = now;
+        await live.listening();
+        await screenshot("2-view-saved");
+    });
+
+    step("save a template: the page shows it, same pid", async () => {
+        rewrite(path.join(project.dir, "livesite", "templates", "page.html"), "template t1", "template t2");
+        await live.shows("the new template", "#template", (t) => t === "template t2");
+        assert.equal(await live.text("#pid"), pid, "a template edit needs no restart");
+        await live.listening();
+        await screenshot("3-template-saved");
+    });
+
+    step("save a CSS file: the new style applies", async () => {
+        const color = () => live.page.evaluate<string>("getComputedStyle(document.body).color");
+        assert.equal(await color(), "rgb(0, 0, 0)");
+        rewrite(path.join(project.dir, "livesite", "static", "site.css"), "rgb(0, 0, 0)", "rgb(200, 0, 0)");
+        await waitUntil("the new colour", async () => ((await color()) === "rgb(200, 0, 0)" ? true : undefined), stepTimeout);
+        assert.equal(await live.text("#pid"), pid, "a CSS edit needs no restart");
+        await screenshot("4-css-saved");
+    });
+
+    let line = 0;
+
+    step("save a SyntaxError: the page shows the error, with file and line", async () => {
+        await live.listening();
+        rewrite(views, 'VERSION = "v2"', 'VERSION = "v2');
+        line = readFileSync(views, "utf8").split("\n").findIndex((l) => l === 'VERSION = "v2') + 1;
+        await live.shows("the exception", "#exception", (t) => t === "SyntaxError");
+        await live.shows("its file and line", "#where", (t) => t === `livesite/views.py, line ${line}`);
+        await live.listening();
+        await screenshot("5-syntax-error");
+    });
+
+    step("fix it: the page shows the working content", async () => {
+        const loads = live.loads;
+        rewrite(views, 'VERSION = "v2', 'VERSION = "v3"');
+        await live.shows("v3", "#version", (t) => t === "v3");
+        await live.listening();
+        assert.equal(live.loads - loads, 1, "the error page reloads once, to the fixed page");
+        await screenshot("6-fixed");
+    });
+
+    step("pages the script must leave alone still serve: CSP, gzip, no </body>", async () => {
+        await live.page.goto(`${base}/csp`);
+        await live.shows("the CSP page", "p", (t) => t === "strict");
+        assert.ok(!(await live.page.content()).includes("live.js"), "no tag under a CSP that forbids it");
+        await waitUntil("the log to say why /csp won't refresh", async () =>
+            terminal.output().includes("/csp won't refresh by itself") ? true : undefined, stepTimeout);
+        await screenshot("7-csp");
+        await live.page.goto(`${base}/gzip`);
+        await live.shows("the gzipped page", "p", (t) => t === "compressed");
+        await screenshot("8-gzip");
+        await live.page.goto(`${base}/nobody`);
+        await live.shows("the page without </body>", "p", (t) => t === "no end of body");
+        await screenshot("9-no-body-end");
+    });
+});
+
+describe("the live browser with --nothreading", () => {
+    let project: ReturnType<typeof copyProject>;
+    let terminal: Terminal;
+    let closeBrowser: () => Promise<void>;
+    let profile: string;
+
+    before(() => {
+        mkdirSync(artifacts, { recursive: true });
+        project = copyProject("livesite");
+        profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
+    });
+
+    after(async () => {
+        await closeBrowser?.();
+        await terminal?.stop();
+        project?.cleanup();
+        rmSync(profile, { recursive: true, force: true });
+    });
+
+    it("serves other requests while a page listens, and the page follows a save", async () => {
+        const port = await freePort();
+        const base = `http://127.0.0.1:${port}`;
+        terminal = new Terminal(project.dir, port, ["-arg", "--nothreading"]);
+        try {
+            await served(`${base}/version`, (body) => body === "v1");
+            const browser = await openBrowser(profile);
+            closeBrowser = browser.close;
+            const live = new LivePage(browser.page);
+            await live.page.goto(`${base}/`);
+            await live.shows("v1", "#version", (t) => t === "v1");
+            await live.listening();
+            // The open stream does not take the one request thread.
+            assert.equal((await httpGet(`${base}/version`)).body, "v1");
+            rewrite(path.join(project.dir, "livesite", "views.py"), 'VERSION = "v1"', 'VERSION = "v2"');
+            await live.shows("v2", "#version", (t) => t === "v2");
+            await live.page.screenshot({ path: path.join(artifacts, "10-nothreading.png"), fullPage: true });
+        } catch (err) {
+            console.error(`--- django-runserver run ---\n${terminal.output().slice(-20_000)}`);
+            throw err;
+        }
+    });
+});

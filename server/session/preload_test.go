@@ -22,8 +22,10 @@ import (
 // view itself, the model's fields, a setting, an app config's attribute, a
 // local package, a package of the "venv" outside the project, and a value
 // of the environment file. It also says what the process inherited: its
-// first random number, and whether a unix socket (the preloader's control
-// connection) or the database is open before any query.
+// first random number, how many unix sockets it holds (a cold start holds
+// the live browser's ready channel; a warm one must hold no more, such as
+// the preloader's control connection), and whether the database is open
+// before any query.
 const freshView = `
 
 import os
@@ -169,16 +171,20 @@ func warmUp(c *fakeeditor.Env, url, views string) {
 }
 
 // warmServer serves preloadProject on the system's Django with preloading
-// on, and returns once a reload was warm: the editor, the project and the
-// server's URL.
-func warmServer(t *testing.T) (*fakeeditor.Env, string, string) {
+// on, and returns once a reload was warm: the editor, the project, the
+// server's URL, and what the first, cold, process served at /fresh/.
+func warmServer(t *testing.T) (c *fakeeditor.Env, dir, url, cold string) {
 	t.Helper()
 	dir, vendor := preloadProject(t)
-	c := fakeeditor.New(t, Serve)
+	c = fakeeditor.New(t, Serve)
 	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
-	url := c.StartRunning("").URL
+	url = c.StartRunning("").URL
+	cold, err := testenv.Get(url + "fresh/")
+	if err != nil {
+		t.Fatalf("GET /fresh/: %v %s", err, cold)
+	}
 	warmUp(c, url, filepath.Join(dir, "polls", "views.py"))
-	return c, dir, url
+	return c, dir, url, cold
 }
 
 // wantStart fails the test unless st started as want; a cold start must
@@ -248,16 +254,21 @@ func TestPreloadServesFreshCode(t *testing.T) {
 }
 
 // TestPreloadForkSafety: two successive warm children draw different random
-// numbers, and neither inherits the preloader's control socket or a
-// database connection.
+// numbers, and neither holds a unix socket a cold start does not (the
+// preloader's control connection) or a database connection.
 func TestPreloadForkSafety(t *testing.T) {
-	c, dir, url := warmServer(t)
+	c, dir, url, cold := warmServer(t)
 	views := filepath.Join(dir, "polls", "views.py")
+	_, inherited, _ := strings.Cut(cold, "unix=")
+	inherited = "unix=" + inherited
+	if !strings.HasSuffix(inherited, "db=False") {
+		t.Fatalf("a cold start has the database open before any query: %s", cold)
+	}
 	var randoms []string
 	for i := range 2 {
 		st, body := editView(c, url, views, fmt.Sprintf("safe%d", i))
 		wantStart(t, "a view", st, protocol.StartWarm, "")
-		wantBody(t, "a warm child", body, "unix=0 db=False")
+		wantBody(t, "a warm child, beside a cold one", body, inherited)
 		_, r, _ := strings.Cut(body, "random=")
 		randoms = append(randoms, strings.Fields(r)[0])
 	}
@@ -297,8 +308,9 @@ func TestPreloadRefusesAThread(t *testing.T) {
 }
 
 // preloaders are the preloaders of the folder dir among this process's
-// children.
-func preloaders(dir string) []int {
+// children, but server: a warm server is their fork, the backend's child
+// too, and its command line is theirs.
+func preloaders(dir string, server int) []int {
 	var found []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -309,18 +321,19 @@ func preloaders(dir string) []int {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(os.Getpid()) &&
-			strings.Contains(string(cmdline), "preload-") && strings.Contains(string(cmdline), dir) {
+		if pid != server && len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(os.Getpid()) &&
+			strings.Contains(string(cmdline), "/preload") && strings.Contains(string(cmdline), dir) {
 			found = append(found, pid)
 		}
 	}
 	return found
 }
 
-// preloaderPID finds the preloader of the folder dir.
-func preloaderPID(t *testing.T, dir string) int {
+// preloaderPID finds the preloader of the folder dir, whose server is
+// server.
+func preloaderPID(t *testing.T, dir string, server int) int {
 	t.Helper()
-	found := preloaders(dir)
+	found := preloaders(dir, server)
 	if len(found) != 1 {
 		t.Fatalf("want one preloader of %s, found %v", dir, found)
 	}
@@ -340,9 +353,9 @@ func TestPreloaderFailures(t *testing.T) {
 		{"hung", syscall.SIGSTOP, "the preloader did not answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, dir, url := warmServer(t)
+			c, dir, url, _ := warmServer(t)
 			views := filepath.Join(dir, "polls", "views.py")
-			pid := preloaderPID(t, dir)
+			pid := preloaderPID(t, dir, c.Status("").PID)
 			if err := syscall.Kill(pid, tc.signal); err != nil {
 				t.Fatal(err)
 			}
@@ -359,7 +372,7 @@ func TestPreloaderFailures(t *testing.T) {
 // TestPreloadSyntaxErrorRecovers: a SyntaxError in a warm child is a
 // diagnostic at its line, and the fix is served warm.
 func TestPreloadSyntaxErrorRecovers(t *testing.T) {
-	c, dir, url := warmServer(t)
+	c, dir, url, _ := warmServer(t)
 	views := filepath.Join(dir, "polls", "views.py")
 
 	testenv.Rewrite(t, views, "def hello(request):", "def hello(request:")
@@ -397,7 +410,7 @@ func TestPreloadOff(t *testing.T) {
 		}
 		wantBody(t, "a reload", body, fmt.Sprintf("view=off%d", i))
 	}
-	if found := preloaders(dir); len(found) > 0 {
+	if found := preloaders(dir, 0); len(found) > 0 {
 		t.Errorf("with preload off, preloaders run: %v", found)
 	}
 }

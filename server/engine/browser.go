@@ -57,7 +57,10 @@ func (e *Engine) browserReload() bool {
 // would only find the engine itself. A socket of another address, or kept
 // in another mode, is closed first.
 func (e *Engine) kept(addr portcheck.Address) bool {
-	if e.ln != nil && (e.ln.Address() != addr || !e.keepsSocket()) {
+	// A socket bound only for the error page goes too: no process has yet
+	// shown that it serves on a handed socket (a project's own runserver
+	// command may not), so the next one binds as the first did.
+	if e.ln != nil && (e.ln.Address() != addr || !e.keepsSocket() || e.lnForPage) {
 		e.unbind()
 	}
 	return e.ln != nil
@@ -112,22 +115,21 @@ func (h handoff) spawned(started bool) {
 }
 
 // wrap makes proc's readiness its word on the channel, when it has one.
-func (h handoff) wrap(proc Process) Process {
+// A process that got no kept socket may also be a server that isn't
+// runserver's (a project's own runserver command, a script): for it a
+// connect to the address it binds says ready, as in the other modes.
+func (e *Engine) wrap(h handoff, proc Process) Process {
 	if h.ready == nil {
 		return proc
 	}
-	return &servingProcess{Process: proc, ready: h.ready}
+	sp := &servingProcess{Process: proc, ready: h.ready, connect: e.ln == nil}
+	sp.onSocket = func(sock *os.File) { e.post(func() { e.adopt(sp, sock) }) }
+	return sp
 }
 
-// adopt keeps the socket a ready process bound and sent, if the engine
-// has none yet.
-func (e *Engine) adopt(proc Process) {
-	sp, ok := proc.(*servingProcess)
-	if !ok || sp.sock == nil {
-		return
-	}
-	sock := sp.sock
-	sp.sock = nil
+// adopt keeps the socket a process bound and sent, if it is still the
+// live one and the engine has none yet.
+func (e *Engine) adopt(proc Process, sock *os.File) {
 	if e.ln != nil || proc != e.proc {
 		sock.Close()
 		return
@@ -137,34 +139,36 @@ func (e *Engine) adopt(proc Process) {
 		e.log(protocol.MessageWarning, fmt.Sprintf("%s cannot keep the address for the next reload: %v. Requests during a reload may fail.", e.name(), err))
 		return
 	}
-	e.ln = ln
+	e.ln, e.lnForPage = ln, false
 }
 
 // unbind closes the kept socket: the address is free when it returns.
 func (e *Engine) unbind() {
 	if e.ln != nil {
 		e.ln.Close()
-		e.ln = nil
+		e.ln, e.lnForPage = nil, false
 	}
 }
 
 // serveFailure answers on the address with the failure's page while no
 // process runs. A server whose first process failed before it served has
-// no socket yet: the engine binds the address for the page when Django
-// itself failed (not the address, nor what comes before a spawn).
+// no socket yet: the engine binds the address for the page. Only Django's
+// own failures get the page; for others (a timeout, the folder gone, the
+// address) the address is freed, as without the live browser.
 func (e *Engine) serveFailure() {
 	if e.proc != nil || e.err == nil || e.state != protocol.StateFailed || !e.keepsSocket() || e.addr.Port == 0 {
 		return
 	}
+	if c := e.err.Code; c != protocol.CodeStartupFailed && c != protocol.CodeCrashed {
+		e.unbind() // the address is free, as before, for what no page can fix
+		return
+	}
 	if e.ln == nil {
-		if c := e.err.Code; c != protocol.CodeStartupFailed && c != protocol.CodeCrashed {
-			return
-		}
 		ln, err := listener.Listen(e.addr)
 		if err != nil {
 			return // taken meanwhile: the next spawn's probe says by whom
 		}
-		e.ln = ln
+		e.ln, e.lnForPage = ln, true
 	}
 	page, err := errorpage.New(errorpage.Failure{Error: *e.err, Frames: e.frames, Workspace: e.folder})
 	if err == nil {
@@ -190,13 +194,35 @@ func (e *Engine) browserStatus(st *protocol.Status) {
 type servingProcess struct {
 	Process
 	ready *listener.Ready
-	sock  *os.File // the socket the process bound and sent; taken by adopt
+	// connect: no kept socket was inherited, so a connect to the address
+	// the process bound itself also says ready.
+	connect  bool
+	onSocket func(*os.File) // receives the socket the process sent
 }
 
-func (p *servingProcess) AwaitReady(portcheck.Address, bool) bool {
-	ok, sock := p.ready.Wait()
-	p.sock = sock
-	return ok
+func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
+	said := make(chan bool, 1)
+	go func() {
+		ok, sock := p.ready.Wait()
+		if sock != nil {
+			p.onSocket(sock)
+		}
+		said <- ok
+	}()
+	if !p.connect {
+		return <-said
+	}
+	connected := make(chan bool, 1)
+	go func() { connected <- p.Process.AwaitReady(addr, true) }()
+	select {
+	case ok := <-said:
+		if ok {
+			return true
+		}
+		return <-connected // the process exited, or serves without saying so
+	case ok := <-connected:
+		return ok
+	}
 }
 
 // announceBrowser says, once a server first runs, what the browser gets.

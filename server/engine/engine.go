@@ -159,7 +159,8 @@ type Engine struct {
 
 	// ln is the address kept for the processes (fast mode, see browser.go),
 	// from a spawn until the stop, or until the address or mode changes.
-	ln *listener.Listener
+	ln        *listener.Listener
+	lnForPage bool // ln was bound by the engine for the error page, not sent by a process
 
 	stopWaiters  []chan protocol.Status
 	startPending *string // a start that arrived while stopping

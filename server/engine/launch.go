@@ -178,7 +178,7 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 			Message: fmt.Sprintf("Cannot run %s: %v. Choose a Python 3 interpreter.", p.python, err)})
 		return
 	}
-	proc = h.wrap(proc)
+	proc = e.wrap(h, proc)
 	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
 	// The new process loads the files as they are now: changes held until
 	// now are in what it loads. Their stamps are what it has seen.
@@ -280,7 +280,6 @@ func (e *Engine) awaitReady(proc Process, owned bool) {
 }
 
 func (e *Engine) becameReady(proc Process) {
-	e.adopt(proc)
 	if proc != e.proc || e.ready {
 		return
 	}

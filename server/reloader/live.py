@@ -40,6 +40,10 @@ PROCESS_ID = secrets.token_hex(8)
 RETRY_MS = 250  # how soon a browser reconnects once the stream ends
 HEARTBEAT_S = 15  # a comment this often finds streams whose browser left
 DRAIN_S = 5  # the longest a reload waits for requests already taken
+# How long a reload waits for the first request of a connection it accepted:
+# a client sends it right after connecting, though on a loaded machine not
+# at once; a browser's speculative connection may never send one.
+FIRST_REQUEST_S = 0.5
 
 _SCRIPT_BODY = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "live.js"), "rb").read()
 
@@ -102,8 +106,8 @@ _wake_r, _wake_w = os.pipe()
 _stopping = threading.Event()
 _stopped = threading.Event()
 
-# Connections being served; a connection is busy from the request line read
-# until its response is written.
+# Connections accepted and not yet closed, by socket; a connection is busy
+# from the request line read until its response is written.
 _conns_lock = threading.Condition()
 _conns = {}
 
@@ -112,6 +116,7 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
     server_bind = cls.server_bind
     serve_forever = cls.serve_forever
     set_app = cls.set_app
+    get_request = cls.get_request
     process_request = cls.process_request
     handlers = {}
 
@@ -154,15 +159,20 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
         handler = handlers.get(base)
         if handler is None:
             handler = handlers[base] = _handler(base)
-        conn = _Conn(request)
-        with _conns_lock:
-            _conns[conn] = None
         try:
             handler(request, client_address, self)
         finally:
             with _conns_lock:
-                _conns.pop(conn, None)
+                _conns.pop(request, None)
                 _conns_lock.notify_all()
+
+    def accept(self):
+        # Counted from the accept on, not from its thread's start: a reload
+        # that drains meanwhile must not miss it.
+        request, client_address = get_request(self)
+        with _conns_lock:
+            _conns[request] = _Conn(request)
+        return request, client_address
 
     def process(self, request, client_address):
         # Without threads (--nothreading) the event stream would take the one
@@ -178,6 +188,7 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
     cls.serve_forever = serve
     cls.set_app = app
     cls.finish_request = finish_request
+    cls.get_request = accept
     cls.process_request = process
 
 
@@ -211,11 +222,12 @@ def _peek_reserved(request):
 
 
 class _Conn:
-    __slots__ = ("sock", "busy")
+    __slots__ = ("sock", "busy", "served")
 
     def __init__(self, sock):
         self.sock = sock
         self.busy = False
+        self.served = False  # a request was answered: idle now means kept alive
 
 
 def _handler(base):
@@ -256,9 +268,10 @@ class _MarkingReader:
 
 def _set_busy(sock, busy):
     with _conns_lock:
-        for conn in _conns:
-            if conn.sock is sock:
-                conn.busy = busy
+        conn = _conns.get(sock)
+        if conn is not None:
+            conn.busy = busy
+            conn.served = conn.served or not busy
         _conns_lock.notify_all()
 
 
@@ -276,15 +289,19 @@ def _drain():
         for q in _streams:
             q.put(None)
     deadline = time.monotonic() + DRAIN_S
+    first = time.monotonic() + FIRST_REQUEST_S
     with _conns_lock:
         while time.monotonic() < deadline:
-            busy = [c for c in _conns if c.busy]
-            idle = [c.sock for c in _conns if not c.busy]
+            busy = [c for c in _conns.values() if c.busy]
+            idle = [c.sock for c in _conns.values() if not c.busy]
             try:  # a request that arrived but isn't read yet counts too
                 pending = select.select(idle, [], [], 0)[0] if idle else []
             except (OSError, ValueError):
                 pending = []
-            if not busy and not pending:
+            # A connection accepted whose first request hasn't come yet: its
+            # client is about to send it, and would see a reset.
+            fresh = time.monotonic() < first and any(not c.busy and not c.served for c in _conns.values())
+            if not busy and not pending and not fresh:
                 return
             _conns_lock.wait(0.01)
 

@@ -72,7 +72,10 @@ func (s *server) save(old, new string) {
 	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
 }
 
-// poller requests a page every 10 ms until stopped, and counts.
+// poller requests a page every 10 ms until stopped, each request on a
+// new connection (as a browser's refresh after a reload makes: a
+// kept-alive one would hide refused connections) and without waiting for
+// the one before, so that many wait in the queue through each reload.
 type poller struct {
 	ok, failed atomic.Int64
 	lastErr    atomic.Value
@@ -82,12 +85,10 @@ type poller struct {
 
 func poll(url string) *poller {
 	p := &poller{done: make(chan struct{})}
+	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		// A new connection each time, as a browser's refresh after a reload
-		// makes: a kept-alive one would hide refused connections.
-		c := http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -96,25 +97,34 @@ func poll(url string) *poller {
 				return
 			case <-tick.C:
 			}
-			resp, err := c.Get(url)
-			if err == nil {
-				_, err = io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err == nil && resp.StatusCode != http.StatusOK {
-					err = fmt.Errorf("HTTP %s", resp.Status)
-				}
-			}
-			if err != nil {
-				p.failed.Add(1)
-				p.lastErr.Store(err.Error())
-				continue
-			}
-			p.ok.Add(1)
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.request(c, url)
+			}()
 		}
 	}()
 	return p
 }
 
+func (p *poller) request(c *http.Client, url string) {
+	resp, err := c.Get(url)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("HTTP %s", resp.Status)
+		}
+	}
+	if err != nil {
+		p.failed.Add(1)
+		p.lastErr.Store(err.Error())
+		return
+	}
+	p.ok.Add(1)
+}
+
+// stop stops requesting, and returns once every request has its answer.
 func (p *poller) stop() (ok, failed int64, last any) {
 	close(p.done)
 	p.wg.Wait()

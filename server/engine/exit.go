@@ -20,6 +20,7 @@ func (e *Engine) exited(proc Process) {
 	if proc != e.proc {
 		return
 	}
+	e.settle(proc)
 	stopTimer(&e.startTimer)
 	out, wasReady := e.out.result(), e.ready
 	inflight := e.inflight

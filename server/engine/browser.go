@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/errorpage"
@@ -122,14 +123,22 @@ func (e *Engine) wrap(h handoff, proc Process) Process {
 	if h.ready == nil {
 		return proc
 	}
-	sp := &servingProcess{Process: proc, ready: h.ready, connect: e.ln == nil}
-	sp.onSocket = func(sock *os.File) { e.post(func() { e.adopt(sp, sock) }) }
+	sp := &servingProcess{Process: proc, ready: h.ready, connect: e.ln == nil, waited: make(chan struct{})}
+	sp.sent = func() { e.post(func() { e.adopt(sp) }) }
 	return sp
 }
 
-// adopt keeps the socket a process bound and sent, if it is still the
-// live one and the engine has none yet.
-func (e *Engine) adopt(proc Process, sock *os.File) {
+// adopt keeps the socket proc bound and sent, if any, while proc is the
+// live process and the engine has none yet; otherwise it closes it.
+func (e *Engine) adopt(proc Process) {
+	sp, ok := proc.(*servingProcess)
+	if !ok {
+		return
+	}
+	sock := sp.take()
+	if sock == nil {
+		return
+	}
 	if e.ln != nil || proc != e.proc {
 		sock.Close()
 		return
@@ -140,6 +149,16 @@ func (e *Engine) adopt(proc Process, sock *os.File) {
 		return
 	}
 	e.ln, e.lnForPage = ln, false
+}
+
+// settle waits, once proc has exited, for the end of its word on the
+// channel, and adopts the socket it sent, if any: nothing it sent stays
+// open unaccounted for, for a stop's free address.
+func (e *Engine) settle(proc Process) {
+	if sp, ok := proc.(*servingProcess); ok {
+		<-sp.waited // the channel ends with the process
+		e.adopt(sp)
+	}
 }
 
 // unbind closes the kept socket: the address is free when it returns.
@@ -196,16 +215,33 @@ type servingProcess struct {
 	ready *listener.Ready
 	// connect: no kept socket was inherited, so a connect to the address
 	// the process bound itself also says ready.
-	connect  bool
-	onSocket func(*os.File) // receives the socket the process sent
+	connect bool
+	sent    func()        // called once a socket the process sent waits in sock
+	waited  chan struct{} // closed once the channel has said all it will
+
+	mu   sync.Mutex
+	sock *os.File // the socket the process sent, until taken
+}
+
+// take returns the socket the process sent, once.
+func (p *servingProcess) take() *os.File {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sock := p.sock
+	p.sock = nil
+	return sock
 }
 
 func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
 	said := make(chan bool, 1)
 	go func() {
 		ok, sock := p.ready.Wait()
+		p.mu.Lock()
+		p.sock = sock
+		p.mu.Unlock()
+		close(p.waited)
 		if sock != nil {
-			p.onSocket(sock)
+			p.sent()
 		}
 		said <- ok
 	}()

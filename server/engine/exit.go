@@ -20,6 +20,7 @@ func (e *Engine) exited(proc Process) {
 	if proc != e.proc {
 		return
 	}
+	e.settle(proc)
 	stopTimer(&e.startTimer)
 	e.debugExited(e.out)
 	out, wasReady := e.out.result(), e.ready

@@ -145,10 +145,12 @@ func (r *Relay) serve(client, adapter net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		relay(adapter, client, func(m message) { r.fromClient(m, c) })
+		// A request is noted before it is passed on: its reply may come
+		// back at once, on the other goroutine.
+		relay(adapter, client, func(m message) { r.fromClient(m, c) }, nil)
 		end()
 	}()
-	relay(client, adapter, func(m message) { r.fromAdapter(m, c) })
+	relay(client, adapter, nil, func(m message) { r.fromAdapter(m, c) })
 	end()
 	<-done
 	r.mu.Lock()
@@ -278,21 +280,26 @@ func (r *Relay) setAttached(delta int) {
 	}
 }
 
-// relay copies DAP messages from src to dst unchanged, and shows each to
-// watch, until src ends or a write fails.
-func relay(dst io.Writer, src io.Reader, watch func(message)) {
+// relay copies DAP messages from src to dst unchanged, until src ends or
+// a write fails. Each is shown to before (if any) before it is written, and
+// to after (if any) once it is.
+func relay(dst io.Writer, src io.Reader, before, after func(message)) {
 	br := bufio.NewReaderSize(src, 64<<10)
 	for {
 		header, body, err := ReadMessage(br)
 		if err != nil {
 			return
 		}
+		var m message
+		parsed := json.Unmarshal(body, &m) == nil
+		if parsed && before != nil {
+			before(m)
+		}
 		if _, err := dst.Write(append(header, body...)); err != nil {
 			return
 		}
-		var m message
-		if json.Unmarshal(body, &m) == nil {
-			watch(m)
+		if parsed && after != nil {
+			after(m)
 		}
 	}
 }

@@ -6,6 +6,7 @@
 package watch
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,6 +57,8 @@ type Options struct {
 	// PollInterval is the time between polls; zero means PollInterval.
 	// Polling stats each file, comparing its modification time and size.
 	PollInterval time.Duration
+	// Debounce is the quiet that ends a batch; zero means Debounce.
+	Debounce time.Duration
 }
 
 // Watcher watches one directory tree.
@@ -278,6 +281,7 @@ func (w *Watcher) batch() {
 		first    time.Time
 		quiet    = time.NewTimer(time.Hour)
 		deadline <-chan time.Time
+		debounce = cmp.Or(w.opts.Debounce, Debounce)
 	)
 	quiet.Stop()
 	flush := func() {
@@ -301,7 +305,7 @@ func (w *Watcher) batch() {
 				deadline = time.After(MaxDelay)
 			}
 			paths[p] = true
-			quiet.Reset(Debounce)
+			quiet.Reset(debounce)
 		case <-quiet.C:
 			flush()
 		case <-deadline:

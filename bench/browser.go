@@ -187,7 +187,7 @@ func runBrowser(cfg *config, env *env, r *report) {
 		return
 	}
 	// As a user runs it: preloading as the default has it.
-	b, port, _, err := startOurs(env, site.dir, "auto")
+	b, port, err := startOurs(env, site.dir, "auto")
 	if err != nil {
 		r.fail("browser, ours: %v", err)
 		return

@@ -274,11 +274,11 @@ func measureIdle(window time.Duration, sets ...[]int) []*sample {
 }
 
 // startOurs starts our backend on a folder and its server in fast mode,
-// with preload auto or off (cold), and returns its settings too.
-func startOurs(env *env, dir, preload string) (*backend, int, map[string]any, error) {
+// with preload auto or off (cold).
+func startOurs(env *env, dir, preload string) (*backend, int, error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	settings := map[string]any{
 		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
@@ -286,20 +286,20 @@ func startOurs(env *env, dir, preload string) (*backend, int, map[string]any, er
 	}
 	b, err := startBackend(env.bin, dir, settings)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	if err := b.startServer(); err != nil {
 		_ = b.shutdown()
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	if preload != "off" {
-		// Measure reloads from a ready preloader, as a developer's come.
-		if err := b.awaitPreload(0, 60*time.Second); err != nil {
+		// Measure reloads from ready preloaders, as a developer's come.
+		if err := b.awaitPreload(0, true, 60*time.Second); err != nil {
 			_ = b.shutdown()
-			return nil, 0, nil, err
+			return nil, 0, err
 		}
 	}
-	return b, port, settings, nil
+	return b, port, nil
 }
 
 // rowKey names each of Django's ways in sample keys.
@@ -327,7 +327,7 @@ func runEdits(cfg *config, env *env, r *report) {
 		r.fail("edits: %v", err)
 		return
 	}
-	b, oursPort, _, err := startOurs(env, oursSite.dir, "off")
+	b, oursPort, err := startOurs(env, oursSite.dir, "off")
 	if err != nil {
 		r.fail("edits, ours: %v", err)
 		return
@@ -342,7 +342,7 @@ func runEdits(cfg *config, env *env, r *report) {
 		r.fail("edits: %v", err)
 		return
 	}
-	wb, warmPort, warmSettings, err := startOurs(env, warmSite.dir, "auto")
+	wb, warmPort, err := startOurs(env, warmSite.dir, "auto")
 	if err != nil {
 		r.fail("edits, ours warm: %v", err)
 		return
@@ -413,7 +413,7 @@ func runEdits(cfg *config, env *env, r *report) {
 	}
 	r.notes["py/warm-save"] = preloadNote(wb)
 	progress("edits: the preloader's memory and rebuild time (mysite)")
-	measurePreload(r, wb, warmSite, warmPort, warmSettings, "preload/mysite", cfg.reps)
+	measurePreload(r, wb, warmSite, warmPort, "preload/mysite", cfg.reps)
 	progress("edits: where a reload's time goes (mysite)")
 	measureAnatomy(r, env.python, oursSite.dir, "mysite.settings", "anatomy/mysite", cfg.reps)
 }

@@ -29,7 +29,7 @@ func runHeavy(cfg *config, env *env, r *report) {
 			return
 		}
 	}
-	b, port, _, err := startOurs(env, heavy.dir, "off")
+	b, port, err := startOurs(env, heavy.dir, "off")
 	if err != nil {
 		r.fail("heavy, ours: %v", err)
 		return
@@ -38,7 +38,7 @@ func runHeavy(cfg *config, env *env, r *report) {
 	defer o.close()
 	trials := []*trial{newTrial("heavy/fast-save", o, heavy.pyEdit(port), port)}
 	warmSite := copies["warm"]
-	wb, warmPort, warmSettings, err := startOurs(env, warmSite.dir, "auto")
+	wb, warmPort, err := startOurs(env, warmSite.dir, "auto")
 	if err != nil {
 		r.fail("heavy, ours warm: %v", err)
 		return
@@ -71,7 +71,7 @@ func runHeavy(cfg *config, env *env, r *report) {
 	}
 	r.notes["heavy/warm-save"] = preloadNote(wb)
 	progress("heavy: the preloader's memory and rebuild time")
-	measurePreload(r, wb, warmSite, warmPort, warmSettings, "preload/heavy", cfg.reps)
+	measurePreload(r, wb, warmSite, warmPort, "preload/heavy", cfg.reps)
 	progress("heavy: where a reload's time goes")
 	measureAnatomy(r, env.python, heavy.dir, "heavysite.settings", "anatomy/heavy", cfg.reps)
 }

@@ -15,29 +15,48 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
-// preloadedLine is the backend's log line for a ready preloader: how long
-// it took from the server's serving, and the preloader's pid.
-var preloadedLine = regexp.MustCompile(`preloaded \d+ modules in (\d+) ms \(pid (\d+)\)`)
+// preloadedLine is the backend's log line for a ready preloader: whether
+// it set Django up ahead (the second level), how long it took from the
+// server's serving, and the preloader's pid.
+var preloadedLine = regexp.MustCompile(`(set Django up ahead: )?preloaded \d+ modules in (\d+) ms \(pid (\d+)\)`)
 
-// preloads are the preloaders the backend has reported ready so far: build
-// times and pids, oldest first.
-func (b *backend) preloads() (built []float64, pids []int) {
-	for _, text := range fakeeditor.Texts(b.Since(0), protocol.MethodLogMessage) {
-		if m := preloadedLine.FindStringSubmatch(text); m != nil {
-			ms, _ := strconv.ParseFloat(m[1], 64)
-			pid, _ := strconv.Atoi(m[2])
-			built, pids = append(built, ms), append(pids, pid)
-		}
-	}
-	return built, pids
+// preloader is one preloader the backend reported ready.
+type preloader struct {
+	setup bool // the second level: Django set up too
+	ms    float64
+	pid   int
 }
 
-// awaitPreload waits until the backend has reported more than n
-// preloaders ready.
-func (b *backend) awaitPreload(n int, timeout time.Duration) error {
+// preloads are the preloaders the backend has reported ready so far,
+// oldest first.
+func (b *backend) preloads() []preloader {
+	var ps []preloader
+	for _, text := range fakeeditor.Texts(b.Since(0), protocol.MethodLogMessage) {
+		if m := preloadedLine.FindStringSubmatch(text); m != nil {
+			ms, _ := strconv.ParseFloat(m[2], 64)
+			pid, _ := strconv.Atoi(m[3])
+			ps = append(ps, preloader{setup: m[1] != "", ms: ms, pid: pid})
+		}
+	}
+	return ps
+}
+
+// latest is the newest preloader of the level setup, after the first n.
+func latest(ps []preloader, n int, setup bool) (preloader, bool) {
+	for i := len(ps) - 1; i >= n; i-- {
+		if ps[i].setup == setup {
+			return ps[i], true
+		}
+	}
+	return preloader{}, false
+}
+
+// awaitPreload waits until the backend has reported a preloader of the
+// level setup ready, after the first n.
+func (b *backend) awaitPreload(n int, setup bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		if built, _ := b.preloads(); len(built) > n {
+		if _, ok := latest(b.preloads(), n, setup); ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -47,22 +66,25 @@ func (b *backend) awaitPreload(n int, timeout time.Duration) error {
 	}
 }
 
-// measurePreload records, under prefix, what a warm server's preloader
-// costs once the edits are done: its resident memory beside the server's
-// (Django alone), and the time to build a new one after something it
-// imported changed, reps times. A change of the env setting stands for
-// that change: like a package upgraded in the venv, it makes the next
-// reload cold and the preloader rebuilt once that server serves. (An edit
-// of settings.py needs no rebuild: the preloader holds nothing of the
-// project.)
-func measurePreload(r *report, b *backend, s *site, port int, settings map[string]any, prefix string, reps int) {
-	_, pids := b.preloads()
+// measurePreload records, under prefix, what a warm server's preloaders
+// cost once the edits are done: their resident memory beside the server's
+// (Django alone), and the time to build the second level again after an
+// edit of settings.py, reps times. That edit makes the next reload fork
+// from the first level, which has no project code, and the second is
+// rebuilt once that server serves.
+func measurePreload(r *report, b *backend, s *site, port int, prefix string, reps int) {
 	st, err := b.waitState(protocol.StateRunning, 60*time.Second)
-	if err != nil || len(pids) == 0 {
-		r.fail("%s: no preloader to measure: %v", prefix, err)
+	if err == nil {
+		err = b.awaitPreload(0, true, 60*time.Second)
+	}
+	if err != nil {
+		r.fail("%s: no preloaders to measure: %v", prefix, err)
 		return
 	}
-	rss := map[string]int{prefix + "/rss": pids[len(pids)-1], prefix + "/rss-django": st.PID}
+	ps := b.preloads()
+	modules, _ := latest(ps, 0, false)
+	setup, _ := latest(ps, 0, true)
+	rss := map[string]int{prefix + "/rss": modules.pid, prefix + "/rss-setup": setup.pid, prefix + "/rss-django": st.PID}
 	for key, pid := range rss {
 		if kb, err := memKB(pid, "VmRSS"); err == nil {
 			m := newSample("MB")
@@ -73,17 +95,12 @@ func measurePreload(r *report, b *backend, s *site, port int, settings map[strin
 	e := s.pyEdit(port)
 	rebuild := newSample("ms")
 	for i := range reps {
-		before, _ := b.preloads()
-		env := map[string]any{"DJANGO_RUNSERVER_BENCH_REBUILD": strconv.Itoa(i)}
-		next := map[string]any{}
-		for k, v := range settings {
-			next[k] = v
-		}
-		next["env"] = env
-		if err := b.Configure(next); err != nil {
+		before := len(b.preloads())
+		if err := appendFile(s.settings, fmt.Sprintf("\n# benchmark: settings edit %d\n", i)); err != nil {
 			r.fail("%s: %v", prefix, err)
 			return
 		}
+		// The view's edit too, so the reload is seen served.
 		*e.n++
 		text, marker := e.content(*e.n)
 		if err := os.WriteFile(e.file, []byte(text), 0o644); err != nil {
@@ -98,14 +115,14 @@ func measurePreload(r *report, b *backend, s *site, port int, settings map[strin
 		_, err := waitServed(ctx, e.url, marker)
 		cancel()
 		if err == nil {
-			err = b.awaitPreload(len(before), 60*time.Second)
+			err = b.awaitPreload(before, true, 60*time.Second)
 		}
 		if err != nil {
 			r.fail("%s: rebuild: %v", prefix, err)
 			return
 		}
-		built, _ := b.preloads()
-		rebuild.add(built[len(built)-1])
+		built, _ := latest(b.preloads(), before, true)
+		rebuild.add(built.ms)
 	}
 	r.put(prefix+"/rebuild", rebuild)
 }

@@ -14,15 +14,16 @@ import (
 // site is a Django project in a scratch folder, with the two files the
 // benchmark edits.
 type site struct {
-	dir     string
-	pyFile  string // a view module
-	pyPath  string // the URL path of its view
-	pyText  func(marker, padding string) string
-	tplFile string // a template rendered by a view ("" when none is edited)
-	tplPath string
-	tplText func(marker, padding string) string
-	pyN     int // versions written, so each write differs from the last
-	tplN    int
+	dir      string
+	settings string // settings.py
+	pyFile   string // a view module
+	pyPath   string // the URL path of its view
+	pyText   func(marker, padding string) string
+	tplFile  string // a template rendered by a view ("" when none is edited)
+	tplPath  string
+	tplText  func(marker, padding string) string
+	pyN      int // versions written, so each write differs from the last
+	tplN     int
 }
 
 // padding grows by one character per version. The file size then always
@@ -76,9 +77,10 @@ func newSampleSite(cfg *config, name string) (*site, error) {
 		return nil, err
 	}
 	return &site{
-		dir:    dir,
-		pyFile: filepath.Join(dir, "polls", "views.py"),
-		pyPath: "/hello/",
+		dir:      dir,
+		settings: settings,
+		pyFile:   filepath.Join(dir, "polls", "views.py"),
+		pyPath:   "/hello/",
 		pyText: func(marker, pad string) string {
 			return `from django.http import HttpResponse
 from django.shortcuts import render
@@ -201,7 +203,8 @@ INSTALLED_APPS = [
 ]
 SITE_ID = 1
 `, strings.Join(apps, ",\n    "))
-	if err := appendFile(filepath.Join(dir, "heavysite", "settings.py"), settings); err != nil {
+	settingsFile := filepath.Join(dir, "heavysite", "settings.py")
+	if err := appendFile(settingsFile, settings); err != nil {
 		return nil, nil, err
 	}
 	urls := `from django.contrib import admin
@@ -219,9 +222,10 @@ urlpatterns = [
 		return nil, nil, err
 	}
 	s := &site{
-		dir:    dir,
-		pyFile: filepath.Join(dir, "app01", "views.py"),
-		pyPath: "/hello/",
+		dir:      dir,
+		settings: settingsFile,
+		pyFile:   filepath.Join(dir, "app01", "views.py"),
+		pyPath:   "/hello/",
 		pyText: func(marker, pad string) string {
 			return "from django.http import HttpResponse\n\n\ndef hello(request):\n    return HttpResponse('" + marker + "')\n# " + pad + "\n"
 		},

@@ -25,12 +25,23 @@ func (systemLauncher) StartPreloader(s preload.Spec) (*preload.Preloader, error)
 	return preload.Start(s)
 }
 
-// warmth is the engine's preloader, and how its latest process started.
+// The two levels of preloader, deepest last: a fork comes from the deepest
+// one that is still valid.
+const (
+	levelModules = iota // Django and third-party modules imported
+	levelSetup          // ... and Django set up: settings, apps, models
+	levels
+)
+
+// warmth is the engine's preloaders, and how its latest process started.
 // Owned by the loop.
 type warmth struct {
-	pre    *preload.Preloader // nil when none
-	preKey string             // the process key pre was built for
-	missed string             // why there is no preloader to fork from, when known
+	pre    [levels]*preload.Preloader // nil when none
+	preKey [levels]string             // the process key each was built for
+	missed string                     // why there is no preloader to fork from, when known
+	// noSetup is why a preloader of the second level is not built for the
+	// process key setupKey: it would be unsafe to fork.
+	noSetup, setupKey string
 
 	dir    string // private folder of the shim's module list; "" until needed
 	script string // the preloader script, once written
@@ -96,19 +107,25 @@ func (e *Engine) serverEnv(p plan) []string {
 	return append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list)
 }
 
-// startServer starts a server process: forked from the preloader on a
+// startServer starts a server process: forked from a preloader on a
 // reload when it may be, else cold through the launcher. It records which,
 // and why cold.
 func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec) (Process, error) {
 	w := &e.warm
 	w.plan, w.key, w.start, w.coldReason = p, e.processKey(p), "", ""
 	if !e.preloading() {
-		e.dropPreloader()
+		e.dropPreloaders()
 		return e.launcher.Start(spec)
 	}
 	w.start = protocol.StartCold
 	if state == protocol.StateReloading {
-		proc, why := e.fork(spec)
+		// From Django set up if nothing it read changed, else from the
+		// modules alone; the cold reason is the shallower level's.
+		proc, _ := e.fork(levelSetup, spec)
+		why := ""
+		if proc == nil {
+			proc, why = e.fork(levelModules, spec)
+		}
 		if proc != nil {
 			w.start = protocol.StartWarm
 			return proc, nil
@@ -118,46 +135,40 @@ func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec)
 	return e.launcher.Start(spec)
 }
 
-// fork forks spec's process from the preloader, or says why it can't.
-func (e *Engine) fork(spec supervisor.Spec) (Process, string) {
+// fork forks spec's process from the preloader of level l, or says why it
+// can't.
+func (e *Engine) fork(l int, spec supervisor.Spec) (Process, string) {
 	w := &e.warm
+	pre := w.pre[l]
 	switch {
-	case w.pre == nil && w.missed != "":
+	case pre == nil && w.missed != "":
 		return nil, w.missed
-	case w.pre == nil:
+	case pre == nil:
 		return nil, "no preloader was ready yet"
-	case w.preKey != w.key:
-		e.dropPreloader()
+	case w.preKey[l] != w.key:
+		e.dropPreloader(l)
 		return nil, "the interpreter, environment or arguments changed since the preloader started"
 	}
-	proc, err := w.pre.Fork(spec)
+	proc, err := pre.Fork(spec)
 	if err != nil {
 		if !errors.Is(err, preload.ErrLoading) {
-			e.dropPreloader()
+			e.dropPreloader(l)
 		}
 		return nil, err.Error()
 	}
 	return &systemProcess{proc}, ""
 }
 
-// preload makes sure a preloader for the serving process is on its way.
-// It is built once the server serves, from the modules it imported, so
-// that its imports never compete with a start.
+// preload makes sure the preloaders for the serving process are on their
+// way. They are built once the server serves, from the modules it
+// imported, so that their imports never compete with a start; the second
+// level once the first is ready, so that they don't compete either.
 func (e *Engine) preload() {
 	w := &e.warm
 	if !e.preloading() {
-		e.dropPreloader()
+		e.dropPreloaders()
 		return
 	}
-	if w.pre != nil && w.preKey == w.key {
-		select {
-		case <-w.pre.Done():
-		default:
-			return // still good: it checks its files before each fork
-		}
-	}
-	e.dropPreloader()
-	pl := e.launcher.(preloadLauncher)
 	if w.script == "" {
 		var err error
 		if w.script, err = reloader.WritePreloader(); err != nil {
@@ -165,54 +176,122 @@ func (e *Engine) preload() {
 			return
 		}
 	}
+	switch {
+	case !e.preloaded(levelModules):
+		e.dropPreloaders()
+		e.startPreloader(levelModules)
+	case !e.preloaded(levelSetup):
+		e.startSetup()
+	}
+}
+
+// preloaded reports whether the preloader of level l is built, or being
+// built, for the serving process. (One that is stale says so at its next
+// fork, and is dropped then.)
+func (e *Engine) preloaded(l int) bool {
+	w := &e.warm
+	pre := w.pre[l]
+	if pre == nil || w.preKey[l] != w.key {
+		return false
+	}
+	select {
+	case <-pre.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// startSetup starts the second level's preloader, unless it is known to be
+// unsafe under the serving process's key.
+func (e *Engine) startSetup() {
+	w := &e.warm
+	if w.noSetup != "" && w.setupKey == w.key {
+		return
+	}
+	w.noSetup = ""
+	e.dropPreloader(levelSetup)
+	e.startPreloader(levelSetup)
+}
+
+// startPreloader starts the preloader of level l for the serving process.
+func (e *Engine) startPreloader(l int) {
+	w := &e.warm
+	pl := e.launcher.(preloadLauncher)
 	p := w.plan
 	list := filepath.Join(w.dir, "modules")
 	pre, err := pl.StartPreloader(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list),
 		Script: w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
-		Modules: list,
+		Modules: list, Setup: l == levelSetup,
 	})
 	if err != nil {
 		w.missed = err.Error()
 		return
 	}
-	w.pre, w.preKey, w.missed = pre, w.key, ""
-	began := e.clock.Now()
+	w.pre[l], w.preKey[l], w.missed = pre, w.key, ""
+	began, key := e.clock.Now(), w.key
 	e.wg.Go(func() {
 		<-pre.Ready() // closes on failure too: the preloader's end ends the wait
 		e.post(func() {
-			if e.warm.pre == pre {
-				e.preloaded(pre, e.clock.Now().Sub(began))
+			if e.warm.pre[l] == pre {
+				e.preloaderReady(l, pre, key, e.clock.Now().Sub(began))
 			}
 		})
 	})
 }
 
-// preloaded reports a preloader that is ready, or can't be used.
-func (e *Engine) preloaded(pre *preload.Preloader, took time.Duration) {
-	if err := pre.Err(); err != nil {
+// preloaderReady reports a preloader that is ready, or can't be used, and builds
+// the next level once the first is ready.
+func (e *Engine) preloaderReady(l int, pre *preload.Preloader, key string, took time.Duration) {
+	w := &e.warm
+	ms := float64(took.Microseconds()) / 1000
+	err := pre.Err()
+	switch {
+	case l == levelModules && err != nil:
 		e.log(protocol.MessageWarning, fmt.Sprintf("%s cannot preload: %v; reloads start cold until it changes", e.name(), err))
-		return
+	case l == levelModules:
+		e.log(protocol.MessageInfo, fmt.Sprintf("%s preloaded %d modules in %.0f ms (pid %d): Python reloads start warm",
+			e.name(), pre.Imported(), ms, pre.PID()))
+		if e.proc != nil && e.ready && w.key == key {
+			e.startSetup()
+		}
+	case err != nil:
+		e.dropPreloader(levelSetup)
+		if !strings.Contains(err.Error(), "set-up failed") {
+			w.noSetup, w.setupKey = err.Error(), key // a set-up that failed may not fail next time
+		}
+		e.log(protocol.MessageInfo, fmt.Sprintf("%s cannot set Django up ahead of a reload: %v; reloads fork from the preloaded modules and set Django up themselves",
+			e.name(), err))
+	default:
+		e.log(protocol.MessageInfo, fmt.Sprintf("%s set Django up ahead: preloaded %d modules in %.0f ms (pid %d): reloads that change no settings, model or app skip Django's set-up",
+			e.name(), pre.Imported(), ms, pre.PID()))
 	}
-	e.log(protocol.MessageInfo, fmt.Sprintf("%s preloaded %d modules in %.0f ms (pid %d): Python reloads start warm",
-		e.name(), pre.Imported(), float64(took.Microseconds())/1000, pre.PID()))
 }
 
-// dropPreloader retires the preloader: it takes no more forks, and exits
-// once the server it forked has.
-func (e *Engine) dropPreloader() {
-	if e.warm.pre != nil {
-		e.warm.pre.Retire()
-		e.warm.pre = nil
+// dropPreloader retires the preloader of level l: it takes no more forks,
+// and exits once the server it forked has.
+func (e *Engine) dropPreloader(l int) {
+	if pre := e.warm.pre[l]; pre != nil {
+		pre.Retire()
+		e.warm.pre[l] = nil
+	}
+}
+
+func (e *Engine) dropPreloaders() {
+	for l := range levels {
+		e.dropPreloader(l)
 	}
 }
 
 // closePreload ends preloading for good: no server runs any more.
 func (e *Engine) closePreload() {
-	if pre := e.warm.pre; pre != nil {
-		e.warm.pre = nil
-		e.wg.Go(pre.Kill)
+	for l, pre := range e.warm.pre {
+		if pre != nil {
+			e.warm.pre[l] = nil
+			e.wg.Go(pre.Kill)
+		}
 	}
 	if e.warm.dir != "" {
 		os.RemoveAll(e.warm.dir)

@@ -1,7 +1,8 @@
 // Package preload keeps a warm Python process beside a running server: the
 // preloader (reloader's preload.py). It has imported what the project's
 // edits don't change, Django and third-party modules, and a reload forks the
-// new server from it instead of starting a fresh interpreter.
+// new server from it instead of starting a fresh interpreter. A preloader of
+// the second level (Spec.Setup) has also set Django up.
 //
 // The preloader never serves stale code: before each fork it checks every
 // file it imported, every package folder and sys.path entry, and the
@@ -60,6 +61,11 @@ type Spec struct {
 	Workspace string
 	// Modules is the shim's list of what the last server imported.
 	Modules string
+	// Setup makes a preloader of the second level: after the imports it
+	// sets Django up (the settings, apps and models, which are project
+	// code), so a fork from it skips that too; it is stale once any of
+	// those changed.
+	Setup bool
 }
 
 // Preloader is a running preloader process.
@@ -113,9 +119,13 @@ func Start(s Spec) (*Preloader, error) {
 		gone:    make(chan struct{}),
 		exits:   map[int]chan int{},
 	}
+	level := "modules"
+	if s.Setup {
+		level = "setup"
+	}
 	proc, err := supervisor.Start(supervisor.Spec{
 		Path:          s.Python,
-		Args:          []string{s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules},
+		Args:          []string{s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules, level},
 		Dir:           s.Dir,
 		Env:           append(append([]string(nil), s.Env...), SocketEnv+"="+sock),
 		OnParentDeath: supervisor.KillOnParentDeath,

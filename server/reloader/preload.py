@@ -1,19 +1,25 @@
 """django-runserver's preloader: a warm interpreter that new servers fork from.
 
-The backend runs:  python preload.py SHIM MANAGE_PY WORKSPACE MODULES
+The backend runs:  python preload.py SHIM MANAGE_PY WORKSPACE MODULES [LEVEL]
 
 with the server's environment, plus DJANGO_RUNSERVER_PRELOAD_SOCKET, the
-path of a unix socket the backend listens on. The preloader
+path of a unix socket the backend listens on. LEVEL is "modules" (the
+default) or "setup"; the backend keeps one preloader of each. The preloader
 
 * connects to that socket, its only channel to the backend besides stdin
   (end of file: the backend is gone, so exit);
 * imports the modules MODULES lists (what the last server imported, one
-  "name<TAB>file" a line, written by the shim) that lie outside WORKSPACE or
-  inside a site-packages folder: Django and third-party code, never the
-  project's own, and with DJANGO_SETTINGS_MODULE hidden, so nothing that
-  needs the project's settings loads here;
-* records the state of every file it imported, of every package folder and
-  sys.path entry, and of the interpreter, and says {"ready": N}, or
+  "name<TAB>file" a line after a "#settings<TAB>module" line, written by
+  the shim) that lie outside WORKSPACE or inside a site-packages folder:
+  Django and third-party code, never the project's own, and with
+  DJANGO_SETTINGS_MODULE hidden, so nothing that needs the project's
+  settings loads here;
+* at LEVEL "setup", then sets Django up (django.setup(): the settings, the
+  apps and their models, which is project code), and imports the listed
+  modules that needed it;
+* records the state of every file it imported or, while setting up, read,
+  of every package folder and sys.path entry, of manage.py (at "setup": it
+  chooses the settings), and of the interpreter, and says {"ready": N}, or
   {"ready": N, "unsafe": why} when forking it would not be safe;
 * then serves requests, one JSON object a line:
   {"fork": {"args": [SHIM, MODE, manage.py, ...], "dir": D, "env": [K=V, ...]}}
@@ -30,11 +36,13 @@ path of a unix socket the backend listens on. The preloader
   {"retire": true} refuses further forks and exits once every child has.
 """
 import fcntl
+import gc
 import json
 import os
 import selectors
 import signal
 import socket
+import stat
 import sys
 import threading
 
@@ -45,16 +53,26 @@ LIST_TIMEOUT = 30  # seconds
 
 def main():
     shim_path, manage, workspace, modules_file = sys.argv[1:5]
+    level = sys.argv[5] if len(sys.argv) > 5 else "modules"
+    # No collection here: it would leave holes in pages the children share.
+    # The fork freezes what is loaded by then (see _fork).
+    gc.disable()
     inherited = _open_fds()  # a cold start inherits these too
     ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ctl.connect(os.environ.pop(SOCKET_ENV))
     shim = _load_shim(shim_path)
     sys.argv = [manage]
     sys.path[0] = os.path.dirname(os.path.abspath(manage))
-    names = _preloadable(modules_file, workspace)
+    settings, names = _preloadable(modules_file, workspace)
     imported = _import_all(names)
-    unsafe = _unsafe(inherited | {ctl.fileno()})
-    stamps = _stamps()
+    unsafe, read = "", []
+    if level == "setup":
+        unsafe, read = _set_up(settings)
+        read.append(os.path.abspath(manage))
+        if not unsafe:
+            imported += _import_all(names)  # those that needed the settings
+    unsafe = unsafe or _unsafe(inherited | {ctl.fileno()})
+    stamps = _stamps(read)
     reply = {"ready": imported}
     if unsafe:
         reply["unsafe"] = unsafe
@@ -72,14 +90,17 @@ def _load_shim(path):
 
 
 def _preloadable(modules_file, workspace):
-    """The names of the modules to import: those the last server imported
-    that the project's edits don't touch."""
+    """The last server's settings module, and the names of the modules to
+    import: those it imported that the project's edits don't touch."""
     workspace = os.path.realpath(workspace) + os.sep
     lines = _read_list(modules_file)
-    names = []
+    settings, names = "", []
     for line in lines:
         name, _, path = line.partition("\t")
-        if not name or name == "__main__" or name.startswith("django_runserver_"):
+        if name == "#settings":
+            settings = path
+            continue
+        if not name or name == "__main__" or name.startswith(("django_runserver_", "#")):
             continue
         if path:
             real = os.path.realpath(path)
@@ -87,7 +108,7 @@ def _preloadable(modules_file, workspace):
             if real.startswith(workspace) and not third_party:
                 continue  # the project's own code: always imported fresh
         names.append(name)
-    return names
+    return settings, names
 
 
 def _read_list(path):
@@ -107,20 +128,38 @@ def _read_list(path):
             time.sleep(0.02)
 
 
+class _Quiet:
+    """Output and warnings of the code run here go nowhere: they must not
+    reach the backend's log, and a cold start shows them again."""
+
+    def __enter__(self):
+        import warnings
+        self.devnull = os.open(os.devnull, os.O_WRONLY)
+        self.saved = os.dup(1), os.dup(2)
+        os.dup2(self.devnull, 1)
+        os.dup2(self.devnull, 2)
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc):
+        self.warnings.__exit__(*exc)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for fd in (self.devnull,) + self.saved:
+            os.close(fd)
+
+
 def _import_all(names):
     """Import each module, in the order the server did. A module that fails
     here (most often one that needs the settings) is left to the child."""
     import importlib
     hidden = os.environ.pop("DJANGO_SETTINGS_MODULE", None)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    saved = os.dup(1), os.dup(2)
-    os.dup2(devnull, 1)  # imports that print must not reach the backend's log
-    os.dup2(devnull, 2)
     count = 0
     try:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _Quiet():
             for name in names:
                 if name in sys.modules:
                     continue
@@ -130,15 +169,53 @@ def _import_all(names):
                 except BaseException:  # noqa: B036 - any failure only means "not preloaded"
                     pass
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (devnull,) + saved:
-            os.close(fd)
         if hidden is not None:
             os.environ["DJANGO_SETTINGS_MODULE"] = hidden
     return count
+
+
+def _set_up(settings):
+    """Set Django up, as the server's manage.py does before its command
+    runs. Return why the preloader can't be used, or "", and the files and
+    folders the set-up read besides modules (an .env file the settings
+    read, a folder an app listed), which are stamped with the modules. A
+    child still runs django.setup(), which then finds the apps ready."""
+    if not hasattr(sys, "addaudithook"):
+        return "Python 3.8 or newer is needed to see what Django's set-up reads", []
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        if not settings:
+            return "the server named no settings module", []
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings  # as manage.py set it
+    read, reading = set(), [True]
+
+    def audit(event, args):
+        # Stays installed in every child (a hook can't be removed): it
+        # returns at once there.
+        if not reading[0]:
+            return
+        if event == "open":
+            path, mode, flags = args
+            if mode is not None and any(c in mode for c in "wax+"):
+                return
+            if mode is None and flags & (os.O_WRONLY | os.O_RDWR):
+                return
+        elif event not in ("os.listdir", "os.scandir"):
+            return
+        else:
+            path = args[0]
+        if isinstance(path, (str, bytes)):
+            read.add(os.path.abspath(os.fsdecode(path)))
+
+    sys.addaudithook(audit)
+    try:
+        with _Quiet():
+            import django
+            django.setup()
+    except BaseException as e:  # noqa: B036 - the server sets up on its own
+        return "Django's set-up failed in the preloader: %s: %s" % (type(e).__name__, e), []
+    finally:
+        reading[0] = False
+    return "", sorted(read)
 
 
 def _threads():
@@ -181,19 +258,35 @@ def _unsafe(expected):
 
 
 def _stat(path):
+    """A file's state: its times, size and inode. A folder's is the names
+    in it that an import or Django could find, whatever its times: an editor
+    that saves through a temporary file changes those, and no name."""
     try:
         st = os.stat(path)
     except OSError:
         return None
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            names = os.listdir(path)
+        except OSError:
+            return None
+        return ("dir", st.st_ino, hash(frozenset(n for n in names if _findable(n))))
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
 
 
-def _stamps():
+def _findable(name):
+    """Whether a folder entry is one an import (a module, package, .pth
+    file) or a package's metadata may be found by."""
+    return "." not in name or name.endswith((".py", ".pyc", ".so", ".pyd", ".pth", ".dist-info", ".egg-info", ".egg-link"))
+
+
+def _stamps(extra):
     """The state of everything imported code came from: module files,
     package folders (a new module in one may shadow nothing yet, but is
-    found by a later import), sys.path entries and their .pth files, and the
-    interpreter."""
+    found by a later import), sys.path entries and their .pth files, the
+    interpreter, and extra paths."""
     paths = {sys.executable, os.path.realpath(sys.executable)}
+    paths.update(extra)
     for entry in sys.path:
         entry = entry or os.getcwd()
         paths.add(entry)
@@ -331,6 +424,11 @@ class Preloader:
                 return
             sys.stdout.flush()
             sys.stderr.flush()
+            # What the preloader loaded lives as long as the child: out of
+            # reach of the child's collections, which would otherwise walk
+            # all of it, writing to every page (copy-on-write), hundreds of
+            # milliseconds into its start.
+            gc.freeze()
             try:
                 pid, sibling = _fork_sibling()
             except OSError as e:
@@ -370,6 +468,7 @@ class Preloader:
     def _child(self, request, fds):
         try:
             os.setpgid(0, 0)
+            gc.enable()
             _die_with_backend()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)

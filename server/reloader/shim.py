@@ -211,13 +211,15 @@ def _install_reloader(changes):
 
 
 def _list_modules():
-    """Write what this server imported, one "name<TAB>file" a line, where
-    the backend asked for it (DJANGO_RUNSERVER_MODULES): its preloader
-    imports the same."""
+    """Write what this server imported, one "name<TAB>file" a line, after a
+    "#settings<TAB>module" line, where the backend asked for it
+    (DJANGO_RUNSERVER_MODULES): its preloaders import the same."""
     path = os.environ.get("DJANGO_RUNSERVER_MODULES")
     if not path:
         return
-    lines = []
+    # First the settings module manage.py chose (its os.environ.setdefault
+    # is in no module), for a preloader that sets Django up.
+    lines = ["#settings\t" + os.environ.get("DJANGO_SETTINGS_MODULE", "")]
     for name, module in _modules():
         spec = getattr(module, "__spec__", None)
         origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)

@@ -21,7 +21,9 @@ import (
 // freshView answers /fresh/ with everything a reload must load afresh: the
 // view itself, the model's fields, a setting, an app config's attribute, a
 // local package, a package of the "venv" outside the project, and a value
-// of the environment file. It also says what the process inherited: its
+// of the environment file. It says whether Django was set up ahead, in a
+// preloader (the models module was loaded by another process), or here. It
+// also says what the process inherited: its
 // first random number, how many unix sockets it holds (a cold start holds
 // the live browser's ready channel; a warm one must hold no more, such as
 // the preloader's control connection), and whether the database is open
@@ -32,6 +34,7 @@ import os
 import random
 
 import localpkg.mod
+import polls.models
 import vendorpkg
 from django.apps import apps
 from django.conf import settings
@@ -71,6 +74,7 @@ def fresh(request):
         'local=' + localpkg.mod.VALUE,
         'vendor=' + vendorpkg.VALUE,
         'env=' + os.environ.get('PRELOAD_ENV', ''),
+        'setup=' + ('here' if polls.models.LOADED_BY == os.getpid() else 'ahead'),
         'random=%r' % FIRST_RANDOM,
         INHERITED,
     ]))
@@ -103,6 +107,7 @@ func preloadProject(t *testing.T) (dir, vendor string) {
 	}
 	write(views, string(b)+freshView)
 	testenv.Rewrite(t, filepath.Join(dir, "polls", "urls.py"), "urlpatterns = [", "urlpatterns = [\n    path('fresh/', views.fresh),")
+	testenv.Rewrite(t, filepath.Join(dir, "polls", "models.py"), "from django.db import models", "import os\n\nfrom django.db import models\n\nLOADED_BY = os.getpid()")
 	testenv.Rewrite(t, filepath.Join(dir, "polls", "apps.py"), "    name = 'polls'", "    name = 'polls'\n    mark = 'apps1'")
 	testenv.Rewrite(t, filepath.Join(dir, "mysite", "settings.py"), "INSTALLED_APPS = [", "PRELOAD_MARK = 'settings1'\n\nINSTALLED_APPS = [")
 	return dir, vendor
@@ -154,10 +159,13 @@ func editView(c *fakeeditor.Env, url, views, value string) (protocol.Status, str
 	return edit(c, url, views, "VIEW = '"+old+"'", "VIEW = '"+value+"'")
 }
 
-// warmUp reloads until one reload is warm: the preloader is built once the
-// server serves, and a reload before it is ready starts cold.
-func warmUp(c *fakeeditor.Env, url, views string) {
+// warmUp reloads until one reload is warm (the preloaders are built once
+// the server serves, and a reload before they are ready starts cold), then
+// waits for a preloader that set Django up ahead, reported since the
+// message from.
+func warmUp(c *fakeeditor.Env, url, views string, from int) {
 	c.T.Helper()
+	defer awaitSetUp(c, from)
 	deadline := time.Now().Add(fakeeditor.AwaitTimeout)
 	for i := 0; ; i++ {
 		st, _ := editView(c, url, views, fmt.Sprintf("warm-up%d", i))
@@ -167,6 +175,19 @@ func warmUp(c *fakeeditor.Env, url, views string) {
 		if time.Now().After(deadline) {
 			c.T.Fatalf("no reload was warm within %s; the last was %s: %s", fakeeditor.AwaitTimeout, st.Start, st.ColdReason)
 		}
+	}
+}
+
+// setUpAhead is the backend's log line for a ready preloader of the second
+// level.
+const setUpAhead = "set Django up ahead:"
+
+// awaitSetUp waits for a preloader that set Django up ahead, reported
+// since the message from.
+func awaitSetUp(c *fakeeditor.Env, from int) {
+	c.T.Helper()
+	if err := c.Editor.Await(fakeeditor.AwaitTimeout, from, fakeeditor.TextContains(protocol.MethodLogMessage, setUpAhead)); err != nil {
+		c.T.Fatal(err)
 	}
 }
 
@@ -183,7 +204,7 @@ func warmServer(t *testing.T) (c *fakeeditor.Env, dir, url, cold string) {
 	if err != nil {
 		t.Fatalf("GET /fresh/: %v %s", err, cold)
 	}
-	warmUp(c, url, filepath.Join(dir, "polls", "views.py"))
+	warmUp(c, url, filepath.Join(dir, "polls", "views.py"), 0)
 	return c, dir, url, cold
 }
 
@@ -207,8 +228,10 @@ func wantBody(t *testing.T, what, body string, want ...string) {
 
 // TestPreloadServesFreshCode edits each kind of code a reload must load
 // afresh, on every Django release: a project edit is served warm, with the
-// new behaviour; a change to what the preloader imported (the venv) or to
-// the environment is served cold, with the new behaviour, and says why.
+// new behaviour, from Django set up ahead unless the edit is to what the
+// set-up loads (models, settings, app configs); a change to what the
+// preloaders imported (the venv) or to the environment is served cold, with
+// the new behaviour, and says why.
 func TestPreloadServesFreshCode(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
 		dir, vendor := preloadProject(t)
@@ -220,32 +243,37 @@ func TestPreloadServesFreshCode(t *testing.T) {
 			t.Errorf("a first start is %q, want cold", running.Start)
 		}
 		views := filepath.Join(dir, "polls", "views.py")
-		warmUp(c, url, views)
+		warmUp(c, url, views, 0)
 
 		st, body := editView(c, url, views, "edited")
 		wantStart(t, "a view", st, protocol.StartWarm, "")
-		wantBody(t, "a view", body, "view=edited")
+		wantBody(t, "a view", body, "view=edited", "setup=ahead")
 
-		for _, e := range []struct{ what, file, old, new, want string }{
-			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text"},
-			{"settings.py", filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2", "setting=settings2"},
-			{"apps.py", filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2", "apps=apps2"},
-			{"a local package", filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2", "local=local2"},
+		for _, e := range []struct{ what, file, old, new, want, setup string }{
+			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text", "here"},
+			{"settings.py", filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2", "setting=settings2", "here"},
+			{"apps.py", filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2", "apps=apps2", "here"},
+			{"a local package", filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2", "local=local2", "ahead"},
 		} {
+			from := c.Mark()
 			st, body = edit(c, url, e.file, e.old, e.new)
 			wantStart(t, e.what, st, protocol.StartWarm, "")
-			wantBody(t, e.what, body, e.want)
+			wantBody(t, e.what, body, e.want, "setup="+e.setup)
+			if e.setup == "here" {
+				awaitSetUp(c, from) // rebuilt from what the reload loaded
+			}
 		}
 
 		// Neither the venv nor the environment file is Python the server
 		// watches: each is changed, then a view edit reloads.
 		vendorInit := filepath.Join(vendor, "vendorpkg", "__init__.py")
+		from := c.Mark()
 		testenv.Rewrite(t, vendorInit, "vendor1", "vendor2-upgraded")
 		st, body = editView(c, url, views, "after-venv")
 		wantStart(t, "a venv package", st, protocol.StartCold, vendorInit+" changed since the preloader imported it")
 		wantBody(t, "a venv package", body, "vendor=vendor2-upgraded", "view=after-venv")
 
-		warmUp(c, url, views) // the preloader is rebuilt with the new package
+		warmUp(c, url, views, from) // the preloaders are rebuilt with the new package
 		testenv.Rewrite(t, filepath.Join(dir, ".env"), "env1", "env2")
 		st, body = editView(c, url, views, "after-env")
 		wantStart(t, "the environment file", st, protocol.StartCold, "environment")
@@ -329,20 +357,9 @@ func preloaders(dir string, server int) []int {
 	return found
 }
 
-// preloaderPID finds the preloader of the folder dir, whose server is
-// server.
-func preloaderPID(t *testing.T, dir string, server int) int {
-	t.Helper()
-	found := preloaders(dir, server)
-	if len(found) != 1 {
-		t.Fatalf("want one preloader of %s, found %v", dir, found)
-	}
-	return found[0]
-}
-
-// TestPreloaderFailures: a preloader that was killed, or that hangs, gives
-// a cold reload that says so, never a failed server; the next preloader
-// serves warm again.
+// TestPreloaderFailures: preloaders that were killed, or that hang, give
+// a cold reload that says so, never a failed server; the next preloaders
+// serve warm again.
 func TestPreloaderFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -355,16 +372,24 @@ func TestPreloaderFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, dir, url, _ := warmServer(t)
 			views := filepath.Join(dir, "polls", "views.py")
-			pid := preloaderPID(t, dir, c.Status("").PID)
-			if err := syscall.Kill(pid, tc.signal); err != nil {
-				t.Fatal(err)
+			pids := preloaders(dir, c.Status("").PID)
+			if len(pids) != 2 {
+				t.Fatalf("want a preloader of each level for %s, found %v", dir, pids)
 			}
-			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			for _, pid := range pids {
+				if err := syscall.Kill(pid, tc.signal); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			}
+			from := c.Mark()
 			st, body := editView(c, url, views, "after-preloader-"+tc.name)
-			wantStart(t, "a reload after the preloader was "+tc.name, st, protocol.StartCold, tc.why)
-			wantBody(t, "a reload after the preloader was "+tc.name, body, "view=after-preloader-"+tc.name)
-			warmUp(c, url, views)
-			testenv.Eventually(t, 10*time.Second, "the "+tc.name+" preloader to be gone", func() bool { return testenv.ProcessGone(pid) })
+			wantStart(t, "a reload after the preloaders were "+tc.name, st, protocol.StartCold, tc.why)
+			wantBody(t, "a reload after the preloaders were "+tc.name, body, "view=after-preloader-"+tc.name)
+			warmUp(c, url, views, from)
+			for _, pid := range pids {
+				testenv.Eventually(t, 10*time.Second, "the "+tc.name+" preloaders to be gone", func() bool { return testenv.ProcessGone(pid) })
+			}
 		})
 	}
 }

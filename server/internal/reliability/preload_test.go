@@ -13,8 +13,9 @@ import (
 )
 
 // TestBackendKilledLeavesNoPreloader kills the backend binary with -9 while
-// a warm server, forked from its preloader, serves and the preloader waits
-// beside it: within 2 s both are gone and the port is free.
+// a warm server, forked from a preloader, serves and both preloaders (one
+// with the modules imported, one with Django set up too) wait beside it:
+// within 2 s all are gone and the port is free.
 func TestBackendKilledLeavesNoPreloader(t *testing.T) {
 	dir := tinyProject(t, t.TempDir(), "warm", "v0")
 	port := testenv.FreePort(t)
@@ -31,9 +32,12 @@ func TestBackendKilledLeavesNoPreloader(t *testing.T) {
 		running = ed.AwaitState(from, dir, protocol.StateRunning)
 		waitBody(t, running.URL, fmt.Sprintf("tiny v%d", i), 10*time.Second)
 	}
-	tree := descendants(ed.PID())[1:] // the backend's: the warm server and the preloader
-	if len(tree) < 2 || len(pids(dir, 0)) < 2 {
-		t.Fatalf("want a warm server and its preloader, found %v (of %s: %v)", tree, dir, pids(dir, 0))
+	if err := ed.Editor.Await(fakeeditor.AwaitTimeout, 0, fakeeditor.TextContains(protocol.MethodLogMessage, "set Django up ahead:")); err != nil {
+		t.Fatal(err)
+	}
+	tree := descendants(ed.PID())[1:] // the backend's: the warm server and the preloaders
+	if len(tree) < 3 || len(pids(dir, 0)) < 3 {
+		t.Fatalf("want a warm server and two preloaders, found %v (of %s: %v)", tree, dir, pids(dir, 0))
 	}
 	killed := time.Now()
 	killPID(t, ed.PID())

@@ -71,6 +71,7 @@ def main():
         read.append(os.path.abspath(manage))
         if not unsafe:
             imported += _import_all(names)  # those that needed the settings
+            _check_models_ahead()
     unsafe = unsafe or _unsafe(inherited | {ctl.fileno()})
     stamps = _stamps(read)
     reply = {"ready": imported}
@@ -216,6 +217,39 @@ def _set_up(settings):
     finally:
         reading[0] = False
     return "", sorted(read)
+
+
+def _check_models_ahead():
+    """Run Django's model checks here, once, and let every child reuse their
+    messages: on a big project they are most of runserver's system checks.
+    They depend only on the models and the settings, which this preloader
+    loaded and stamps, so a child forked from it has those very classes. A
+    child asked about other apps or databases, or whose models differ (one
+    defined in a module imported later), runs the checks itself."""
+    try:
+        from django.apps import apps
+        from django.core.checks import model_checks
+        from django.core.checks.registry import registry
+    except ImportError:
+        return
+    original = model_checks.check_all_models
+    if original not in registry.registered_checks:
+        return
+    models = list(apps.get_models())
+    try:
+        with _Quiet():
+            messages = list(original(app_configs=None, databases=None))
+    except Exception:  # noqa: BLE001 - the child runs them and reports it
+        return
+
+    def check_all_models(app_configs=None, **kwargs):
+        if app_configs is None and not kwargs.get("databases") and list(apps.get_models()) == models:
+            return list(messages)
+        return original(app_configs=app_configs, **kwargs)
+
+    check_all_models.tags = original.tags
+    registry.registered_checks.discard(original)
+    registry.registered_checks.add(check_all_models)
 
 
 def _threads():

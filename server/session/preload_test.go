@@ -281,6 +281,33 @@ func TestPreloadServesFreshCode(t *testing.T) {
 	})
 }
 
+// TestPreloadReportsModelChecks: the preloader that sets Django up runs
+// the model checks once, and each server forked from it reports their
+// messages as a cold start does: a model's warning is in the output of a
+// warm start, as of the cold one.
+func TestPreloadReportsModelChecks(t *testing.T) {
+	dir, vendor := preloadProject(t)
+	testenv.Rewrite(t, filepath.Join(dir, "polls", "models.py"), "    published =", "    related = models.ManyToManyField('self', null=True)\n    published =")
+	const warning = "polls.Question.related: (fields.W340) null has no effect on ManyToManyField."
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	if err := c.Editor.Await(fakeeditor.AwaitTimeout, 0, fakeeditor.LogContains(warning)); err != nil {
+		t.Fatalf("a cold start: %v", err)
+	}
+	views := filepath.Join(dir, "polls", "views.py")
+	warmUp(c, url, views, 0)
+	for i := range 2 {
+		from := c.Mark()
+		st, body := editView(c, url, views, fmt.Sprintf("checked%d", i))
+		wantStart(t, "a view", st, protocol.StartWarm, "")
+		wantBody(t, "a view", body, "setup=ahead")
+		if err := c.Editor.Await(fakeeditor.AwaitTimeout, from, fakeeditor.LogContains(warning)); err != nil {
+			t.Errorf("warm start %d: %v", i+1, err)
+		}
+	}
+}
+
 // TestPreloadForkSafety: two successive warm children draw different random
 // numbers, and neither holds a unix socket a cold start does not (the
 // preloader's control connection) or a database connection.

@@ -51,5 +51,5 @@ func TestBackendKilledLeavesNoPreloader(t *testing.T) {
 	if !eventually(time.Second, func() bool { return testenv.PortFree(port) }) {
 		t.Errorf("port %d still taken after the backend died", port)
 	}
-	t.Logf("%d process(es), the preloader among them, gone %s after kill -9 of the backend", len(tree), took.Round(time.Millisecond))
+	t.Logf("%d process(es), the preloaders among them, gone %s after kill -9 of the backend", len(tree), took.Round(time.Millisecond))
 }

@@ -174,5 +174,10 @@ func (l *Listener) Close() error {
 	if l.sock == nil {
 		return nil
 	}
+	// A child the backend is starting meanwhile, for another folder, holds
+	// a copy of the socket from its fork to its exec.
+	if rc, err := l.sock.SyscallConn(); err == nil {
+		portcheck.Unbind(rc)
+	}
 	return l.sock.Close()
 }

@@ -29,6 +29,9 @@ func Probe(a Address) error {
 	if err != nil {
 		return err
 	}
+	if rc, err := ln.SyscallConn(); err == nil {
+		Unbind(rc)
+	}
 	return ln.Close()
 }
 

@@ -83,17 +83,6 @@ func Project(t testing.TB, name string) string {
 	return real
 }
 
-// FreePort returns a port that was free on 127.0.0.1 a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // Eventually polls cond until it holds, failing the test with msg after
 // timeout.
 func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() bool) {

@@ -7,18 +7,8 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive lock on path, held until this process exits
-// (the file stays open; the system drops the lock with the process, however
-// it ends). False if another process holds it.
-func lockFile(path string) bool {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		return false
-	}
-	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		f.Close()
-		return false
-	}
-	heldLocks = append(heldLocks, f)
-	return true
+// tryLock takes an exclusive lock on f without waiting; the system drops it
+// when the file is closed or the process ends, however it ends.
+func tryLock(f *os.File) bool {
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }

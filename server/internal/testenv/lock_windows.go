@@ -6,19 +6,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock on path, held until this process exits
-// (the file stays open; the system drops the lock with the process, however
-// it ends). False if another process holds it.
-func lockFile(path string) bool {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		return false
-	}
-	ol := new(windows.Overlapped)
-	if windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol) != nil {
-		f.Close()
-		return false
-	}
-	heldLocks = append(heldLocks, f)
-	return true
+// tryLock takes an exclusive lock on f without waiting; the system drops it
+// when the file is closed or the process ends, however it ends.
+func tryLock(f *os.File) bool {
+	flags := uint32(windows.LOCKFILE_EXCLUSIVE_LOCK | windows.LOCKFILE_FAIL_IMMEDIATELY)
+	return windows.LockFileEx(windows.Handle(f.Fd()), flags, 0, 1, 0, new(windows.Overlapped)) == nil
 }

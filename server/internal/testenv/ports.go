@@ -76,14 +76,23 @@ func blockFree(start int) bool {
 	return true
 }
 
-// lockBlock takes the block's lock file for this process's lifetime; false
-// if another process holds it. Without a folder for the locks, blocks are
-// unique within this process only.
+// lockBlock takes the block's lock file for this process's lifetime (the
+// file stays open); false if another process holds it. Without a folder for
+// the locks, blocks are unique within this process only.
 func lockBlock(start int) bool {
 	if ports.dir == "" {
 		return true
 	}
-	return lockFile(filepath.Join(ports.dir, strconv.Itoa(start)))
+	f, err := os.OpenFile(filepath.Join(ports.dir, strconv.Itoa(start)), os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return false
+	}
+	if !tryLock(f) {
+		f.Close()
+		return false
+	}
+	heldLocks = append(heldLocks, f)
+	return true
 }
 
 // testPortRange is where tests' ports come from: below the ephemeral range

@@ -318,6 +318,6 @@ func (s *site) clone(dir string) (*site, error) {
 		rel, _ := filepath.Rel(s.dir, p)
 		return filepath.Join(dir, rel)
 	}
-	c.pyFile, c.tplFile = rebase(s.pyFile), rebase(s.tplFile)
+	c.settings, c.pyFile, c.tplFile = rebase(s.settings), rebase(s.pyFile), rebase(s.tplFile)
 	return &c, nil
 }

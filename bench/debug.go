@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/django-runserver/django-runserver/internal/fakedap"
@@ -14,16 +15,30 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
+// debugServers are the servers of the debug section, by key: with the
+// debugger, and without it both cold (as every debugged process starts)
+// and warm (the default).
+var debugServers = []struct {
+	key, preload string
+	debug        bool
+}{
+	{"debug/cold", "off", false},
+	{"debug/warm", "auto", false},
+	{"debug/attached", "auto", true},
+}
+
 // runDebug measures the Python-edit reload with the debugger attached
-// against the same without it, in the same rounds: two backends on two
-// copies of testdata/mysite, one started with debug: true and attached to
-// after each reload as an editor does (initialize, attach, configurationDone).
+// against the same without it, in the same rounds: a backend on a copy of
+// testdata/mysite each, one started with debug: true and attached to after
+// each reload as an editor does (initialize, attach, configurationDone).
+// A debugged process always starts cold, in a fresh interpreter under
+// debugpy: what the debugger costs is its difference from the cold start.
 func runDebug(cfg *config, env *env, r *report) {
 	progress("debug: starting ours with and without the debugger on copies of testdata/mysite")
 	var trials []*trial
-	for _, debug := range []bool{false, true} {
-		key := map[bool]string{false: "debug/off", true: "debug/attached"}[debug]
-		s, err := newSampleSite(cfg, "mysite-"+map[bool]string{false: "nodebug", true: "debug"}[debug])
+	for _, d := range debugServers {
+		key, debug := d.key, d.debug
+		s, err := newSampleSite(cfg, "mysite-"+strings.TrimPrefix(key, "debug/"))
 		if err != nil {
 			r.fail("debug: %v", err)
 			return
@@ -35,6 +50,7 @@ func runDebug(cfg *config, env *env, r *report) {
 		}
 		b, err := startBackend(env.bin, s.dir, map[string]any{
 			"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
+			"preload": d.preload,
 		})
 		if err != nil {
 			r.fail("%s: %v", key, err)
@@ -50,7 +66,11 @@ func runDebug(cfg *config, env *env, r *report) {
 			r.fail("%s: %v", key, err)
 			return
 		}
-		if _, err := b.waitState(protocol.StateRunning, 60*time.Second); err != nil {
+		_, err = b.waitState(protocol.StateRunning, 60*time.Second)
+		if err == nil && d.preload != "off" && !debug {
+			err = b.awaitPreload(0, true, 60*time.Second) // measured warm, as section 8
+		}
+		if err != nil {
 			r.fail("%s: %v", key, err)
 			return
 		}

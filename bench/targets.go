@@ -74,8 +74,8 @@ func (r *report) targets() []target {
 		add(fmt.Sprintf("Python edit, warm, on %s: at most %.1f× the floor", t.where, t.max), []string{t.key, t.floor}, func(s []*sample) (string, bool, string) {
 			ratio := s[0].median() / s[1].median()
 			return fmt.Sprintf("%s vs %s: %.2f×", s[0].medianText(), s[1].medianText(), ratio), ratio <= t.max,
-				"the forked server still sets Django up, runs the checks and loads the URLconf: only the imports " +
-					"outside the project are saved (section 8)"
+				"the forked server still runs what follows Django's set-up (the system checks other than the models', " +
+					"the migrations check, the URLconf), and the old process must exit first (section 8)"
 		})
 	}
 	for _, t := range []struct{ key, how string }{{"tpl/fast-save", "didSave"}, {"tpl/fast-watch", "watcher alone"}} {

@@ -48,15 +48,26 @@ class Terminal {
 
 /** A page open on the live server, that knows when its event stream is open. */
 class LivePage {
-    /** loads counts the pages shown: one per reload, never a loop. */
+    /**
+     * loads counts the pages shown: one per reload, never a loop. A page counts from its commit,
+     * which comes before its script opens the stream; its DOMContentLoaded may come after the
+     * stream's response, which would credit the stream to the page before.
+     */
     loads = 0;
     private streamsOfLoad = -1;
 
     constructor(readonly page: Page) {
-        page.on("domcontentloaded", () => this.loads++);
+        page.on("framenavigated", (frame) => {
+            if (frame === page.mainFrame()) this.loads++;
+        });
         page.on("response", (res) => {
             if (res.url().includes("/__django_runserver__/events")) this.streamsOfLoad = this.loads;
         });
+    }
+
+    /** reloaded waits until the page has loaded again since it had loaded `since` times. */
+    async reloaded(since: number): Promise<void> {
+        await waitUntil("the page to load again", async () => (this.loads > since ? true : undefined), stepTimeout);
     }
 
     /** listening waits until the page that is shown now has its event stream open. */
@@ -159,6 +170,7 @@ describe("the live browser in Chromium", () => {
         const loads = live.loads;
         rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"');
         await live.shows("v2", "#version", (t) => t === "v2");
+        await live.reloaded(loads);
         await live.listening();
         assert.equal(live.loads - loads, 1, "the page reloads once");
         const now = await live.text("#pid");
@@ -169,8 +181,10 @@ describe("the live browser in Chromium", () => {
     });
 
     step("save a template: the page shows it, same pid", async () => {
+        const loads = live.loads;
         rewrite(path.join(project.dir, "livesite", "templates", "page.html"), "template t1", "template t2");
         await live.shows("the new template", "#template", (t) => t === "template t2");
+        await live.reloaded(loads);
         assert.equal(await live.text("#pid"), pid, "a template edit needs no restart");
         await live.listening();
         await screenshot("3-template-saved");
@@ -189,10 +203,12 @@ describe("the live browser in Chromium", () => {
 
     step("save a SyntaxError: the page shows the error, with file and line", async () => {
         await live.listening();
+        const loads = live.loads;
         rewrite(views, 'VERSION = "v2"', 'VERSION = "v2');
         line = readFileSync(views, "utf8").split("\n").findIndex((l) => l === 'VERSION = "v2') + 1;
         await live.shows("the exception", "#exception", (t) => t === "SyntaxError");
         await live.shows("its file and line", "#where", (t) => t === `livesite/views.py, line ${line}`);
+        await live.reloaded(loads);
         await live.listening();
         await screenshot("5-syntax-error");
     });
@@ -201,6 +217,7 @@ describe("the live browser in Chromium", () => {
         const loads = live.loads;
         rewrite(views, 'VERSION = "v2', 'VERSION = "v3"');
         await live.shows("v3", "#version", (t) => t === "v3");
+        await live.reloaded(loads);
         await live.listening();
         assert.equal(live.loads - loads, 1, "the error page reloads once, to the fixed page");
         await screenshot("6-fixed");

@@ -20,7 +20,7 @@ import (
 // by one test process for its lifetime (a lock file per block), so the test
 // packages that `go test` runs at once never share a port. A block's ports
 // above the first are the test's too: the ones a port conflict's suggestion
-// and onPortConflict "next" move to.
+// and onPortConflict "nextFree" move to.
 const portBlock = 4
 
 var ports struct {

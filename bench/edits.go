@@ -391,8 +391,8 @@ func runEdits(cfg *config, env *env, r *report) {
 	r.putTrials(append(pyTrials, tplTrials...))
 
 	progress("edits: idle CPU of every server at once (%s)", cfg.idle)
-	keys := []string{"idle/fast", "idle/backend"}
-	sets := [][]int{save.tree(), {b.pid()}}
+	keys := []string{"idle/fast", "idle/warm", "idle/backend"}
+	sets := [][]int{save.tree(), warm.tree(), {b.pid()}}
 	for _, key := range []string{"stat", "watchman", "floor"} {
 		if p := plains[key]; p != nil {
 			keys = append(keys, "idle/"+key)

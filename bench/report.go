@@ -226,7 +226,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "On-CPU time of each server's whole process tree, from `/proc/PID/task/*/schedstat`, sampled each\n"+
 		"second over the same %s for all, %s after the edits above, with nothing requested. %% of one core.\n\n", cfg.idle, idleSettle)
 	r.table(&b, []row{
-		{"ours: backend + Django (`fast`)", "idle/fast"},
+		{"ours: backend + Django (`fast`, `preload: off`)", "idle/fast"},
+		{"ours: backend + Django + its two preloaders (`fast`, `preload: auto`)", "idle/warm"},
 		{"ours: the backend alone", "idle/backend"},
 		{"plain runserver `--noreload`", "idle/floor"},
 		{"Django StatReloader (parent + child)", "idle/stat"},

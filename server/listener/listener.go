@@ -176,8 +176,6 @@ func (l *Listener) Close() error {
 	}
 	// A child the backend is starting meanwhile, for another folder, holds
 	// a copy of the socket from its fork to its exec.
-	if rc, err := l.sock.SyscallConn(); err == nil {
-		portcheck.Unbind(rc)
-	}
+	portcheck.Unbind(l.sock)
 	return l.sock.Close()
 }

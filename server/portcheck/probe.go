@@ -29,9 +29,7 @@ func Probe(a Address) error {
 	if err != nil {
 		return err
 	}
-	if rc, err := ln.SyscallConn(); err == nil {
-		Unbind(rc)
-	}
+	Unbind(ln)
 	return ln.Close()
 }
 

@@ -11,6 +11,8 @@ import "syscall"
 // the socket down acts on the socket every copy shares, so the address is
 // free once it is closed. (On Linux; macOS keeps a listening socket's
 // address until its last copy is closed.)
-func Unbind(rc syscall.RawConn) {
-	rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+func Unbind(c syscall.Conn) {
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	}
 }

@@ -25,12 +25,11 @@ const portBlock = 4
 
 var ports struct {
 	sync.Mutex
-	held map[int]bool // block starts this process holds
-	dir  string       // the lock files' folder, "" where none can be made
+	// held maps the blocks this process holds to their lock files, kept
+	// open, and so locked (nil without a folder for them).
+	held map[int]*os.File
+	dir  string // the lock files' folder, "" where none can be made
 }
-
-// heldLocks keeps the blocks' lock files open, and so locked.
-var heldLocks []*os.File
 
 // FreePort returns a free port on 127.0.0.1 that no other test in any test
 // process was given; the three ports above it are this test's too.
@@ -43,7 +42,7 @@ func FreePort(t testing.TB) int {
 	ports.Lock()
 	defer ports.Unlock()
 	if ports.held == nil {
-		ports.held = map[int]bool{}
+		ports.held = map[int]*os.File{}
 		ports.dir = filepath.Join(os.TempDir(), "django-runserver-test-ports")
 		if os.MkdirAll(ports.dir, 0o777) != nil {
 			ports.dir = ""
@@ -53,11 +52,13 @@ func FreePort(t testing.TB) int {
 	first := rand.IntN(blocks)
 	for i := range blocks {
 		start := lo + ((first+i)%blocks)*portBlock
-		if ports.held[start] || !blockFree(start) || !lockBlock(start) {
+		if _, ok := ports.held[start]; ok || !blockFree(start) {
 			continue
 		}
-		ports.held[start] = true
-		return start
+		if lock, ok := lockBlock(start); ok {
+			ports.held[start] = lock
+			return start
+		}
 	}
 	t.Fatalf("no free block of %d ports between %d and %d on 127.0.0.1", portBlock, lo, hi)
 	return 0
@@ -76,23 +77,22 @@ func blockFree(start int) bool {
 	return true
 }
 
-// lockBlock takes the block's lock file for this process's lifetime (the
-// file stays open); false if another process holds it. Without a folder for
-// the locks, blocks are unique within this process only.
-func lockBlock(start int) bool {
+// lockBlock opens and locks the block's lock file; false if another
+// process holds it. Without a folder for the locks there is no file, and
+// blocks are unique within this process only.
+func lockBlock(start int) (*os.File, bool) {
 	if ports.dir == "" {
-		return true
+		return nil, true
 	}
 	f, err := os.OpenFile(filepath.Join(ports.dir, strconv.Itoa(start)), os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	if !tryLock(f) {
 		f.Close()
-		return false
+		return nil, false
 	}
-	heldLocks = append(heldLocks, f)
-	return true
+	return f, true
 }
 
 // testPortRange is where tests' ports come from: below the ephemeral range

@@ -349,8 +349,10 @@ func (p *Preloader) Retire() {
 }
 
 // Kill ends the preloader at once and returns once it has exited. The
-// servers it forked serve on, in their own process groups.
-func (p *Preloader) Kill() { p.proc.Stop(time.Second) }
+// servers it forked serve on, in their own process groups. No grace: a
+// preloader has nothing to save, and one still loading takes an interrupt
+// for a failed import and goes on.
+func (p *Preloader) Kill() { p.proc.Stop(0) }
 
 // Done is closed once the preloader has exited.
 func (p *Preloader) Done() <-chan struct{} { return p.proc.Done() }

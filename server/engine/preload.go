@@ -95,7 +95,7 @@ func (e *Engine) serverEnv(p plan) []string {
 		return p.env
 	}
 	if e.warm.dir == "" {
-		dir, err := os.MkdirTemp("", "django-runserver-modules-")
+		dir, err := preload.ListDir()
 		if err != nil {
 			e.warm.missed = "no folder for the list of modules to preload: " + err.Error()
 			return p.env

@@ -183,12 +183,12 @@ type Status struct {
 	// BrowserReloadNote says why requests during a reload can fail on
 	// this platform (the socket can't be handed on), or is empty.
 	BrowserReloadNote string `json:"browserReloadNote,omitempty"`
-	// Start says how the latest server process started while preloading is
-	// on: forked from the preloader (warm) or a fresh interpreter (cold).
+	// Start says how the latest server process started in fast mode: forked
+	// from a preloader (warm) or in a fresh interpreter (cold).
 	Start StartKind `json:"start,omitempty"`
-	// ColdReason says why the latest reload started cold while preloading
-	// is on: the preloader was not ready, or was discarded because what it
-	// imported changed.
+	// ColdReason says why the latest reload started cold in fast mode:
+	// preloading is off or can't work here, the preloader was not ready, or
+	// it was discarded because what it imported changed.
 	ColdReason string `json:"coldReason,omitempty"`
 	// Debug is set while the server runs under the debugger.
 	Debug *DebugStatus `json:"debug,omitempty"`

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Settings } from "../../src/protocol";
+import { SettingEffect, SettingEffects, Settings } from "../../src/protocol";
 import { buildSettingsPayload, changedRestartKeys, ExtensionSettings, settingPointer, toBackendSettings } from "../../src/settings";
 
 /** What VS Code returns for a folder with no settings of its own: the package.json defaults. */
@@ -91,6 +91,29 @@ describe("changedRestartKeys", () => {
     it("settings applied at once do not: the watcher's, the port conflict policy, the extension's own", () => {
         const now: Partial<ExtensionSettings> = { watchExclude: ["x"], watch: "poll", pollInterval: 2, onPortConflict: "fail", openBrowser: true };
         assert.deepEqual(changedRestartKeys(base, change(now), "file:///a"), []);
+    });
+    it("offers a restart for exactly the keys whose effect is restart in protocol.go", () => {
+        const changed: Required<Settings> = {
+            python: "/usr/bin/python3",
+            managePy: "src/manage.py",
+            address: "8001",
+            args: ["--nostatic"],
+            env: { A: "1" },
+            envFile: ".env",
+            reload: "off",
+            watchExclude: ["x"],
+            onPortConflict: "fail",
+            startupTimeout: 5,
+            watch: "poll",
+            pollInterval: 2,
+            browserReload: false,
+            preload: "off",
+        };
+        assert.deepEqual(Object.keys(changed).sort(), Object.keys(SettingEffects).sort());
+        for (const [key, value] of Object.entries(changed)) {
+            const want = SettingEffects[key] === SettingEffect.Restart ? [key] : [];
+            assert.deepEqual(changedRestartKeys(base, change({ [key]: value }), "file:///a"), want, key);
+        }
     });
     it("a new interpreter from the Python extension counts as python", () => {
         assert.deepEqual(changedRestartKeys(base, change({}, "/venv/bin/python"), "file:///a"), ["python"]);

@@ -23,6 +23,24 @@ const defaults: ExtensionSettings = {
     serverPath: "",
 };
 
+/** A value other than the default for every backend key. */
+const nonDefaults: Required<Settings> = {
+    python: "/usr/bin/python3",
+    managePy: "src/manage.py",
+    address: "0.0.0.0:9000",
+    args: ["--insecure"],
+    env: { DEBUG: "1" },
+    envFile: ".env",
+    reload: "django",
+    watchExclude: ["media/**"],
+    onPortConflict: "nextFree",
+    startupTimeout: 5,
+    watch: "poll",
+    pollInterval: 0.5,
+    browserReload: false,
+    preload: "off",
+};
+
 describe("toBackendSettings", () => {
     it("drops the extension-only keys and empty strings that mean 'not set'", () => {
         const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "browserReload", "preload"] as const;
@@ -30,23 +48,7 @@ describe("toBackendSettings", () => {
     });
 
     it("passes every backend key through", () => {
-        const backend: Required<Settings> = {
-            python: "/usr/bin/python3",
-            managePy: "src/manage.py",
-            address: "0.0.0.0:9000",
-            args: ["--insecure"],
-            env: { DEBUG: "1" },
-            envFile: ".env",
-            reload: "django",
-            watchExclude: ["media/**"],
-            onPortConflict: "nextFree",
-            startupTimeout: 5,
-            watch: "poll",
-            pollInterval: 0.5,
-            browserReload: false,
-            preload: "off",
-        };
-        assert.deepEqual(toBackendSettings({ ...backend, openBrowser: true, serverPath: "/opt/django-runserver" }), backend);
+        assert.deepEqual(toBackendSettings({ ...nonDefaults, openBrowser: true, serverPath: "/opt/django-runserver" }), nonDefaults);
     });
 
     it("uses the Python extension's interpreter unless python is set", () => {
@@ -93,24 +95,8 @@ describe("changedRestartKeys", () => {
         assert.deepEqual(changedRestartKeys(base, change(now), "file:///a"), []);
     });
     it("offers a restart for exactly the keys whose effect is restart in protocol.go", () => {
-        const changed: Required<Settings> = {
-            python: "/usr/bin/python3",
-            managePy: "src/manage.py",
-            address: "8001",
-            args: ["--nostatic"],
-            env: { A: "1" },
-            envFile: ".env",
-            reload: "off",
-            watchExclude: ["x"],
-            onPortConflict: "fail",
-            startupTimeout: 5,
-            watch: "poll",
-            pollInterval: 2,
-            browserReload: false,
-            preload: "off",
-        };
-        assert.deepEqual(Object.keys(changed).sort(), Object.keys(SettingEffects).sort());
-        for (const [key, value] of Object.entries(changed)) {
+        assert.deepEqual(Object.keys(nonDefaults).sort(), Object.keys(SettingEffects).sort());
+        for (const [key, value] of Object.entries(nonDefaults)) {
             const want = SettingEffects[key] === SettingEffect.Restart ? [key] : [];
             assert.deepEqual(changedRestartKeys(base, change({ [key]: value }), "file:///a"), want, key);
         }

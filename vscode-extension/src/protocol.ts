@@ -228,14 +228,14 @@ export interface Status {
      */
     browserReloadNote?: string;
     /**
-     * Start says how the latest server process started while preloading is
-     * on: forked from the preloader (warm) or a fresh interpreter (cold).
+     * Start says how the latest server process started in fast mode: forked
+     * from a preloader (warm) or in a fresh interpreter (cold).
      */
     start?: StartKind;
     /**
-     * ColdReason says why the latest reload started cold while preloading
-     * is on: the preloader was not ready, or was discarded because what it
-     * imported changed.
+     * ColdReason says why the latest reload started cold in fast mode:
+     * preloading is off or can't work here, the preloader was not ready, or
+     * it was discarded because what it imported changed.
      */
     coldReason?: string;
     /** Debug is set while the server runs under the debugger. */

@@ -45,7 +45,7 @@ func (e *Engine) live() bool {
 // Where the platform can't hand sockets on, each process binds the address
 // itself and readiness is a connect.
 func (e *Engine) keepsSocket() bool {
-	return e.live() && listener.Supported == ""
+	return e.live() && listener.Unsupported == ""
 }
 
 // browserReload reports whether pages get the reload script.
@@ -205,7 +205,7 @@ func (e *Engine) browserStatus(st *protocol.Status) {
 		return
 	}
 	st.BrowserReload = e.browserReload()
-	st.BrowserReloadNote = listener.Supported
+	st.BrowserReloadNote = listener.Unsupported
 }
 
 // servingProcess is a process whose readiness is its word on the ready
@@ -265,8 +265,8 @@ func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
 func (e *Engine) announceBrowser() {
 	switch {
 	case !e.live():
-	case listener.Supported != "":
-		e.log(protocol.MessageInfo, e.name()+" "+listener.Supported)
+	case listener.Unsupported != "":
+		e.log(protocol.MessageInfo, e.name()+" "+listener.Unsupported)
 	case e.browserReload():
 		e.n.LogMessage(Message{Type: protocol.MessageInfo, Setting: "browserReload",
 			Text: e.name() + " browser reload: open pages reload themselves after a change, and show the error while the server is failed"})

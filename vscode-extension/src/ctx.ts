@@ -7,7 +7,7 @@ import * as vscode from "vscode";
 import * as lc from "vscode-languageclient/node";
 import { Commands } from "./commandIds";
 import { Config, configSection } from "./config";
-import { SettingDiagnostics } from "./diagnostics";
+import { SettingDiagnostics } from "./settingDiagnostics";
 import { contextKeys, ContextKeys } from "./enablement";
 import { Debugger } from "./debug";
 import {

@@ -380,12 +380,7 @@ func runEdits(cfg *config, env *env, r *report) {
 			r.unavailable(key, env.watchmanUnavailable)
 			continue
 		}
-		s, err := newSampleSite(cfg, "mysite-"+key)
-		if err != nil {
-			r.fail("edits: %v", err)
-			return
-		}
-		port, err := freePort()
+		s, port, err := withFreePort(newSampleSite(cfg, "mysite-"+key))
 		if err != nil {
 			r.fail("edits: %v", err)
 			return

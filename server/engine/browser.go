@@ -46,7 +46,7 @@ func (e *Engine) live() bool {
 // Where the platform can't hand sockets on, each process binds the address
 // itself and readiness is a connect.
 func (e *Engine) keepsSocket() bool {
-	return e.live() && listener.Supported == ""
+	return e.live() && listener.Unsupported == ""
 }
 
 // browserReload reports whether pages get the reload script.
@@ -206,7 +206,7 @@ func (e *Engine) browserStatus(st *protocol.Status) {
 		return
 	}
 	st.BrowserReload = e.browserReload()
-	st.BrowserReloadNote = listener.Supported
+	st.BrowserReloadNote = listener.Unsupported
 }
 
 // servingProcess is a process whose readiness is its word on the ready
@@ -271,8 +271,8 @@ func (p *servingProcess) AwaitReady(ctx context.Context, addr portcheck.Address,
 func (e *Engine) announceBrowser() {
 	switch {
 	case !e.live():
-	case listener.Supported != "":
-		e.log(protocol.MessageInfo, e.name()+" "+listener.Supported)
+	case listener.Unsupported != "":
+		e.log(protocol.MessageInfo, e.name()+" "+listener.Unsupported)
 	case e.browserReload():
 		e.n.LogMessage(Message{Type: protocol.MessageInfo, Setting: "browserReload",
 			Text: e.name() + " browser reload: open pages reload themselves after a change, and show the error while the server is failed"})

@@ -1,9 +1,14 @@
-// Package listener owns a server's listening socket. The backend binds the
-// address once, when the server starts, and keeps the socket for the
-// server's whole life; each Django process serves on an inherited copy (the
-// pattern of systemfd and listenfd). While no process serves, connections
-// wait in the kernel's accept queue, or the backend answers them itself
-// (Serve), for example with the page of a failed server.
+// Package listener owns a server's listening socket, kept for the server's
+// whole life. A server's first process binds the address itself, as
+// runserver always does (its own bind and error messages decide whether the
+// address can be had), and sends its listening socket over its ready channel
+// (Ready); the backend keeps it (Adopt), and each later process serves on an
+// inherited copy (the pattern of systemfd and listenfd). The backend binds
+// the address itself (Listen) only to show the page of a server that failed
+// before any process served. While no process serves, connections wait in
+// the kernel's accept queue, or the backend answers them itself (Serve), for
+// example with the page of a failed server. Where a socket can't be handed
+// on, Unsupported says so, and each process binds the address itself.
 package listener
 
 import (
@@ -35,7 +40,7 @@ type Listener struct {
 	addr portcheck.Address
 	// sock is the kept socket: a blocking descriptor that never enters Go's
 	// poller, so handing it to a child changes nothing for the backend. It is
-	// nil where the platform can't hand a socket on (see Fallback).
+	// nil where the platform can't hand a socket on (see Unsupported).
 	sock *os.File
 
 	mu sync.Mutex
@@ -74,15 +79,6 @@ func Adopt(a portcheck.Address, sock *os.File) (*Listener, error) {
 
 // Address is the bound address.
 func (l *Listener) Address() portcheck.Address { return l.addr }
-
-// Fallback is empty when each process serves on the kept socket, and
-// otherwise says why it can't and what that costs.
-func (l *Listener) Fallback() string {
-	if l.sock != nil {
-		return ""
-	}
-	return fallbackReason
-}
 
 // Inherit adds the socket to a child's extra files (which become
 // descriptors 3, 4, … in the child) and returns them, with the environment

@@ -88,18 +88,7 @@ func TestHandoff(t *testing.T) {
 		}
 		l.Pause()
 		// Nothing accepts now: this request waits in the queue.
-		queued := make(chan string, 1)
-		go func() {
-			c := http.Client{Timeout: 30 * time.Second}
-			resp, err := c.Get(url)
-			if err != nil {
-				queued <- err.Error()
-				return
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			queued <- string(b)
-		}()
+		queued := testenv.GetLater(url)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		var env string
 		cmd.ExtraFiles, env = l.Inherit(nil)

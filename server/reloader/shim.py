@@ -190,9 +190,8 @@ def _install_reloader(changes):
                 if name in self._seen:
                     continue
                 self._seen.add(name)
-                spec = getattr(module, "__spec__", None)
-                origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
-                if isinstance(origin, str):
+                origin = module_origin(module)
+                if origin is not None:
                     self._module_files.add(_resolve(origin))
             extra = {_resolve(p) for p in list(self.extra_files) + list(autoreload._error_files)}
             return self._module_files | extra
@@ -229,9 +228,7 @@ def _list_modules():
     # is in no module), for a preloader that sets Django up.
     lines = ["#settings\t" + os.environ.get("DJANGO_SETTINGS_MODULE", "")]
     for name, module in _modules():
-        spec = getattr(module, "__spec__", None)
-        origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
-        lines.append(name + "\t" + (origin if isinstance(origin, str) else ""))
+        lines.append(name + "\t" + (module_origin(module) or ""))
     try:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
@@ -272,6 +269,16 @@ def _modules():
             return list(sys.modules.items())
         except RuntimeError:
             continue
+
+
+def module_origin(module):
+    """The file a module was loaded from, or None for one from no file (a
+    builtin, a namespace package, a module made in code). Its spec says so
+    best; a module without one may still have a __file__. The preloader
+    records the same files."""
+    spec = getattr(module, "__spec__", None)
+    origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
+    return origin if isinstance(origin, str) else None
 
 
 def _resolve(path):

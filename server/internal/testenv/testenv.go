@@ -116,10 +116,21 @@ func Get(url string) (string, error) {
 // delivers the answer's body, or the error's text: for a request sent while
 // nothing serves, which waits for the server.
 func PostLater(url, body string) <-chan string {
+	return later(func(c *http.Client) (*http.Response, error) {
+		return c.Post(url, "text/plain", strings.NewReader(body))
+	})
+}
+
+// GetLater is PostLater's GET.
+func GetLater(url string) <-chan string {
+	return later(func(c *http.Client) (*http.Response, error) { return c.Get(url) })
+}
+
+func later(send func(*http.Client) (*http.Response, error)) <-chan string {
 	answer := make(chan string, 1)
 	go func() {
-		c := http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		resp, err := c.Post(url, "text/plain", strings.NewReader(body))
+		c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := send(c)
 		if err != nil {
 			answer <- err.Error()
 			return

@@ -308,6 +308,35 @@ func TestPreloadReportsModelChecks(t *testing.T) {
 	}
 }
 
+// TestSettingsWhoseFileIsOverwritten: settings that end as graphite-web's
+// do, with globals().update(import_module('local_settings').__dict__),
+// take the other module's __file__ and __spec__. An edit of the real
+// settings file still reloads, warm, and the new value is served, not the
+// one Django was set up with ahead.
+func TestSettingsWhoseFileIsOverwritten(t *testing.T) {
+	dir, vendor := preloadProject(t)
+	settings := filepath.Join(dir, "mysite", "settings.py")
+	b, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwrite := "\nfrom importlib import import_module\nglobals().update(import_module('local_settings').__dict__)\n"
+	if err := os.WriteFile(settings, append(b, overwrite...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "local_settings.py"), []byte("LOCAL_MARK = 'local'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	warmUp(c, url, filepath.Join(dir, "polls", "views.py"), 0)
+
+	st, body := edit(c, url, settings, "settings1", "settings2")
+	wantStart(t, "the settings", st, protocol.StartWarm, "")
+	wantBody(t, "the settings", body, "setting=settings2", "setup=here")
+}
+
 // TestPreloadForkSafety: two successive warm children draw different random
 // numbers, and neither holds a unix socket a cold start does not (the
 // preloader's control connection) or a database connection.

@@ -217,6 +217,15 @@ func wantStart(t *testing.T, what string, st protocol.Status, want protocol.Star
 	}
 }
 
+// wantSetUpAhead fails the test unless the status says what the view saw:
+// Django set up "ahead", in the preloader, or "here".
+func wantSetUpAhead(t *testing.T, what string, st protocol.Status, setup string) {
+	t.Helper()
+	if st.SetUpAhead != (setup == "ahead") {
+		t.Errorf("%s: the status says setUpAhead=%v, but the view saw Django set up %s", what, st.SetUpAhead, setup)
+	}
+}
+
 func wantBody(t *testing.T, what, body string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -248,6 +257,7 @@ func TestPreloadServesFreshCode(t *testing.T) {
 		st, body := editView(c, url, views, "edited")
 		wantStart(t, "a view", st, protocol.StartWarm, "")
 		wantBody(t, "a view", body, "view=edited", "setup=ahead")
+		wantSetUpAhead(t, "a view", st, "ahead")
 
 		for _, e := range []struct{ what, file, old, new, want, setup string }{
 			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text", "here"},
@@ -259,6 +269,7 @@ func TestPreloadServesFreshCode(t *testing.T) {
 			st, body = edit(c, url, e.file, e.old, e.new)
 			wantStart(t, e.what, st, protocol.StartWarm, "")
 			wantBody(t, e.what, body, e.want, "setup="+e.setup)
+			wantSetUpAhead(t, e.what, st, e.setup)
 			if e.setup == "here" {
 				awaitSetUp(c, from) // rebuilt from what the reload loaded
 			}

@@ -114,6 +114,8 @@ export interface Status {
     start?: StartKind;
     /** Why the latest reload started cold while preloading is on. */
     coldReason?: string;
+    /** Set when the latest process is warm and skipped Django's set-up, done ahead in the preloader. */
+    setUpAhead?: boolean;
     /** Set while the server runs under the debugger. */
     debug?: DebugStatus;
 }

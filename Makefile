@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos corpus fuzz test-ext cross deps deps-node code-server vet vsix bench bench-smoke clean
+.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos corpus fuzz test-ext cross deps deps-node code-server vet generate-check vsix bench bench-smoke clean
 
 all: build
 
@@ -54,6 +54,29 @@ vet:
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
+
+# Generated files are committed. Regenerating them must change nothing, or
+# protocol.go changed without go generate, or the output was edited by hand.
+# The check compares with the files as they were, not with git, so it holds
+# in a fresh clone and in a tree with uncommitted, regenerated changes; on a
+# difference it puts the files back and shows what go generate would write.
+GENERATED := vscode-extension/src/protocol.ts
+
+generate-check:
+	@before=$$(mktemp -d) && trap 'rm -rf "$$before"' EXIT && \
+	for f in $(GENERATED); do mkdir -p "$$before/$$(dirname $$f)" && cp "$$f" "$$before/$$f"; done && \
+	$(GO) generate ./... && \
+	stale=0 && for f in $(GENERATED); do \
+	  if ! cmp -s "$$before/$$f" "$$f"; then \
+	    stale=1; diff -u --label "$$f (as it was)" --label "$$f (generated)" "$$before/$$f" "$$f"; cp "$$before/$$f" "$$f"; \
+	  fi; \
+	done; \
+	if [ $$stale = 1 ]; then \
+	  echo "generate-check: the files above are not what go generate writes from protocol/protocol.go."; \
+	  echo "Run 'go generate ./...' and commit the result; never edit a generated file by hand."; \
+	  exit 1; \
+	fi; \
+	echo "generate-check: every generated file matches its source"
 
 # The backend must keep building where we can't run its tests.
 cross:
@@ -131,7 +154,7 @@ test-ext: deps deps-node build code-server
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e
 
-test: test-go test-sample test-wine fuzz cross test-ext bench-smoke
+test: generate-check test-go test-sample test-wine fuzz cross test-ext bench-smoke
 
 vsix: deps-node
 	npm run package

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -232,7 +233,7 @@ func (p *servingProcess) take() *os.File {
 	return sock
 }
 
-func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
+func (p *servingProcess) AwaitReady(ctx context.Context, addr portcheck.Address, owned bool) bool {
 	said := make(chan bool, 1)
 	go func() {
 		ok, sock := p.ready.Wait()
@@ -248,8 +249,13 @@ func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
 	if !p.connect {
 		return <-said
 	}
+	// The connect wait ends with this call: once the process has said it
+	// serves, the engine holds a copy of its socket, so the owner check
+	// would fail, and retry every few milliseconds, for the process's life.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	connected := make(chan bool, 1)
-	go func() { connected <- p.Process.AwaitReady(addr, true) }()
+	go func() { connected <- p.Process.AwaitReady(ctx, addr, true) }()
 	select {
 	case ok := <-said:
 		if ok {

@@ -363,3 +363,25 @@ func TestPortInUseNextFree(t *testing.T) {
 		t.Errorf("messages: %s", got)
 	}
 }
+
+// A fast reload that can't fork from a preloader says it started cold, and
+// why, in its status and its line: here, preloading is off.
+func TestReloadSaysColdWhenPreloadingIsOff(t *testing.T) {
+	r := newRig(t, nil, map[string]any{"preload": "off"}, "views.py")
+	r.running(t)
+	from := r.rec.mark()
+	r.save(t, filepath.Join(r.folder, "views.py"), "v1\n")
+	r.launch.proc(t, 2).becomeReady()
+	st := r.rec.awaitState(t, from, protocol.StateRunning)
+	if st.Start != protocol.StartCold || st.ColdReason != "preloading is off" {
+		t.Errorf("reload status: start %q, coldReason %q; want cold because preloading is off", st.Start, st.ColdReason)
+	}
+	r.rec.await(t, "the reload's line", func(r *recorder) bool {
+		for _, m := range r.messages {
+			if strings.Contains(m.Text, "reloaded in") {
+				return strings.HasSuffix(m.Text, " (cold: preloading is off)")
+			}
+		}
+		return false
+	})
+}

@@ -354,11 +354,13 @@ func (p *fakeProc) Stop(time.Duration) {
 	p.exit(-1)
 }
 
-func (p *fakeProc) AwaitReady(portcheck.Address, bool) bool {
+func (p *fakeProc) AwaitReady(ctx context.Context, _ portcheck.Address, _ bool) bool {
 	select {
 	case <-p.ready:
 		return true
 	case <-p.done:
+		return false
+	case <-ctx.Done():
 		return false
 	}
 }

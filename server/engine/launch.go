@@ -273,7 +273,7 @@ func (e *Engine) ask(perr *protocol.Error, d portcheck.Decision) {
 func (e *Engine) awaitReady(proc Process, owned bool) {
 	addr := e.addr
 	e.wg.Go(func() {
-		if proc.AwaitReady(addr, owned) {
+		if proc.AwaitReady(e.ctx, addr, owned) {
 			e.post(func() { e.becameReady(proc) })
 		}
 	})

@@ -54,27 +54,35 @@ type warmth struct {
 }
 
 // preloading reports whether reloads fork from a preloader under the
-// settings, on this platform. Only the fast mode's single process can be
-// forked; macOS's system libraries are known to crash in forked children,
-// so there it waits for "on".
+// settings, on this platform.
 func (e *Engine) preloading() bool {
-	s := e.settings
-	if s.Reload != protocol.ReloadFast || s.Preload == protocol.PreloadOff {
-		return false
-	}
-	if e.dbg.on {
-		return false // a debugged process starts under debug.py, in a fresh interpreter
+	return e.settings.Reload == protocol.ReloadFast && e.noPreload() == ""
+}
+
+// noPreload says why a fast reload can't fork from a preloader, or is "".
+// Only the fast mode's single process can be forked; macOS's system
+// libraries are known to crash in forked children, so there it waits for
+// "on".
+func (e *Engine) noPreload() string {
+	switch {
+	case e.settings.Preload == protocol.PreloadOff:
+		return "preloading is off"
+	case e.dbg.on:
+		return "a debugged process starts under the debugger, in a fresh interpreter"
 	}
 	if _, ok := e.launcher.(preloadLauncher); !ok {
-		return false
+		return "this launcher can't preload"
 	}
 	switch runtime.GOOS {
 	case "linux":
-		return true
+		return ""
 	case "windows":
-		return false // no fork
+		return "Windows has no fork"
 	default:
-		return s.Preload == protocol.PreloadOn
+		if e.settings.Preload == protocol.PreloadOn {
+			return ""
+		}
+		return "preloading is on for macOS only when set to on"
 	}
 }
 
@@ -96,7 +104,7 @@ func (e *Engine) serverEnv(p plan) []string {
 		return p.env
 	}
 	if e.warm.dir == "" {
-		dir, err := os.MkdirTemp("", "django-runserver-modules-")
+		dir, err := preload.ListDir()
 		if err != nil {
 			e.warm.missed = "no folder for the list of modules to preload: " + err.Error()
 			return p.env
@@ -114,11 +122,18 @@ func (e *Engine) serverEnv(p plan) []string {
 func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec) (Process, error) {
 	w := &e.warm
 	w.plan, w.key, w.start, w.coldReason, w.setUpAhead = p, e.processKey(p), "", "", false
-	if !e.preloading() {
+	if e.settings.Reload != protocol.ReloadFast {
 		e.dropPreloaders()
-		return e.launcher.Start(spec)
+		return e.launcher.Start(spec) // not ours to start: Django's reloader, or none
 	}
 	w.start = protocol.StartCold
+	if why := e.noPreload(); why != "" {
+		e.dropPreloaders()
+		if state == protocol.StateReloading {
+			w.coldReason = why
+		}
+		return e.launcher.Start(spec)
+	}
 	if state == protocol.StateReloading {
 		// From Django set up if nothing it read changed, else from the
 		// modules alone; the cold reason is the shallower level's.

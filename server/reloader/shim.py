@@ -157,7 +157,12 @@ def _install_reloader(changes):
                     paths.append(item)
                 watched = self._watched(paths)
                 for path in watched:
-                    self.notify_file_changed(path)
+                    self.notify_file_changed(path)  # a module never returns: exit 3
+                # Templates and locale files (Django reset its caches) and
+                # static files (served from disk) are served as they are now.
+                seen = set(watched)
+                for path in watched + _static(p for p in paths if _resolve(Path(p)) not in seen):
+                    print("%s changed, served without a restart." % path, file=sys.stderr, flush=True)
                 yield
 
         def _watched(self, paths):
@@ -207,6 +212,9 @@ def _install_reloader(changes):
         sys.stderr.flush()
         os._exit(3)
 
+    # runserver's banner names the reloader's class: "Watching for file
+    # changes with django-runserver" tells a user what watches their files.
+    StdinReloader.__name__ = StdinReloader.__qualname__ = "django-runserver"
     autoreload.get_reloader = StdinReloader
     autoreload.trigger_reload = trigger_reload
     return True
@@ -274,6 +282,30 @@ def find_origin(name):
     if spec is None or not spec.has_location or not isinstance(spec.origin, str):
         return None
     return spec.origin
+
+
+_static_roots = None
+
+
+def static_roots():
+    """The folders Django's staticfiles finders serve from, once set up."""
+    global _static_roots
+    if _static_roots is None:
+        _static_roots = []
+        try:
+            from django.contrib.staticfiles import finders
+            for finder in finders.get_finders():
+                _static_roots += [os.path.realpath(root) for _, root in getattr(finder, "locations", [])]
+                _static_roots += [os.path.realpath(s.location) for s in getattr(finder, "storages", {}).values()]
+        except Exception:  # noqa: BLE001 - no staticfiles app, or settings it can't read
+            pass
+    return _static_roots
+
+
+def _static(paths):
+    """Those of paths that staticfiles serves, in order."""
+    roots = static_roots()
+    return sorted(p for p in paths if any(os.path.realpath(p).startswith(root + os.sep) for root in roots))
 
 
 def _modules():

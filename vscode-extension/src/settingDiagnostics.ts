@@ -5,18 +5,8 @@
 // unit tested; diagnostics.ts applies it to the language client's diagnostics.
 
 import { Node, parseTree } from "jsonc-parser";
+import { Position, Range } from "./protocol";
 import { settingId } from "./settings";
-
-/** A zero-based position, as VS Code and LSP count: UTF-16 code units within a line. */
-export interface Position {
-    line: number;
-    character: number;
-}
-
-export interface Range {
-    start: Position;
-    end: Position;
-}
 
 /** A settings file that may set the setting, and where its settings object is. */
 export interface SettingsFile {

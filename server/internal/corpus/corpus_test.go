@@ -4,8 +4,8 @@ package corpus
 
 import (
 	"fmt"
-	"net/http"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"

@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos fuzz test-ext cross deps deps-node code-server vet generate-check vsix bench bench-smoke clean
+.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos corpus fuzz test-ext cross deps deps-node code-server vet generate-check vsix bench bench-smoke clean
 
 all: build
 
@@ -92,8 +92,25 @@ DJANGOS ?= $(CURDIR)/.cache/djangos
 djangos:
 	server/internal/testenv/djangos/fetch.sh "$(DJANGOS)"
 
-test-go: deps djangos vet
-	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" $(GO) test -race -count=1 -timeout 20m ./...
+# The corpus of real projects, from Debian bookworm: Mailman 3's web UI
+# (mailman3-web) and graphite-web, unpacked under CORPUS by fetch.sh, and
+# what they import installed with apt, without the recommends (hyperkitty
+# recommends mailman3-web, which would install uwsgi and a web server).
+# They run on Debian's Python and Django 3.2; a warm cache costs nothing.
+CORPUS ?= $(CURDIR)/.cache/corpus
+CORPUS_DEPS := python3-django-hyperkitty python3-django-postorius python3-whoosh \
+	python3-django-tagging python3-cairo python3-cairocffi python3-pyparsing python3-simplejson \
+	python3-tz python3-urllib3 python3-whisper python3-six
+
+corpus: deps
+	@if ! /usr/bin/python3 -c 'import hyperkitty, postorius, whoosh, tagging, whisper, cairocffi' >/dev/null 2>&1; then \
+	  echo "Installing what the corpus projects import: $(CORPUS_DEPS)"; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $(CORPUS_DEPS) >/dev/null; \
+	fi
+	server/internal/testenv/corpus/fetch.sh "$(CORPUS)"
+
+test-go: deps djangos corpus vet
+	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) test -race -count=1 -timeout 20m ./...
 
 # The Windows build, run under Debian's Wine: lifecycle, the interpreter
 # check, the port probe, and the Job Object when the backend is killed

@@ -228,6 +228,11 @@ type Status struct {
 	// preloading is off or can't work here, the preloader was not ready, or
 	// it was discarded because what it imported changed.
 	ColdReason string `json:"coldReason,omitempty"`
+	// SetUpAhead is set when the latest process is warm and was forked
+	// from the preloader that had set Django up (settings, apps, models),
+	// so it skipped Django's set-up; a warm process without it was forked
+	// from the preloaded modules and set Django up itself.
+	SetUpAhead bool `json:"setUpAhead,omitempty"`
 	// Debug is set while the server runs under the debugger.
 	Debug *DebugStatus `json:"debug,omitempty"`
 }

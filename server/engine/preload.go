@@ -50,6 +50,7 @@ type warmth struct {
 	key        string // of the latest process: what a preloader for it must match
 	start      protocol.StartKind
 	coldReason string
+	setUpAhead bool // forked from levelSetup
 }
 
 // preloading reports whether reloads fork from a preloader under the
@@ -120,7 +121,7 @@ func (e *Engine) serverEnv(p plan) []string {
 // and why cold.
 func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec) (Process, error) {
 	w := &e.warm
-	w.plan, w.key, w.start, w.coldReason = p, e.processKey(p), "", ""
+	w.plan, w.key, w.start, w.coldReason, w.setUpAhead = p, e.processKey(p), "", "", false
 	if e.settings.Reload != protocol.ReloadFast {
 		e.dropPreloaders()
 		return e.launcher.Start(spec) // not ours to start: Django's reloader, or none
@@ -137,6 +138,7 @@ func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec)
 		// From Django set up if nothing it read changed, else from the
 		// modules alone; the cold reason is the shallower level's.
 		proc, _ := e.fork(levelSetup, spec)
+		w.setUpAhead = proc != nil
 		why := ""
 		if proc == nil {
 			proc, why = e.fork(levelModules, spec)

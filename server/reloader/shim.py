@@ -190,11 +190,14 @@ def _install_reloader(changes):
                 if name in self._seen:
                     continue
                 self._seen.add(name)
-                origin = module_origin(module)
+                origin = module_origin(name, module)
                 if origin is not None:
                     self._module_files.add(_resolve(origin))
+            if not hasattr(self, "_settings_file"):
+                settings = settings_origin()
+                self._settings_file = {_resolve(settings)} if settings else set()
             extra = {_resolve(p) for p in list(self.extra_files) + list(autoreload._error_files)}
-            return self._module_files | extra
+            return self._module_files | self._settings_file | extra
 
         @classmethod
         def check_availability(cls):
@@ -228,13 +231,57 @@ def _list_modules():
     # is in no module), for a preloader that sets Django up.
     lines = ["#settings\t" + os.environ.get("DJANGO_SETTINGS_MODULE", "")]
     for name, module in _modules():
-        lines.append(name + "\t" + (module_origin(module) or ""))
+        lines.append(name + "\t" + (module_origin(name, module) or ""))
     try:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         os.replace(path + ".tmp", path)
     except OSError:
         pass  # no list, no preloader: every reload starts cold
+
+
+def module_origin(name, module):
+    """The file the module sys.modules holds as name was loaded from, or
+    None. Its __spec__ says so, unless the module's own code replaced it: a
+    settings module that ends with
+    globals().update(import_module('local_settings').__dict__), as
+    graphite-web's does, takes the other module's __spec__ and __file__,
+    and would never be watched. A spec named otherwise is looked up again,
+    as the import found it."""
+    spec = getattr(module, "__spec__", None)
+    if spec is not None and spec.name != name and name != "__main__":
+        found = find_origin(name)
+        if found is not None:
+            return found
+    origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
+    return origin if isinstance(origin, str) else None
+
+
+def settings_origin():
+    """The file DJANGO_SETTINGS_MODULE names, whatever the module says of
+    itself: the settings are always watched."""
+    name = os.environ.get("DJANGO_SETTINGS_MODULE")
+    return find_origin(name) if name else None
+
+
+def find_origin(name):
+    """Where the import system finds the module name on its path now, or
+    None: PathFinder, not importlib.util.find_spec, which answers with the
+    __spec__ of a module already imported."""
+    from importlib.machinery import PathFinder
+    parent, _, _ = name.rpartition(".")
+    path = None
+    if parent:
+        path = getattr(sys.modules.get(parent), "__path__", None)
+        if path is None:
+            return None  # not a submodule of a package (os.path), or the package is gone
+    try:
+        spec = PathFinder.find_spec(name, path)
+    except (ImportError, ValueError, AttributeError, TypeError):
+        return None
+    if spec is None or not spec.has_location or not isinstance(spec.origin, str):
+        return None
+    return spec.origin
 
 
 _static_roots = None
@@ -269,16 +316,6 @@ def _modules():
             return list(sys.modules.items())
         except RuntimeError:
             continue
-
-
-def module_origin(module):
-    """The file a module was loaded from, or None for one from no file (a
-    builtin, a namespace package, a module made in code). Its spec says so
-    best; a module without one may still have a __file__. The preloader
-    records the same files."""
-    spec = getattr(module, "__spec__", None)
-    origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
-    return origin if isinstance(origin, str) else None
 
 
 def _resolve(path):

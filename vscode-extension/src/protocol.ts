@@ -238,6 +238,13 @@ export interface Status {
      * it was discarded because what it imported changed.
      */
     coldReason?: string;
+    /**
+     * SetUpAhead is set when the latest process is warm and was forked
+     * from the preloader that had set Django up (settings, apps, models),
+     * so it skipped Django's set-up; a warm process without it was forked
+     * from the preloaded modules and set Django up itself.
+     */
+    setUpAhead?: boolean;
     /** Debug is set while the server runs under the debugger. */
     debug?: DebugStatus;
 }

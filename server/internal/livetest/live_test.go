@@ -12,8 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,65 +70,6 @@ func (s *server) save(old, new string) {
 	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
 }
 
-// poller requests a page every 10 ms until stopped, each request on a
-// new connection (as a browser's refresh after a reload makes: a
-// kept-alive one would hide refused connections) and without waiting for
-// the one before, so that many wait in the queue through each reload.
-type poller struct {
-	ok, failed atomic.Int64
-	lastErr    atomic.Value
-	done       chan struct{}
-	wg         sync.WaitGroup
-}
-
-func poll(url string) *poller {
-	p := &poller{done: make(chan struct{})}
-	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.done:
-				return
-			case <-tick.C:
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.request(c, url)
-			}()
-		}
-	}()
-	return p
-}
-
-func (p *poller) request(c *http.Client, url string) {
-	resp, err := c.Get(url)
-	if err == nil {
-		_, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("HTTP %s", resp.Status)
-		}
-	}
-	if err != nil {
-		p.failed.Add(1)
-		p.lastErr.Store(err.Error())
-		return
-	}
-	p.ok.Add(1)
-}
-
-// stop stops requesting, and returns once every request has its answer.
-func (p *poller) stop() (ok, failed int64, last any) {
-	close(p.done)
-	p.wg.Wait()
-	return p.ok.Load(), p.failed.Load(), p.lastErr.Load()
-}
-
 // A page requested every 10 ms while 20 saved Python edits reload the
 // server: no request fails. A POST sent while the server reloads (the old
 // process has exited, the new one does not serve yet) reaches the view
@@ -141,7 +80,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" {
 			t.Errorf("running status: browserReload=%v note=%q, want on and no note", s.st.BrowserReload, s.st.BrowserReloadNote)
 		}
-		p := poll(s.base + "/version")
+		p := testenv.Poll(s.base + "/version")
 		const reloads = 20
 		var posted <-chan string
 		for i := 1; i <= reloads; i++ {
@@ -153,7 +92,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 			s.save(old, new)
 			testenv.WaitBody(t, s.base+"/version", new)
 		}
-		ok, failed, last := p.stop()
+		ok, failed, last := p.Stop()
 		t.Logf("Django %s: %d requests during %d reloads, %d failed", d.Version, ok+failed, reloads, failed)
 		if failed != 0 {
 			t.Errorf("%d of %d requests failed; the last: %v", failed, ok+failed, last)

@@ -51,13 +51,25 @@ func Root() string {
 func Project(t testing.TB, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), name)
-	src := filepath.Join(Root(), "testdata", name)
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+	if err := copyTree(filepath.Join(Root(), "testdata", name), dst); err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// copyTree copies the folder src to dst, but for bytecode caches, SQLite
+// databases and symbolic links (a packaged project's link into /etc).
+func copyTree(src, dst string) error {
+	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		if info.Name() == "__pycache__" || info.Name() == "db.sqlite3" {
+		if info.Name() == "__pycache__" || info.Name() == "db.sqlite3" || info.Mode()&os.ModeSymlink != 0 {
 			if info.IsDir() {
 				return filepath.SkipDir
 			}
@@ -67,20 +79,19 @@ func Project(t testing.TB, name string) string {
 		if info.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
+		return copyFile(p, target)
 	})
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	real, err := filepath.EvalSymlinks(dst)
-	if err != nil {
-		t.Fatal(err)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
 	}
-	return real
+	return os.WriteFile(dst, b, 0o644)
 }
 
 // Eventually polls cond until it holds, failing the test with msg after

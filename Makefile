@@ -107,7 +107,7 @@ corpus: deps
 	  echo "Installing what the corpus projects import: $(CORPUS_DEPS)"; \
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $(CORPUS_DEPS) >/dev/null; \
 	fi
-	server/internal/testenv/corpus/fetch.sh "$(CORPUS)"
+	internal/corpus/fetch.sh "$(CORPUS)"
 
 test-go: deps djangos corpus vet
 	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) test -race -count=1 -timeout 20m ./...

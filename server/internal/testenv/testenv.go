@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/django-runserver/django-runserver/internal/corpus"
 )
 
 // Python returns an interpreter that can import Django: $DJANGO_RUNSERVER_PYTHON,
@@ -51,7 +53,7 @@ func Root() string {
 func Project(t testing.TB, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), name)
-	if err := copyTree(filepath.Join(Root(), "testdata", name), dst); err != nil {
+	if err := corpus.CopyTree(filepath.Join(Root(), "testdata", name), dst); err != nil {
 		t.Fatal(err)
 	}
 	real, err := filepath.EvalSymlinks(dst)
@@ -59,39 +61,6 @@ func Project(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return real
-}
-
-// copyTree copies the folder src to dst, but for bytecode caches, SQLite
-// databases and symbolic links (a packaged project's link into /etc).
-func copyTree(src, dst string) error {
-	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.Name() == "__pycache__" || info.Name() == "db.sqlite3" || info.Mode()&os.ModeSymlink != 0 {
-			if info.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		return copyFile(p, target)
-	})
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
 }
 
 // Eventually polls cond until it holds, failing the test with msg after

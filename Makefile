@@ -161,11 +161,12 @@ vsix: deps-node
 
 # The benchmark: reload latency and cost against Django's own reloaders.
 # It rewrites docs/benchmarks.md; bench-smoke only checks that it runs.
-bench: deps build
-	$(GO) run ./bench -python "$(PYTHON)" -reps 10 -out docs/benchmarks.md
+# Both run the corpus's real projects too (section "real"), which `make corpus` installs.
+bench: deps build corpus
+	DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) run ./bench -python "$(PYTHON)" -reps 10 -out docs/benchmarks.md
 
-bench-smoke: deps build
-	$(GO) run ./bench -python "$(PYTHON)" -smoke
+bench-smoke: deps build corpus
+	DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) run ./bench -python "$(PYTHON)" -smoke
 
 clean:
 	rm -rf bin dist-vsix artifacts

@@ -77,10 +77,17 @@ type plain struct {
 }
 
 func startPlain(py, dir string, port int, reloader, url string) (*plain, error) {
+	return startPlainLogging(py, dir, port, reloader, url, "")
+}
+
+// startPlainLogging is startPlain for a project whose logging sends
+// Django's messages to the file log rather than the console.
+func startPlainLogging(py, dir string, port int, reloader, url, log string) (*plain, error) {
 	d, err := startDjango(py, dir, port, reloader, url)
 	if err != nil {
 		return nil, err
 	}
+	d.log = log
 	p := &plain{d: d, reloader: reloader, py: py, dir: dir, port: port, url: url}
 	if reloader != noreload {
 		if err := djangoFellBack(reloader, d.reloaderName()); err != nil {
@@ -315,8 +322,9 @@ func startOurs(env *env, dir, preload string) (*backend, int, error) {
 		return nil, 0, err
 	}
 	if preload != "off" {
-		// Measure reloads from ready preloaders, as a developer's come.
-		if err := b.awaitPreload(0, true, 60*time.Second); err != nil {
+		// Measure reloads from ready preloaders, as a developer's come: the
+		// second level, or the first where the project keeps the second off.
+		if err := b.awaitPreloadsSettled(60 * time.Second); err != nil {
 			_ = b.shutdown()
 			return nil, 0, err
 		}

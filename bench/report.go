@@ -386,6 +386,8 @@ func (r *report) markdown() string {
 		{"ours, `fast`, debugger attached (always cold)", "debug/attached"},
 	}, []anchor{{"cold without", "debug/cold"}}, false, nil)
 
+	r.realMarkdown(&b)
+
 	b.WriteString("## Reproduce\n\n```\nmake bench\n```\n\n")
 	fmt.Fprintf(&b, "which runs `go run ./bench -python \"$(PYTHON)\" -reps 10 -out docs/benchmarks.md` after `make deps build`\n"+
 		"(this run: `go run ./bench %s`). It installs `watchman` and `python3-pywatchman` with apt-get when they\n"+

@@ -108,6 +108,7 @@ func (r *report) targets() []target {
 				"see the backend's own row in section 3"
 		})
 	}
+	r.realTargets(add)
 	add("Stop until the port is free: at most 300 ms", []string{"stop/ours"}, func(s []*sample) (string, bool, string) {
 		return s[0].medianText(), s[0].median() <= 300, "Django takes that long to exit on SIGINT"
 	})

@@ -63,6 +63,9 @@ type Project struct {
 	Python string
 	// Django is the release Python imports, "X.Y.Z".
 	Django string
+	// DjangoLog is the file the packaged logging sends Django's own
+	// messages to, not the console; "" when it leaves them on the console.
+	DjangoLog string
 }
 
 // Mailman is Mailman 3's web UI (Debian's mailman3-web: postorius,
@@ -79,6 +82,7 @@ func Mailman(cache, dest string) (Project, error) {
 		return c, err
 	}
 	src := filepath.Join(unpacked, "usr", "share", "mailman3-web")
+	c.DjangoLog = filepath.Join(c.Var, "mailman-web.log")
 	if err := copyTree(src, c.Dir); err != nil {
 		return c, err
 	}
@@ -102,7 +106,7 @@ HAYSTACK_CONNECTIONS = {
         'PATH': %[6]q,
     },
 }
-`, c.Var, filepath.Join(c.Var, "mailman3web.db"), filepath.Join(c.Var, "mailman-web.log"),
+`, c.Var, filepath.Join(c.Var, "mailman3web.db"), c.DjangoLog,
 		filepath.Join(c.Dir, "templates"), filepath.Join(c.Var, "static"), filepath.Join(c.Var, "fulltext_index"))
 	if err := os.WriteFile(filepath.Join(c.Dir, "settings_local.py"), []byte(local), 0o644); err != nil {
 		return c, err

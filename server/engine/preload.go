@@ -197,8 +197,23 @@ func (e *Engine) preload() {
 	case !e.preloaded(levelModules):
 		e.dropPreloaders()
 		e.startPreloader(levelModules)
-	case !e.preloaded(levelSetup):
+	case e.usable(levelModules):
 		e.startSetup()
+	} // else the first level still imports: preloaderReady builds the second
+}
+
+// usable reports whether the preloader of level l is ready to fork for
+// the serving process.
+func (e *Engine) usable(l int) bool {
+	pre := e.warm.pre[l]
+	if !e.preloaded(l) {
+		return false
+	}
+	select {
+	case <-pre.Ready():
+		return pre.Err() == nil
+	default:
+		return false
 	}
 }
 
@@ -219,11 +234,13 @@ func (e *Engine) preloaded(l int) bool {
 	}
 }
 
-// startSetup starts the second level's preloader, unless it is known to be
-// unsafe under the serving process's key.
+// startSetup starts the second level's preloader, unless one is built or
+// being built for the serving process (replacing it would leave the next
+// reload nothing but the first level to fork from), or it is known to be
+// unsafe under that process's key.
 func (e *Engine) startSetup() {
 	w := &e.warm
-	if w.noSetup != "" && w.setupKey == w.key {
+	if e.preloaded(levelSetup) || w.noSetup != "" && w.setupKey == w.key {
 		return
 	}
 	w.noSetup = ""

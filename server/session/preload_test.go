@@ -348,6 +348,36 @@ func TestSettingsWhoseFileIsOverwritten(t *testing.T) {
 	wantBody(t, "the settings", body, "setting=settings2", "setup=here")
 }
 
+// TestPreloadKeepsTheSecondLevel: a second level that is ready before the
+// first (here the first imports slowly; on a loaded machine the two
+// race) is kept when the first becomes ready, so the next view edit still
+// skips the set-up. Replacing it left that edit to fork from the first
+// level, Django set up in the server.
+func TestPreloadKeepsTheSecondLevel(t *testing.T) {
+	dir, vendor := preloadProject(t)
+	// Slow only in the first level's preloader, whose last argument names
+	// its level.
+	if err := os.WriteFile(filepath.Join(vendor, "vendorpkg", "__init__.py"), []byte(`import time
+with open('/proc/self/cmdline', 'rb') as f:
+    if f.read().split(b'\0')[-2:-1] == [b'modules']:
+        time.sleep(3)
+VALUE = 'vendor1'
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	views := filepath.Join(dir, "polls", "views.py")
+	warmUp(c, url, views, 0)
+	if err := c.Editor.Await(fakeeditor.AwaitTimeout, 0, fakeeditor.TextContains(protocol.MethodLogMessage, "Python reloads start warm")); err != nil {
+		t.Fatalf("the first level: %v", err)
+	}
+	st, body := editView(c, url, views, "kept")
+	wantStart(t, "a view after the first level was ready", st, protocol.StartWarm, "")
+	wantBody(t, "a view after the first level was ready", body, "setup=ahead")
+}
+
 // TestPreloadForkSafety: two successive warm children draw different random
 // numbers, and neither holds a unix socket a cold start does not (the
 // preloader's control connection) or a database connection.

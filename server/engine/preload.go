@@ -43,7 +43,13 @@ type warmth struct {
 	// process key setupKey: it would be unsafe to fork.
 	noSetup, setupKey string
 
-	dir    string // private folder of the shim's module list; "" until needed
+	dir    string // private folder of the shim's module lists; "" until needed
+	// list is where the latest process lists its modules, one file per
+	// process: a preloader waits for the list of the process it was built
+	// for, which the next process's start must not delete. lists counts
+	// them; prevList is the one before, removed at the next start.
+	list, prevList string
+	lists          int
 	script string // the preloader script, once written
 
 	plan       plan   // of the latest process
@@ -111,9 +117,13 @@ func (e *Engine) serverEnv(p plan) []string {
 		}
 		e.warm.dir = dir
 	}
-	list := filepath.Join(e.warm.dir, "modules")
-	os.Remove(list) // a new preloader waits for this process's list
-	return append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list)
+	w := &e.warm
+	if w.prevList != "" {
+		os.Remove(w.prevList) // no preloader waits for it: the one after is listed or serving
+	}
+	w.lists++
+	w.prevList, w.list = w.list, filepath.Join(w.dir, fmt.Sprintf("modules-%d", w.lists))
+	return append(append([]string(nil), p.env...), preload.ModulesEnv+"="+w.list)
 }
 
 // startServer starts a server process: forked from a preloader on a
@@ -253,7 +263,7 @@ func (e *Engine) startPreloader(l int) {
 	w := &e.warm
 	pl := e.launcher.(preloadLauncher)
 	p := w.plan
-	list := filepath.Join(w.dir, "modules")
+	list := w.list
 	pre, err := pl.StartPreloader(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list),
@@ -329,7 +339,7 @@ func (e *Engine) closePreload() {
 	}
 	if e.warm.dir != "" {
 		os.RemoveAll(e.warm.dir)
-		e.warm.dir = ""
+		e.warm.dir, e.warm.list, e.warm.prevList = "", "", ""
 	}
 }
 

@@ -81,10 +81,21 @@ type poller struct {
 	lastErr    atomic.Value
 	done       chan struct{}
 	wg         sync.WaitGroup
+	want       func(status int) bool // which answers count as ok
+	statuses   sync.Map              // status code → *atomic.Int64
 }
 
-func poll(url string) *poller {
-	p := &poller{done: make(chan struct{})}
+// onlyOK wants every request served by Django.
+func onlyOK(status int) bool { return status == http.StatusOK }
+
+// answered wants every request answered: by Django, or by the failed
+// server's page.
+func answered(status int) bool {
+	return status == http.StatusOK || status == http.StatusServiceUnavailable
+}
+
+func poll(url string, want func(status int) bool) *poller {
+	p := &poller{done: make(chan struct{}), want: want}
 	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	p.wg.Add(1)
 	go func() {
@@ -112,9 +123,11 @@ func (p *poller) request(c *http.Client, url string) {
 	if err == nil {
 		_, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err == nil && resp.StatusCode != http.StatusOK {
+		if err == nil && !p.want(resp.StatusCode) {
 			err = fmt.Errorf("HTTP %s", resp.Status)
 		}
+		n, _ := p.statuses.LoadOrStore(resp.StatusCode, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 	}
 	if err != nil {
 		p.failed.Add(1)
@@ -122,6 +135,14 @@ func (p *poller) request(c *http.Client, url string) {
 		return
 	}
 	p.ok.Add(1)
+}
+
+// count is how many requests got status.
+func (p *poller) count(status int) int64 {
+	if n, ok := p.statuses.Load(status); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // stop stops requesting, and returns once every request has its answer.
@@ -141,7 +162,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" {
 			t.Errorf("running status: browserReload=%v note=%q, want on and no note", s.st.BrowserReload, s.st.BrowserReloadNote)
 		}
-		p := poll(s.base + "/version")
+		p := poll(s.base+"/version", onlyOK)
 		const reloads = 20
 		var posted <-chan string
 		for i := 1; i <= reloads; i++ {
@@ -169,6 +190,40 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		}
 		if s.st.Reloads != reloads {
 			t.Errorf("reloads = %d, want %d", s.st.Reloads, reloads)
+		}
+	})
+}
+
+// A page requested every 10 ms through 20 rounds of a saved SyntaxError
+// and its fix: every request gets an answer, the failed server's page or
+// the view's, none a connection closed without one; above all when the
+// page hands the address back to the fixed server.
+func TestNoRequestLostFromFailedToRunning(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		s := serve(t, d)
+		p := poll(s.base+"/version", answered)
+		const rounds = 20
+		for i := 1; i <= rounds; i++ {
+			v := fmt.Sprintf("v%d", i)
+			s.ed.AwaitState(s.edit(v+`"`, v), "", protocol.StateFailed)
+			// The page answers before the fix, so the fix takes the address
+			// back from it.
+			testenv.Eventually(t, 30*time.Second, "the failed server's page", func() bool {
+				_, err := testenv.Get(s.base + "/version")
+				return err != nil && strings.Contains(err.Error(), "503")
+			})
+			next := fmt.Sprintf("v%d", i+1)
+			s.ed.AwaitState(s.edit(v, next+`"`), "", protocol.StateRunning)
+			testenv.WaitBody(t, s.base+"/version", next)
+		}
+		ok, failed, last := p.stop()
+		pages := p.count(http.StatusServiceUnavailable)
+		t.Logf("Django %s: %d requests over %d failures and fixes: %d served, %d error pages, %d lost", d.Version, ok+failed, rounds, ok-pages, pages, failed)
+		if failed != 0 {
+			t.Errorf("%d of %d requests got no answer; the last: %v", failed, ok+failed, last)
+		}
+		if pages < rounds || ok-pages < rounds {
+			t.Errorf("%d error pages and %d pages served, want at least %d of each", pages, ok-pages, rounds)
 		}
 	})
 }

@@ -395,7 +395,7 @@ def _inject(application, environ, start_response):
             result.close()
     headers = held["headers"]
     nonce, why = _csp(headers)
-    at = body.lower().rfind(b"</body>")
+    at = _script_at(body)
     if why:
         path = environ.get("PATH_INFO", "")
         if path not in _csp_logged:
@@ -409,6 +409,33 @@ def _inject(application, environ, start_response):
         headers.append(("Content-Length", str(len(body))))
     start_response(held["status"], headers)
     return [body]
+
+
+def _script_at(body):
+    """Where the script tag goes: before the last </body>; at the end of a
+    whole document that omits it, as HTML allows; -1 for a fragment (an
+    htmx partial, say), which stays as Django made it."""
+    at = body.lower().rfind(b"</body>")
+    if at < 0 and _document(body):
+        at = len(body)
+    return at
+
+
+def _document(body):
+    """Whether body is a whole document: after a byte order mark, white
+    space and comments, it starts with a doctype or an <html> tag."""
+    i = 3 if body.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        while body[i:i + 1].isspace():
+            i += 1
+        if not body.startswith(b"<!--", i):
+            break
+        end = body.find(b"-->", i + 4)
+        if end < 0:
+            return False
+        i = end + 3
+    head = body[i:i + 9].lower()
+    return head == b"<!doctype" or (head.startswith(b"<html") and head[5:6] in (b"", b">", b" ", b"\t", b"\n", b"\r", b"\f"))
 
 
 def _buffered(result):

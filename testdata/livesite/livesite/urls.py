@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.page),
     path("version", views.version),
     path("nobody", views.nobody),
+    path("fragment", views.fragment),
     path("csp", views.csp),
     path("gzip", views.gzipped),
     path("stream", views.stream),

@@ -20,7 +20,14 @@ def version(request):
 
 
 def nobody(request):
-    return HttpResponse("<html><p>no end of body", content_type="text/html")
+    # A whole document that omits </body>, as HTML allows.
+    return HttpResponse("<!DOCTYPE html>\n<!-- no end tags -->\n<html><title>nobody</title><p>no end of body\n",
+                        content_type="text/html")
+
+
+def fragment(request):
+    # What htmx swaps into a page: no document of its own.
+    return HttpResponse('<p id="fragment">a fragment</p>', content_type="text/html")
 
 
 def csp(request):

@@ -132,6 +132,7 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
 
     def serve(self, poll_interval=0.5):
         global _server
+        _warm_up()
         _server = self
         if ready_fd is not None:
             _say_ready(ready_fd, None if listen_fd is not None else self.socket)
@@ -190,6 +191,94 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
     cls.finish_request = finish_request
     cls.get_request = accept
     cls.process_request = process
+
+
+def _warm_up():
+    """Does before the server says it serves what its first request would
+    otherwise pay for. runserver has built the middleware chain (the
+    WSGIHandler's __init__) and imported the URLconf (its checks); the rest
+    is left lazy. Each step only builds or imports what Django would on
+    demand, in the same way, and runs nothing of the project's beyond
+    imports; one that fails is skipped: the request that needs it meets the
+    error again, and Django shows it as it always does."""
+    from django.conf import settings
+    from django.utils import translation
+
+    try:  # the catalogs, and the language requests get without LocaleMiddleware
+        language = translation.override(settings.LANGUAGE_CODE)
+        language.__enter__()
+    except Exception:
+        language = None
+    try:
+        for step in (_warm_urls, _warm_templates, _warm_static, _warm_imports):
+            try:
+                step()
+            except Exception:
+                pass
+    finally:
+        if language is not None:
+            language.__exit__(None, None, None)
+
+
+def _warm_urls():
+    """The URL resolvers' reverse tables, which also compile every pattern:
+    resolve() compiles only those it tries, reverse() and {% url %} build
+    the tables on first use. A resolver builds its includes' tables too,
+    but not those of a namespaced include (the admin's, an app_name's)."""
+    from django.urls import URLResolver, get_resolver
+    pending = [get_resolver()]
+    while pending:
+        resolver = pending.pop()
+        resolver.reverse_dict
+        pending += [p for p in resolver.url_patterns if isinstance(p, URLResolver)]
+
+
+# Compiled, never rendered: it compiles the template language's own lazy
+# patterns (variables, filters, arguments).
+_WARM_TEMPLATE = '{% if a %}{{ a.b|default:"c" }}{% endif %}{% for d in e %}{% cycle "f" "g" %}{% endfor %}'
+
+
+def _warm_templates():
+    """The template engines, with every app's template tag libraries
+    imported, their loaders and context processors."""
+    from django.template import engines
+    for backend in engines.all():
+        engine = getattr(backend, "engine", None)  # DjangoTemplates
+        if engine is None:
+            continue
+        engine.template_loaders
+        engine.template_context_processors
+        engine.from_string(_WARM_TEMPLATE)
+
+
+def _warm_static():
+    """The static file finders, which runserver's static handler and
+    {% static %} in debug use."""
+    from django.apps import apps
+    if apps.is_installed("django.contrib.staticfiles"):
+        from django.contrib.staticfiles import finders
+        list(finders.get_finders())
+
+
+def _warm_imports():
+    """The modules that contrib's middleware imports by name, from
+    settings, on its first request."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+    names = []
+    if apps.is_installed("django.contrib.sessions"):
+        names.append(getattr(settings, "SESSION_SERIALIZER", ""))
+    if apps.is_installed("django.contrib.messages"):
+        names.append(settings.MESSAGE_STORAGE)
+    if apps.is_installed("django.contrib.auth"):
+        names += settings.AUTHENTICATION_BACKENDS
+    for name in names:
+        try:
+            if name:
+                import_string(name)
+        except Exception:
+            pass
 
 
 def _serve_apart(server, request, client_address):

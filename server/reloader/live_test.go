@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -130,6 +131,25 @@ func fetch(t *testing.T, method, url string, header map[string]string) (*http.Re
 }
 
 var tagRe = regexp.MustCompile(`<script src="/__django_runserver__/live.js" data-page="([0-9a-f]+)"></script>`)
+
+// The first request finds built what Django leaves lazy: the server did it
+// before it said it serves.
+func TestLiveFirstRequestFindsDjangoWarm(t *testing.T) {
+	dir := testenv.Project(t, "livesite")
+	ln, base := liveListener(t)
+	s := startLive(t, dir, ln)
+	s.waitReady(t)
+	_, body := fetch(t, "GET", base+"/warm", nil)
+	var warm map[string]bool
+	if err := json.Unmarshal(body, &warm); err != nil || len(warm) == 0 {
+		t.Fatalf("/warm answered %q: %v\n%s", body, err, s.out)
+	}
+	for what, built := range warm {
+		if !built {
+			t.Errorf("the first request found the %s not built", what)
+		}
+	}
+}
 
 // HTML pages get one tag before the last </body>, or at the end of a
 // document that omits it, with Content-Length fixed; everything else (a

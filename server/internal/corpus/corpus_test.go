@@ -180,7 +180,7 @@ const mailmanStatic = "mailman3/static/hyperkitty/img/button_back.png"
 func TestMailmanLosesNoRequest(t *testing.T) {
 	s := serve(t, testenv.Mailman(t), fakeeditor.New(t, session.Serve))
 	testenv.WaitServed(t, s.url+mailmanStatic, 30*time.Second, "a PNG", func(body string) bool { return strings.HasPrefix(body, "\x89PNG") })
-	p := testenv.Poll(s.url + mailmanStatic)
+	p := testenv.Poll(s.url+mailmanStatic, testenv.OnlyOK)
 	const reloads = 10
 	for i := 1; i <= reloads; i++ {
 		s.editRedirect(i)

@@ -80,7 +80,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" {
 			t.Errorf("running status: browserReload=%v note=%q, want on and no note", s.st.BrowserReload, s.st.BrowserReloadNote)
 		}
-		p := testenv.Poll(s.base + "/version")
+		p := testenv.Poll(s.base+"/version", testenv.OnlyOK)
 		const reloads = 20
 		var posted <-chan string
 		for i := 1; i <= reloads; i++ {
@@ -108,6 +108,40 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		}
 		if s.st.Reloads != reloads {
 			t.Errorf("reloads = %d, want %d", s.st.Reloads, reloads)
+		}
+	})
+}
+
+// A page requested every 10 ms through 20 rounds of a saved SyntaxError
+// and its fix: every request gets an answer, the failed server's page or
+// the view's, none a connection closed without one; above all when the
+// page hands the address back to the fixed server.
+func TestNoRequestLostFromFailedToRunning(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		s := serve(t, d)
+		p := testenv.Poll(s.base+"/version", testenv.Answered)
+		const rounds = 20
+		for i := 1; i <= rounds; i++ {
+			v := fmt.Sprintf("v%d", i)
+			s.ed.AwaitState(s.edit(v+`"`, v), "", protocol.StateFailed)
+			// The page answers before the fix, so the fix takes the address
+			// back from it.
+			testenv.Eventually(t, 30*time.Second, "the failed server's page", func() bool {
+				_, err := testenv.Get(s.base + "/version")
+				return err != nil && strings.Contains(err.Error(), "503")
+			})
+			next := fmt.Sprintf("v%d", i+1)
+			s.ed.AwaitState(s.edit(v, next+`"`), "", protocol.StateRunning)
+			testenv.WaitBody(t, s.base+"/version", next)
+		}
+		ok, failed, last := p.Stop()
+		pages := p.Count(http.StatusServiceUnavailable)
+		t.Logf("Django %s: %d requests over %d failures and fixes: %d served, %d error pages, %d lost", d.Version, ok+failed, rounds, ok-pages, pages, failed)
+		if failed != 0 {
+			t.Errorf("%d of %d requests got no answer; the last: %v", failed, ok+failed, last)
+		}
+		if pages < rounds || ok-pages < rounds {
+			t.Errorf("%d error pages and %d pages served, want at least %d of each", pages, ok-pages, rounds)
 		}
 	})
 }

@@ -18,11 +18,22 @@ type Poller struct {
 	lastErr    atomic.Value
 	done       chan struct{}
 	wg         sync.WaitGroup
+	want       func(status int) bool // which answers count as ok
+	statuses   sync.Map              // status code → *atomic.Int64
 }
 
-// Poll starts requesting url.
-func Poll(url string) *Poller {
-	p := &Poller{done: make(chan struct{})}
+// OnlyOK wants every request served by Django.
+func OnlyOK(status int) bool { return status == http.StatusOK }
+
+// Answered wants every request answered: by Django, or by the failed
+// server's page.
+func Answered(status int) bool {
+	return status == http.StatusOK || status == http.StatusServiceUnavailable
+}
+
+// Poll starts requesting url; an answer that want refuses is a failure.
+func Poll(url string, want func(status int) bool) *Poller {
+	p := &Poller{done: make(chan struct{}), want: want}
 	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	p.wg.Add(1)
 	go func() {
@@ -50,9 +61,11 @@ func (p *Poller) request(c *http.Client, url string) {
 	if err == nil {
 		_, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err == nil && resp.StatusCode != http.StatusOK {
+		if err == nil && !p.want(resp.StatusCode) {
 			err = fmt.Errorf("HTTP %s", resp.Status)
 		}
+		n, _ := p.statuses.LoadOrStore(resp.StatusCode, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 	}
 	if err != nil {
 		p.failed.Add(1)
@@ -60,6 +73,14 @@ func (p *Poller) request(c *http.Client, url string) {
 		return
 	}
 	p.ok.Add(1)
+}
+
+// Count is how many requests got status.
+func (p *Poller) Count(status int) int64 {
+	if n, ok := p.statuses.Load(status); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // Stop stops requesting, and returns once every request has its answer:

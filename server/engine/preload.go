@@ -43,14 +43,14 @@ type warmth struct {
 	// process key setupKey: it would be unsafe to fork.
 	noSetup, setupKey string
 
-	dir    string // private folder of the shim's module lists; "" until needed
+	dir string // private folder of the shim's module lists; "" until needed
 	// list is where the latest process lists its modules, one file per
 	// process: a preloader waits for the list of the process it was built
 	// for, which the next process's start must not delete. lists counts
 	// them; prevList is the one before, removed at the next start.
 	list, prevList string
 	lists          int
-	script string // the preloader script, once written
+	script         string // the preloader script, once written
 
 	plan       plan   // of the latest process
 	key        string // of the latest process: what a preloader for it must match

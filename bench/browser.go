@@ -14,15 +14,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/django-runserver/django-runserver/server/contract"
 )
 
 // The browser's side of a save, on copies of testdata/livesite: how soon
 // the open page shows a saved view, and how many requests fail while
 // servers reload.
 
-// liveRetry is the event stream's retry (live.py's RETRY_MS): how soon a
-// browser reconnects once the stream of the process that exits ends.
-const liveRetry = 250 * time.Millisecond
+// liveRetry is the event stream's retry: how soon a browser reconnects once
+// the stream of the process that exits ends.
+const liveRetry = contract.StreamRetryMs * time.Millisecond
 
 // failPoll is the pause between two requests of the client that counts
 // failures: a page requested every 10 ms, as in the acceptance test.
@@ -99,7 +101,7 @@ func openLivePage(base string) (*openPage, error) {
 }
 
 func (p *openPage) connect() error {
-	resp, err := streamClient.Get(p.base + "/__django_runserver__/events?page=" + p.id)
+	resp, err := streamClient.Get(p.base + contract.EventsPath + "?page=" + p.id)
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func (p *openPage) awaitReload(ctx context.Context) error {
 	defer func() { p.resp.Body.Close() }()
 	for {
 		for p.sc.Scan() {
-			if p.sc.Text() == "event: reload" {
+			if p.sc.Text() == "event: "+contract.EventReload {
 				return nil
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/errorpage"
 	"github.com/django-runserver/django-runserver/server/listener"
 	"github.com/django-runserver/django-runserver/server/portcheck"
@@ -20,12 +21,6 @@ import (
 // instead of failing. While the server is failed the engine answers on the
 // socket with the error page. With browserReload, pages get the script that
 // reloads them (the shim's live.py).
-
-// Environment entries of the Django process (see live.py).
-const (
-	envReadyFD       = "DJANGO_RUNSERVER_READY_FD"
-	envBrowserReload = "DJANGO_RUNSERVER_BROWSER_RELOAD=1"
-)
 
 // socketKeeper is a Launcher whose processes can hand their socket over and
 // serve on a kept one: the real one. With another (the unit tests' fakes)
@@ -81,7 +76,7 @@ type handoff struct {
 func (e *Engine) handoff() (handoff, *protocol.Error) {
 	var h handoff
 	if e.browserReload() {
-		h.env = append(h.env, envBrowserReload)
+		h.env = append(h.env, contract.BrowserReloadEnv+"="+contract.BrowserReloadOn)
 	}
 	if !e.keepsSocket() {
 		return h, nil
@@ -93,7 +88,7 @@ func (e *Engine) handoff() (handoff, *protocol.Error) {
 	}
 	h.ready = r
 	h.files = []*os.File{r.Child()}
-	h.env = append(h.env, fmt.Sprintf("%s=3", envReadyFD))
+	h.env = append(h.env, contract.ReadyFDEnv+"=3")
 	if e.ln != nil {
 		e.ln.Pause()
 		var env string

@@ -6,11 +6,11 @@ import (
 	"strings"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/text"
 	"github.com/django-runserver/django-runserver/server/parse"
 	"github.com/django-runserver/django-runserver/server/portcheck"
-	"github.com/django-runserver/django-runserver/server/reloader"
 )
 
 // exited handles the end of a process: a stop or restart we asked for, a
@@ -44,7 +44,7 @@ func (e *Engine) exited(proc Process) {
 	}
 	code := proc.ExitCode()
 	switch {
-	case code == reloader.ExitReload && e.settings.Reload == protocol.ReloadFast:
+	case code == contract.ExitReload && e.settings.Reload == protocol.ReloadFast:
 		e.launch(protocol.StateReloading, e.reloadTrigger(inflight, out.reloadPath))
 	case !wasReady || out.bind != "":
 		e.fail(e.explain(out, code))
@@ -88,7 +88,7 @@ func (e *Engine) explain(out result, code int) *protocol.Error {
 	if out.bind != "" {
 		return portcheck.FromDjango(e.prober, out.bind, e.addr)
 	}
-	if code == reloader.ExitNoDebugpy && e.dbg.on {
+	if code == contract.ExitNoDebugpy && e.dbg.on {
 		return e.noDebugpy()
 	}
 	if tb := out.traceback; tb != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/preload"
 	"github.com/django-runserver/django-runserver/server/reloader"
 	"github.com/django-runserver/django-runserver/server/supervisor"
@@ -123,7 +124,7 @@ func (e *Engine) serverEnv(p plan) []string {
 	}
 	w.lists++
 	w.prevList, w.list = w.list, filepath.Join(w.dir, fmt.Sprintf("modules-%d", w.lists))
-	return append(append([]string(nil), p.env...), preload.ModulesEnv+"="+w.list)
+	return append(append([]string(nil), p.env...), contract.ModulesEnv+"="+w.list)
 }
 
 // startServer starts a server process: forked from a preloader on a
@@ -266,7 +267,7 @@ func (e *Engine) startPreloader(l int) {
 	list := w.list
 	pre, err := pl.StartPreloader(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
-		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list),
+		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), contract.ModulesEnv+"="+list),
 		Script: w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
 		Modules: list, Setup: l == levelSetup,
 	})

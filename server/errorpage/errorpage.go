@@ -20,21 +20,10 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/parse"
 	"github.com/django-runserver/django-runserver/server/reloader"
 )
-
-// Reserved is the path prefix no project URL uses: the browser script and
-// its event stream live under it.
-const (
-	Reserved = "/__django_runserver__/"
-	script   = Reserved + "live.js"
-	events   = Reserved + "events"
-)
-
-// retryMs is how soon a browser reconnects once a stream ends; it matches
-// the Django side's (live.py).
-const retryMs = 250
 
 // heartbeat is how often an idle stream sends a comment, which finds
 // browsers that left.
@@ -87,7 +76,7 @@ func New(f Failure) (*Page, error) {
 		"Error":  f.Error,
 		"File":   file,
 		"Frames": frames,
-		"Script": script,
+		"Script": contract.ScriptPath,
 		"ID":     id,
 	})
 	if err != nil {
@@ -100,11 +89,11 @@ func New(f Failure) (*Page, error) {
 // itself for every other request.
 func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case script:
+	case contract.ScriptPath:
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(reloader.Script)
-	case events:
+	case contract.EventsPath:
 		p.stream(w, r)
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -122,9 +111,9 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Page) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	fmt.Fprintf(w, "retry: %d\n\n", retryMs)
+	fmt.Fprintf(w, "retry: %d\n\n", contract.StreamRetryMs)
 	if r.URL.Query().Get("page") != p.id {
-		io.WriteString(w, "event: reload\ndata: failed\n\n")
+		fmt.Fprintf(w, "event: %s\ndata: failed\n\n", contract.EventReload)
 		return
 	}
 	flusher, _ := w.(http.Flusher)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/parse"
 )
 
@@ -64,7 +65,7 @@ func TestStream(t *testing.T) {
 	defer srv.Close()
 
 	// A page of another process, or of an earlier failure, reloads.
-	resp, err := http.Get(srv.URL + events + "?page=abc")
+	resp, err := http.Get(srv.URL + contract.EventsPath + "?page=abc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestStream(t *testing.T) {
 
 	// This page's own stream is held until the request ends.
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+events+"?page="+p.id, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+contract.EventsPath+"?page="+p.id, nil)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestStream(t *testing.T) {
 	cancel()
 
 	rec := httptest.NewRecorder()
-	p.ServeHTTP(rec, httptest.NewRequest("GET", script, nil))
+	p.ServeHTTP(rec, httptest.NewRequest("GET", contract.ScriptPath, nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "EventSource") {
 		t.Fatalf("the script: %d %.80s", rec.Code, rec.Body.String())
 	}

@@ -21,13 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
-
-// EnvFD names the environment variable that tells a Django process which
-// file descriptor is its listening socket. Its absence means the process
-// binds the address itself.
-const EnvFD = "DJANGO_RUNSERVER_LISTEN_FD"
 
 // drainTimeout bounds how long requests the backend accepted may take to
 // finish once it stops serving. The socket is handed on at once; only those
@@ -91,7 +87,7 @@ func (l *Listener) Inherit(extra []*os.File) ([]*os.File, string) {
 	if l.sock == nil {
 		return extra, ""
 	}
-	return append(extra, l.sock), EnvFD + "=" + strconv.Itoa(3+len(extra))
+	return append(extra, l.sock), contract.ListenFDEnv + "=" + strconv.Itoa(3+len(extra))
 }
 
 // Serve answers connections on the address with h until Pause. Event

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
@@ -30,9 +31,9 @@ func TestMain(m *testing.M) {
 
 func child(n string) int {
 	want, _ := strconv.Atoi(n)
-	fd, err := strconv.Atoi(os.Getenv(EnvFD))
+	fd, err := strconv.Atoi(os.Getenv(contract.ListenFDEnv))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "no", EnvFD)
+		fmt.Fprintln(os.Stderr, "no", contract.ListenFDEnv)
 		return 2
 	}
 	ln, err := net.FileListener(os.NewFile(uintptr(fd), "inherited"))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
@@ -101,8 +102,8 @@ func (r *Ready) Wait() (bool, *os.File) {
 			return false, nil
 		}
 		got = append(got, buf[:n]...)
-		if len(got) >= len("ready\n") {
-			if string(got[:6]) != "ready\n" {
+		if len(got) >= len(contract.ReadyLine) {
+			if string(got[:len(contract.ReadyLine)]) != contract.ReadyLine {
 				if sock != nil {
 					sock.Close()
 				}

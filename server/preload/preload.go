@@ -23,17 +23,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/internal/text"
 	"github.com/django-runserver/django-runserver/server/supervisor"
 )
-
-// SocketEnv names the variable that tells the preloader where the backend
-// listens for it.
-const SocketEnv = "DJANGO_RUNSERVER_PRELOAD_SOCKET"
-
-// ModulesEnv names the variable that tells the shim where to write the list
-// of modules its server imported, once it serves.
-const ModulesEnv = "DJANGO_RUNSERVER_MODULES"
 
 // Timeouts. A healthy preloader connects within a second and answers a
 // fork in milliseconds; these only bound a hung one, whose reload then
@@ -76,28 +69,15 @@ type Preloader struct {
 	readyErr error         // valid after ready: why it can't fork, or nil
 	imported int           // valid after ready: how many modules it imported
 
-	conn    *net.UnixConn // set before ready closes
-	replies chan reply    // answers to forks
-	gone    chan struct{} // closed when the control connection ends
+	conn    *net.UnixConn              // set before ready closes
+	replies chan contract.PreloadReply // answers to forks
+	gone    chan struct{}              // closed when the control connection ends
 
 	mu    sync.Mutex
 	exits map[int]chan int // by child pid: its exit code, once reported
 	tail  string           // the preloader's last line on stderr
 
 	forkMu sync.Mutex // one fork at a time: replies come in order
-}
-
-// reply is one line from the preloader.
-type reply struct {
-	Ready  *int   `json:"ready"`
-	Unsafe string `json:"unsafe"`
-	Forked int    `json:"forked"`
-	// Sibling: the forked child is the backend's own, to wait for.
-	Sibling bool   `json:"sibling"`
-	Stale   string `json:"stale"`
-	Error   string `json:"error"`
-	Exit    int    `json:"exit"`
-	Code    int    `json:"code"`
 }
 
 // Start starts a preloader. It returns at once; the preloader imports in
@@ -115,7 +95,7 @@ func Start(s Spec) (*Preloader, error) {
 	}
 	p := &Preloader{
 		ready:   make(chan struct{}),
-		replies: make(chan reply, 1),
+		replies: make(chan contract.PreloadReply, 1),
 		gone:    make(chan struct{}),
 		exits:   map[int]chan int{},
 	}
@@ -127,7 +107,7 @@ func Start(s Spec) (*Preloader, error) {
 		Path:          s.Python,
 		Args:          []string{s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules, level},
 		Dir:           s.Dir,
-		Env:           append(append([]string(nil), s.Env...), SocketEnv+"="+sock),
+		Env:           append(append([]string(nil), s.Env...), contract.PreloadSocketEnv+"="+sock),
 		OnParentDeath: supervisor.KillOnParentDeath,
 		OnLine: func(stderr bool, line string) {
 			if stderr && strings.TrimSpace(line) != "" {
@@ -172,7 +152,7 @@ func (p *Preloader) run(ln *net.UnixListener, dir string) {
 	sc := bufio.NewScanner(conn)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
-		var r reply
+		var r contract.PreloadReply
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			continue
 		}
@@ -268,7 +248,7 @@ func (p *Preloader) Fork(spec supervisor.Spec) (*supervisor.Process, error) {
 	p.forkMu.Lock()
 	defer p.forkMu.Unlock()
 	return supervisor.StartWith(spec, func(stdin, stdout, stderr *os.File) (int, func() int, error) {
-		msg, err := json.Marshal(map[string]any{"fork": map[string]any{"args": spec.Args, "dir": spec.Dir, "env": spec.Env}})
+		msg, err := json.Marshal(contract.PreloadRequest{Fork: &contract.PreloadFork{Args: spec.Args, Dir: spec.Dir, Env: spec.Env}})
 		if err != nil {
 			return 0, nil, err
 		}
@@ -343,7 +323,8 @@ func (p *Preloader) Retire() {
 	}
 	p.forkMu.Lock()
 	defer p.forkMu.Unlock()
-	if _, err := p.conn.Write([]byte("{\"retire\": true}\n")); err != nil {
+	msg, _ := json.Marshal(contract.PreloadRequest{Retire: true}) // a bool: can't fail
+	if _, err := p.conn.Write(append(msg, '\n')); err != nil {
 		go p.Kill()
 	}
 }

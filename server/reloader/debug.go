@@ -5,16 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// ExitNoDebugpy is the exit status of the debug bootstrap when the
-// interpreter cannot import debugpy.
-const ExitNoDebugpy = 4
-
-// Lines the debug bootstrap prints on stderr.
-const (
-	listeningPrefix = "django-runserver: debugpy adapter listening on "
-	noAttachPrefix  = "django-runserver: no debugger attached within "
+	"github.com/django-runserver/django-runserver/server/contract"
 )
 
 // DebugBootstrap is the path of the debug bootstrap (see debug.py), which
@@ -34,13 +26,13 @@ func DebugArgs(bootstrap string, args []string) []string {
 // DebugEnv is the environment the bootstrap reads: how long it waits for a
 // debugger to attach before it serves anyway.
 func DebugEnv(wait time.Duration) map[string]string {
-	return map[string]string{"DJANGO_RUNSERVER_DEBUG_WAIT": strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)}
+	return map[string]string{contract.DebugWaitEnv: strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)}
 }
 
 // DebugListening parses the bootstrap's line that says where debugpy's
 // adapter listens.
 func DebugListening(line string) (host string, port int, ok bool) {
-	rest, found := strings.CutPrefix(line, listeningPrefix)
+	rest, found := strings.CutPrefix(line, contract.DebugListeningPrefix)
 	if !found {
 		return "", 0, false
 	}
@@ -58,5 +50,5 @@ func DebugListening(line string) (host string, port int, ok bool) {
 // DebugNotAttached reports whether line is the bootstrap's word that no
 // debugger attached in time, so the server serves without waiting.
 func DebugNotAttached(line string) bool {
-	return strings.HasPrefix(line, noAttachPrefix)
+	return strings.HasPrefix(line, contract.DebugNotAttachedPrefix)
 }

@@ -8,7 +8,7 @@ The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py r
   "django-runserver: debugpy adapter listening on HOST:PORT".
 * It then waits for a debugger to attach and send configurationDone, so the
   first request after a start or a reload stops at its breakpoint. After
-  DJANGO_RUNSERVER_DEBUG_WAIT seconds without one it says so, in a line the
+  DEBUG_WAIT_ENV's seconds without one it says so, in a line the
   backend reads too, and serves anyway.
 * A reload lets the requests in flight answer first: live.py's drain,
   where the backend keeps the socket. The request a developer just let go
@@ -22,8 +22,14 @@ import runpy
 import sys
 import threading
 
+# Declared in Go, in server/contract, which the reloader's TestContract
+# keeps equal to these.
 # The exit status that says this interpreter cannot import debugpy.
 EXIT_NO_DEBUGPY = 4
+DEBUG_WAIT_ENV = "DJANGO_RUNSERVER_DEBUG_WAIT"
+# The lines the backend reads on stderr.
+DEBUG_LISTENING = "django-runserver: debugpy adapter listening on "
+DEBUG_NOT_ATTACHED = "django-runserver: no debugger attached within "
 
 
 def main():
@@ -71,8 +77,8 @@ def _listen_and_wait(debugpy):
         if t.name.startswith("django-runserver-"):
             t.is_pydev_daemon_thread = True
     host, port = _listen(debugpy)
-    print(f"django-runserver: debugpy adapter listening on {host}:{port}", file=sys.stderr, flush=True)
-    wait = float(os.environ.pop("DJANGO_RUNSERVER_DEBUG_WAIT", "0") or 0)
+    print(f"{DEBUG_LISTENING}{host}:{port}", file=sys.stderr, flush=True)
+    wait = float(os.environ.pop(DEBUG_WAIT_ENV, "0") or 0)
     if wait <= 0:
         return
     expired = threading.Event()
@@ -87,7 +93,7 @@ def _listen_and_wait(debugpy):
     debugpy.wait_for_client()  # returns once the client sent configurationDone
     timer.cancel()
     if expired.is_set():
-        print(f"django-runserver: no debugger attached within {wait:g} s", file=sys.stderr, flush=True)
+        print(f"{DEBUG_NOT_ATTACHED}{wait:g} s", file=sys.stderr, flush=True)
 
 
 def _listen(debugpy):

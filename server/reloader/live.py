@@ -1,63 +1,65 @@
-"""django-runserver in the browser, loaded by shim.py in fast mode.
+"""django-runserver's kept socket, loaded by shim.py in fast mode: the
+server serves on the backend's socket, says when it serves, and drains
+before a reload exits. The page side (the reload script and its event
+stream) is page.py's, beside this file.
 
-* DJANGO_RUNSERVER_LISTEN_FD: runserver's server serves on this inherited
-  listening socket instead of binding. The backend bound it once and keeps
-  it, so connections wait in its queue while the server reloads. Before a
-  reload exits, the server stops accepting and lets the requests it took
-  finish: what is queued goes to the next process.
-* DJANGO_RUNSERVER_READY_FD: a pipe or a Unix socket; "ready" is written to
-  it when the server is about to serve. The port can't tell: it always
-  accepts into the queue. Without DJANGO_RUNSERVER_LISTEN_FD (a server's
-  first process) runserver binds as it always does, so its own bind errors
-  stand, and the socket goes to the backend with "ready" (SCM_RIGHTS): the
-  backend keeps it for the next processes.
-* DJANGO_RUNSERVER_BROWSER_RELOAD=1: HTML pages get one script tag, served
-  with an event stream under RESERVED; the stream tells the page to reload
-  once a new process serves, after a template change, or for a static file.
+* LISTEN_FD_ENV: runserver's server serves on this inherited listening
+  socket instead of binding. The backend bound it once and keeps it, so
+  connections wait in its queue while the server reloads. Before a reload
+  exits, the server stops accepting and lets the requests it took finish:
+  what is queued goes to the next process.
+* READY_FD_ENV: a pipe or a Unix socket; READY is written to it when the
+  server is about to serve. The port can't tell: it always accepts into the
+  queue. Without LISTEN_FD_ENV (a server's first process) runserver binds as
+  it always does, so its own bind errors stand, and the socket goes to the
+  backend with READY (SCM_RIGHTS): the backend keeps it for the next
+  processes.
+* BROWSER_RELOAD_ENV=BROWSER_RELOAD_ON: HTML pages get the reload script
+  (page.py).
 
 The server is patched at the class level (server_bind, serve_forever,
 set_app, ...), which every supported Django shares; basehttp.run's signature
-differs between versions.
+differs between versions. The names and words the backend shares with this
+file are declared in Go, in server/contract; the reloader's TestContract
+keeps them equal.
 """
 import array
 import gc
 import os
-import queue
-import secrets
 import select
 import selectors
 import socket
-import sys
 import threading
 import time
-from urllib.parse import parse_qs
 
-RESERVED = "/__django_runserver__/"
-SCRIPT = RESERVED + "live.js"
-EVENTS = RESERVED + "events"
-# Each process has its own id: a page whose id differs from the server's
-# was served by another process, and reloads once.
-PROCESS_ID = secrets.token_hex(8)
-RETRY_MS = 250  # how soon a browser reconnects once the stream ends
-HEARTBEAT_S = 15  # a comment this often finds streams whose browser left
+LISTEN_FD_ENV = "DJANGO_RUNSERVER_LISTEN_FD"
+READY_FD_ENV = "DJANGO_RUNSERVER_READY_FD"
+BROWSER_RELOAD_ENV = "DJANGO_RUNSERVER_BROWSER_RELOAD"
+BROWSER_RELOAD_ON = "1"
+READY = b"ready\n"
 DRAIN_S = 5  # the longest a reload waits for requests already taken
 # How long a reload waits for the first request of a connection it accepted:
 # a client sends it right after connecting, though on a loaded machine not
 # at once; a browser's speculative connection may never send one.
 FIRST_REQUEST_S = 0.5
 
-_SCRIPT_BODY = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "live.js"), "rb").read()
+# page.py, loaded by install().
+_page = None
 
 
-def install():
-    listen_fd = _fd("DJANGO_RUNSERVER_LISTEN_FD")
-    ready_fd = _fd("DJANGO_RUNSERVER_READY_FD")
-    inject = os.environ.pop("DJANGO_RUNSERVER_BROWSER_RELOAD", "") == "1"
+def install(shim):
+    """Patch Django's server and reloader for what the backend asked, in
+    the environment; shim is the module that loaded this one."""
+    global _page
+    listen_fd = _fd(LISTEN_FD_ENV)
+    ready_fd = _fd(READY_FD_ENV)
+    inject = os.environ.pop(BROWSER_RELOAD_ENV, "") == BROWSER_RELOAD_ON
     if listen_fd is None and ready_fd is None and not inject:
         return
     from django.core.servers import basehttp
     from django.utils import autoreload
 
+    _page = shim.load_beside("django_runserver_page", "page.py")
     _patch_server(basehttp.WSGIServer, listen_fd, ready_fd, inject)
     if listen_fd is not None or ready_fd is not None:  # the backend keeps the socket
         trigger = autoreload.trigger_reload
@@ -68,7 +70,7 @@ def install():
 
         autoreload.trigger_reload = trigger_reload
     if inject:
-        _patch_reloader(autoreload.get_reloader)
+        _page.patch_reloader(autoreload.get_reloader, shim.served_static)
 
 
 def _fd(name):
@@ -81,14 +83,14 @@ def _fd(name):
 
 
 def _say_ready(fd, sock):
-    """Writes "ready" on fd, with sock's descriptor when the process bound it."""
+    """Writes READY on fd, with sock's descriptor when the process bound it."""
     if sock is None:
-        os.write(fd, b"ready\n")
+        os.write(fd, READY)
         os.close(fd)
         return
     with socket.socket(fileno=fd) as channel:
         fds = array.array("i", [sock.fileno()])
-        channel.sendmsg([b"ready\n"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        channel.sendmsg([READY], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
 
 
 class _Inherited(socket.socket):
@@ -154,7 +156,7 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
         _stopped.set()
 
     def app(self, application):
-        set_app(self, _wrap(application, inject))
+        set_app(self, _page.wrap(application, inject))
 
     def finish_request(self, request, client_address):
         base = self.RequestHandlerClass
@@ -297,7 +299,7 @@ def _serve_apart(server, request, client_address):
 
 
 def _peek_reserved(request):
-    want = ("GET " + RESERVED).encode()
+    want = ("GET " + _page.RESERVED).encode()
     try:
         request.settimeout(5)
         data = b""
@@ -338,7 +340,7 @@ def _handler(base):
                 _set_busy(self.request, False)
 
         def log_message(self, format, *args):
-            if getattr(self, "path", "").startswith(RESERVED):
+            if _page.reserved(getattr(self, "path", "")):
                 return  # the browser's own requests to us: not the user's
             super().log_message(format, *args)
 
@@ -380,9 +382,7 @@ def _drain():
     _stopped.wait(1)
     # Open pages' streams would hold the drain to its end: they end now, and
     # their browsers reconnect to the next process.
-    with _streams_lock:
-        for q in _streams:
-            q.put(None)
+    _page.end_streams()
     deadline = time.monotonic() + DRAIN_S
     first = time.monotonic() + FIRST_REQUEST_S
     with _conns_lock:
@@ -399,244 +399,3 @@ def _drain():
             if not busy and not pending and not fresh:
                 return
             _conns_lock.wait(0.01)
-
-
-# Event streams: one queue per open page.
-_streams_lock = threading.Lock()
-_streams = set()
-
-
-def publish(event, data):
-    message = ("event: %s\ndata: %s\n\n" % (event, data.replace("\n", " "))).encode()
-    with _streams_lock:
-        for q in _streams:
-            q.put(message)
-
-
-def _wrap(application, inject):
-    def live(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(RESERVED):
-            return _reserved(path, environ, start_response)
-        if not inject or environ.get("REQUEST_METHOD") == "HEAD":
-            return application(environ, start_response)
-        return _inject(application, environ, start_response)
-
-    return live
-
-
-def _reserved(path, environ, start_response):
-    if path == SCRIPT:
-        start_response("200 OK", [("Content-Type", "text/javascript; charset=utf-8"),
-                                  ("Content-Length", str(len(_SCRIPT_BODY))),
-                                  ("Cache-Control", "no-cache")])
-        return [_SCRIPT_BODY]
-    if path == EVENTS:
-        page = parse_qs(environ.get("QUERY_STRING", "")).get("page", [""])[0]
-        start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
-        return _stream(page)
-    body = b"Not found: django-runserver reserves " + RESERVED.encode() + b"\n"
-    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
-                                     ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def _stream(page):
-    q = queue.Queue()
-    with _streams_lock:
-        _streams.add(q)
-    try:
-        yield ("retry: %d\n\n" % RETRY_MS).encode()
-        if page != PROCESS_ID:
-            # The page came from another process (or from the backend's page
-            # of a failed server): this one serves now.
-            yield b"event: reload\ndata: server\n\n"
-            return
-        while True:
-            try:
-                message = q.get(timeout=HEARTBEAT_S)
-            except queue.Empty:
-                message = b": ping\n\n"
-            if message is None:
-                return  # the process reloads
-            yield message
-    finally:
-        with _streams_lock:
-            _streams.discard(q)
-
-
-_csp_logged = set()
-
-
-def _inject(application, environ, start_response):
-    held = {}
-
-    def hold(status, headers, exc_info=None):
-        if exc_info is not None or not _html(headers):
-            held.clear()
-            return start_response(status, headers, exc_info)
-        held.update(status=status, headers=headers)
-        return _no_write
-
-    result = application(environ, hold)
-    if not held or not _buffered(result):
-        if held:  # a streamed HTML page: as it is
-            start_response(held["status"], held["headers"])
-        return result
-    try:
-        body = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    headers = held["headers"]
-    nonce, why = _csp(headers)
-    at = _script_at(body)
-    if why:
-        path = environ.get("PATH_INFO", "")
-        if path not in _csp_logged:
-            _csp_logged.add(path)
-            print("django-runserver: %s won't refresh by itself: %s" % (path, why), file=sys.stderr, flush=True)
-    elif at >= 0:
-        tag = '<script src="%s" data-page="%s"%s></script>' % (
-            SCRIPT, PROCESS_ID, ' nonce="%s"' % nonce if nonce else "")
-        body = body[:at] + tag.encode() + body[at:]
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(body))))
-    start_response(held["status"], headers)
-    return [body]
-
-
-def _script_at(body):
-    """Where the script tag goes: before the last </body>; at the end of a
-    whole document that omits it, as HTML allows; -1 for a fragment (an
-    htmx partial, say), which stays as Django made it."""
-    at = body.lower().rfind(b"</body>")
-    if at < 0 and _document(body):
-        at = len(body)
-    return at
-
-
-def _document(body):
-    """Whether body is a whole document: after a byte order mark, white
-    space and comments, it starts with a doctype or an <html> tag."""
-    i = 3 if body.startswith(b"\xef\xbb\xbf") else 0
-    while True:
-        while body[i:i + 1].isspace():
-            i += 1
-        if not body.startswith(b"<!--", i):
-            break
-        end = body.find(b"-->", i + 4)
-        if end < 0:
-            return False
-        i = end + 3
-    head = body[i:i + 9].lower()
-    return head == b"<!doctype" or (head.startswith(b"<html") and head[5:6] in (b"", b">", b" ", b"\t", b"\n", b"\r", b"\f"))
-
-
-def _buffered(result):
-    """Whether result is a whole body in memory: Django's HttpResponse, not
-    a StreamingHttpResponse or a FileResponse's file_wrapper, which stream
-    as they always do."""
-    from django.http import HttpResponse
-    return isinstance(result, HttpResponse)
-
-
-def _no_write(data):
-    raise RuntimeError("django-runserver: write() is not supported while a page is held for the reload script")
-
-
-def _html(headers):
-    content_type = encoding = ""
-    for key, value in headers:
-        k = key.lower()
-        if k == "content-type":
-            content_type = value.lower()
-        elif k == "content-encoding":
-            encoding = value.strip().lower()
-    return content_type.startswith("text/html") and encoding in ("", "identity")
-
-
-def _csp(headers):
-    """The nonce the script tag needs, and why a Content-Security-Policy
-    would block the script or its event stream ("" when it allows them)."""
-    nonce = ""
-    for key, value in headers:
-        if key.lower() != "content-security-policy":
-            continue
-        directives = {}
-        for part in value.split(";"):
-            words = part.split()
-            if words:
-                directives.setdefault(words[0].lower(), [w for w in words[1:]])
-        default = directives.get("default-src")
-        script = directives.get("script-src-elem", directives.get("script-src", default))
-        connect = directives.get("connect-src", default)
-        if script is not None:
-            nonces = [s[7:-1] for s in script if s.startswith("'nonce-") and s.endswith("'")]
-            if nonces:
-                nonce = nonces[0]
-            elif "'strict-dynamic'" in script or not _allows_self(script):
-                return "", "its Content-Security-Policy forbids the script %s (allow 'self' in script-src)" % SCRIPT
-        if connect is not None and not _allows_self(connect):
-            return "", "its Content-Security-Policy forbids the event stream %s (allow 'self' in connect-src)" % EVENTS
-    return nonce, ""
-
-
-def _allows_self(sources):
-    lowered = [s.lower() for s in sources]
-    return any(s in ("'self'", "*", "http:", "https:") for s in lowered)
-
-
-def _patch_reloader(reloader_cls):
-    notify = reloader_cls.notify_file_changed
-
-    def notify_file_changed(self, path):
-        result = notify(self, path)  # a change that needs a restart never returns
-        publish("reload", "template")
-        return result
-
-    reloader_cls.notify_file_changed = notify_file_changed
-    watched = getattr(reloader_cls, "_watched", None)
-    if watched is None:
-        return
-
-    def _watched(self, paths):
-        _static_changed(paths)
-        return watched(self, paths)
-
-    reloader_cls._watched = _watched
-
-
-_roots = None
-
-
-def _static_roots():
-    """The folders Django's staticfiles finders serve from."""
-    global _roots
-    if _roots is None:
-        _roots = []
-        try:
-            from django.contrib.staticfiles import finders
-            for finder in finders.get_finders():
-                _roots += [os.path.realpath(root) for _, root in getattr(finder, "locations", [])]
-                _roots += [os.path.realpath(s.location) for s in getattr(finder, "storages", {}).values()]
-        except Exception:  # no staticfiles app, or settings it can't read
-            pass
-    return _roots
-
-
-def _static_changed(paths):
-    roots = _static_roots()
-    css, other = [], False
-    for path in paths:
-        real = os.path.realpath(path)
-        if not any(real.startswith(root + os.sep) for root in roots):
-            continue
-        if real.endswith(".css"):
-            css.append(os.path.basename(real))
-        else:
-            other = True
-    if other:
-        publish("reload", "static")
-    elif css:
-        publish("css", " ".join(css))

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/listener"
 	"github.com/django-runserver/django-runserver/server/portcheck"
@@ -51,7 +52,7 @@ func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string)
 	cmd.Dir = dir
 	files, env := ln.Inherit(nil)
 	cmd.ExtraFiles = append(files, w)
-	cmd.Env = append(os.Environ(), "RUN_MAIN=true", env, "DJANGO_RUNSERVER_READY_FD=4", "DJANGO_RUNSERVER_BROWSER_RELOAD=1", "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(os.Environ(), "RUN_MAIN=true", env, contract.ReadyFDEnv+"=4", contract.BrowserReloadEnv+"="+contract.BrowserReloadOn, "PYTHONDONTWRITEBYTECODE=1")
 	s := &liveServer{cmd: cmd, ready: make(chan bool, 1), exited: make(chan struct{}), out: &testenv.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
@@ -63,7 +64,7 @@ func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string)
 	go func() {
 		defer r.Close()
 		line, _ := bufio.NewReader(r).ReadString('\n')
-		s.ready <- line == "ready\n"
+		s.ready <- line == contract.ReadyLine
 	}()
 	go func() {
 		s.exitErr = cmd.Wait()
@@ -359,8 +360,8 @@ func TestLiveReloadsLoseNoRequest(t *testing.T) {
 		select {
 		case <-s.exited:
 			err := s.exitErr
-			if exit, isExit := err.(*exec.ExitError); !isExit || exit.ExitCode() != ExitReload {
-				t.Fatalf("reload %d: the process ended with %v, not %d:\n%s", i, err, ExitReload, s.out)
+			if exit, isExit := err.(*exec.ExitError); !isExit || exit.ExitCode() != contract.ExitReload {
+				t.Fatalf("reload %d: the process ended with %v, not %d:\n%s", i, err, contract.ExitReload, s.out)
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatalf("reload %d: the process did not exit:\n%s", i, s.out)

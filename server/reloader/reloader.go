@@ -16,19 +16,19 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
-// files are the shim, what it loads beside it: live.py (the browser's side
-// of fast mode) and live.js (the script it serves to pages), the
-// preloader, and debug.py, which runs the shim under the debugger.
+// files are the shim, what it loads beside it in fast mode: live.py (the
+// kept socket: serving on it, ready, the drain before a reload), page.py
+// (the reserved paths, the reload script in pages and its event stream)
+// and live.js (that script), the preloader, and debug.py, which runs the
+// shim under the debugger. What they share with the backend is declared in
+// server/contract.
 //
-//go:embed shim.py live.py live.js preload.py debug.py
+//go:embed shim.py live.py page.py live.js preload.py debug.py
 var files embed.FS
 
 // Script is the browser script, which the backend serves too while a
 // server is failed.
 var Script = mustRead("live.js")
-
-// ExitReload is the exit code of Django's trigger_reload: restart at once.
-const ExitReload = 3
 
 // WriteShim writes the shim and its files where Python can run them and
 // returns the shim's path. The folder's name carries their hash, so
@@ -65,7 +65,7 @@ func writeScript(script string) (string, error) {
 	return filepath.Join(dir, script), nil
 }
 
-var names = []string{"shim.py", "live.py", "live.js", "preload.py", "debug.py"}
+var names = []string{"shim.py", "live.py", "page.py", "live.js", "preload.py", "debug.py"}
 
 func mustRead(name string) []byte {
 	b, err := files.ReadFile(name)

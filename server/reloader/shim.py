@@ -22,9 +22,15 @@ import os
 import signal
 import sys
 
-# The status of a process ended by an interrupt, as a shell reports it
-# (128 + SIGINT): a stop the interrupt ended, told from one the kill ended.
+# Exit statuses, and the variable naming where the server's imports are
+# listed: declared in Go, in server/contract, which the reloader's
+# TestContract keeps equal to these.
+# A process ended by an interrupt, as a shell reports it (128 + SIGINT): a
+# stop the interrupt ended, told from one the kill ended.
 EXIT_INTERRUPTED = 130
+EXIT_SERVER_DIED = 1  # before serving: the traceback is on stderr
+EXIT_RELOAD = 3  # a watched module changed: start a new process
+MODULES_ENV = "DJANGO_RUNSERVER_MODULES"
 
 
 def _interrupted(signum, frame):
@@ -71,12 +77,13 @@ def main():
               file=sys.stderr, flush=True)
         os.environ.pop("RUN_MAIN", None)
     if mode == "fast" and os.environ.get("RUN_MAIN") == "true":  # the browser's side: live.py, beside this file
-        _load("django_runserver_live", "live.py").install()
+        load_beside("django_runserver_live", "live.py").install(sys.modules[__name__])
     import runpy
     runpy.run_path(manage, run_name="__main__")
 
 
-def _load(name, filename):
+def load_beside(name, filename):
+    """The module in filename, beside this file, as name."""
     from importlib import util
     spec = util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)), filename))
     module = util.module_from_spec(spec)
@@ -146,7 +153,7 @@ def _install_reloader(changes):
                         _exit_tree()
                     if item is _SERVER_DIED:
                         sys.stderr.flush()
-                        os._exit(1)
+                        os._exit(EXIT_SERVER_DIED)
                     if item is _SERVING:
                         # List the watched modules now, while idle: not during
                         # start-up, where it would compete for the GIL, nor when
@@ -161,7 +168,7 @@ def _install_reloader(changes):
                 # Templates and locale files (Django reset its caches) and
                 # static files (served from disk) are served as they are now.
                 seen = set(watched)
-                for path in watched + _static(p for p in paths if _resolve(Path(p)) not in seen):
+                for path in watched + served_static(p for p in paths if _resolve(Path(p)) not in seen):
                     print("%s changed, served without a restart." % path, file=sys.stderr, flush=True)
                 yield
 
@@ -210,7 +217,7 @@ def _install_reloader(changes):
         autoreload.logger.info("%s changed, reloading.", filename)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(3)
+        os._exit(EXIT_RELOAD)
 
     # runserver's banner names the reloader's class: "Watching for file
     # changes with django-runserver" tells a user what watches their files.
@@ -223,8 +230,8 @@ def _install_reloader(changes):
 def _list_modules():
     """Write what this server imported, one "name<TAB>file" a line, after a
     "#settings<TAB>module" line, where the backend asked for it
-    (DJANGO_RUNSERVER_MODULES): its preloaders import the same."""
-    path = os.environ.get("DJANGO_RUNSERVER_MODULES")
+    (MODULES_ENV): its preloaders import the same."""
+    path = os.environ.get(MODULES_ENV)
     if not path:
         return
     # First the settings module manage.py chose (its os.environ.setdefault
@@ -302,7 +309,7 @@ def static_roots():
     return _static_roots
 
 
-def _static(paths):
+def served_static(paths):
     """Those of paths that staticfiles serves, in order."""
     roots = static_roots()
     return sorted(p for p in paths if any(os.path.realpath(p).startswith(root + os.sep) for root in roots))

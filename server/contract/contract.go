@@ -1,0 +1,146 @@
+// Package contract is what the backend and the Python it embeds (the
+// reloader package's shim.py, live.py, page.py, live.js, preload.py and
+// debug.py) must agree on, declared once: environment variables, exit
+// statuses, the words and lines one side writes and the other reads,
+// reserved paths, event names and the preloader's messages.
+//
+// The Go side uses these declarations. Each Python or JavaScript file that
+// uses an entry names it once, as a top-level constant, and uses that name
+// everywhere else. The reloader package's TestContract checks every entry
+// against those files: the constant is there with this value, and no inline
+// copy of the value is left beside it, so neither side can drift alone.
+//
+// A leaf package: the listener, preload, errorpage and engine packages use
+// it, and the reloader's tests use the listener.
+package contract
+
+// Environment variables the backend sets for the processes it starts.
+const (
+	// ListenFDEnv names the inherited descriptor of the listening socket
+	// the backend keeps, on which a fast-mode server serves instead of
+	// binding (live.py LISTEN_FD_ENV).
+	ListenFDEnv = "DJANGO_RUNSERVER_LISTEN_FD"
+	// ReadyFDEnv names the inherited descriptor on which a fast-mode server
+	// writes ReadyLine once it serves, with its socket when it bound one
+	// itself (live.py READY_FD_ENV).
+	ReadyFDEnv = "DJANGO_RUNSERVER_READY_FD"
+	// BrowserReloadEnv, set to BrowserReloadOn, makes a fast-mode server
+	// give HTML pages the reload script (live.py BROWSER_RELOAD_ENV).
+	BrowserReloadEnv = "DJANGO_RUNSERVER_BROWSER_RELOAD"
+	// ModulesEnv names the file where the shim writes what its server
+	// imported, once it serves: the preloaders import the same (shim.py
+	// MODULES_ENV).
+	ModulesEnv = "DJANGO_RUNSERVER_MODULES"
+	// PreloadSocketEnv names the Unix socket the backend listens on for a
+	// preloader's control connection (preload.py SOCKET_ENV).
+	PreloadSocketEnv = "DJANGO_RUNSERVER_PRELOAD_SOCKET"
+	// DebugWaitEnv is how many seconds the debug bootstrap waits for a
+	// debugger to attach before it serves anyway (debug.py DEBUG_WAIT_ENV).
+	DebugWaitEnv = "DJANGO_RUNSERVER_DEBUG_WAIT"
+)
+
+// BrowserReloadOn is BrowserReloadEnv's value that turns the script on
+// (live.py BROWSER_RELOAD_ON).
+const BrowserReloadOn = "1"
+
+// ReadyLine is what a fast-mode server writes on its ready descriptor when
+// it is about to serve. The port can't tell: a kept socket always accepts
+// into its queue (live.py READY).
+const ReadyLine = "ready\n"
+
+// Exit statuses of the shim and the debug bootstrap.
+const (
+	// ExitServerDied: the server thread ended before serving (an import
+	// error, a failed system check); its traceback is on stderr (shim.py
+	// EXIT_SERVER_DIED).
+	ExitServerDied = 1
+	// ExitReload: a watched module changed; Django's trigger_reload asks
+	// for a new process at once (shim.py EXIT_RELOAD).
+	ExitReload = 3
+	// ExitNoDebugpy: the debug bootstrap's interpreter cannot import
+	// debugpy (debug.py EXIT_NO_DEBUGPY).
+	ExitNoDebugpy = 4
+	// ExitInterrupted: an interrupt (the backend's stop, Ctrl-C) ended the
+	// process, the status a shell reports for it, 128 + SIGINT: a stop
+	// the interrupt ended, told from one the kill ended (shim.py
+	// EXIT_INTERRUPTED).
+	ExitInterrupted = 130
+)
+
+// Lines the debug bootstrap prints on stderr, which the backend reads.
+const (
+	// DebugListeningPrefix comes before "HOST:PORT", where debugpy's
+	// adapter listens (debug.py DEBUG_LISTENING).
+	DebugListeningPrefix = "django-runserver: debugpy adapter listening on "
+	// DebugNotAttachedPrefix starts the line that says no debugger attached
+	// within DebugWaitEnv's seconds, so the server serves without waiting
+	// (debug.py DEBUG_NOT_ATTACHED).
+	DebugNotAttachedPrefix = "django-runserver: no debugger attached within "
+)
+
+// Paths no project URL uses: the browser script and its event stream, served
+// by a fast-mode server (page.py) and, while the server is failed, by the
+// backend (errorpage).
+const (
+	// ReservedPath is the prefix of every reserved path; any other path under
+	// it is answered 404 (page.py RESERVED).
+	ReservedPath = "/__django_runserver__/"
+	// ScriptPath serves live.js (page.py SCRIPT).
+	ScriptPath = ReservedPath + "live.js"
+	// EventsPath serves the event stream that tells a page when to reload
+	// (page.py EVENTS, live.js EVENTS).
+	EventsPath = ReservedPath + "events"
+)
+
+// Events of the event stream, which live.js acts on.
+const (
+	// EventReload makes the page reload; its data says why: "server" (a
+	// new process serves), "failed" (the backend's error page), "template"
+	// or "static" (page.py RELOAD_EVENT, live.js RELOAD_EVENT).
+	EventReload = "reload"
+	// EventCSS makes the page swap its stylesheets in place; its data names
+	// the changed files (page.py CSS_EVENT, live.js CSS_EVENT).
+	EventCSS = "css"
+)
+
+// StreamRetryMs is how soon, in milliseconds, a browser reconnects once an
+// event stream ends: the stream's "retry:" field (page.py RETRY_MS).
+const StreamRetryMs = 250
+
+// PreloadRequest is one line the backend writes on a preloader's control
+// socket (preload.py reads it).
+type PreloadRequest struct {
+	// Fork asks for a new server, forked; the message carries its stdin,
+	// stdout, stderr and extra descriptors (SCM_RIGHTS).
+	Fork *PreloadFork `json:"fork,omitempty"`
+	// Retire refuses further forks; the preloader exits once every child
+	// has.
+	Retire bool `json:"retire,omitempty"`
+}
+
+// PreloadFork is the server a fork starts, as a cold start would.
+type PreloadFork struct {
+	Args []string `json:"args"` // the shim's argv (reloader.Args)
+	Dir  string   `json:"dir"`
+	Env  []string `json:"env"`
+}
+
+// PreloadReply is one line a preloader writes on its control socket.
+type PreloadReply struct {
+	// Ready: the number of modules imported, once it can fork.
+	Ready *int `json:"ready"`
+	// Unsafe: why forking it would not be safe, with Ready.
+	Unsafe string `json:"unsafe"`
+	// Forked: the pid of the new server.
+	Forked int `json:"forked"`
+	// Sibling: the forked child is the backend's own, to wait for.
+	Sibling bool `json:"sibling"`
+	// Stale: why it forks no more (a file it imported changed).
+	Stale string `json:"stale"`
+	// Error: why this fork failed.
+	Error string `json:"error"`
+	// Exit and Code: a child of the preloader's own ended, with Code (-1:
+	// a signal).
+	Exit int `json:"exit"`
+	Code int `json:"code"`
+}

@@ -1,0 +1,277 @@
+"""django-runserver's page side, loaded by live.py when a fast-mode server
+serves: the paths under RESERVED, the reload script in HTML pages, and the
+event stream that tells open pages when to reload.
+
+* Everything under RESERVED is answered here, never by the project: the
+  script (live.js, beside this file) at SCRIPT, the event stream at EVENTS,
+  404 for the rest.
+* With the script on (live.py's BROWSER_RELOAD_ENV), a whole HTML page Django
+  answers gets one script tag before its last </body>. The tag carries this
+  process's id: a page whose id differs from the server's was served by
+  another process, and its stream tells it to reload at once.
+* A template change publishes a RELOAD_EVENT, a static file's too, and a
+  stylesheet's a CSS_EVENT, which swaps stylesheets in place.
+* A reload ends every stream (end_streams, from live.py's drain): browsers
+  reconnect, after RETRY_MS, to the next process.
+
+The names and words the backend shares with this file are declared in Go,
+in server/contract; the reloader's TestContract keeps them equal.
+"""
+import os
+import queue
+import secrets
+import sys
+import threading
+from urllib.parse import parse_qs
+
+RESERVED = "/__django_runserver__/"
+SCRIPT = RESERVED + "live.js"
+EVENTS = RESERVED + "events"
+RELOAD_EVENT = "reload"
+CSS_EVENT = "css"
+# Each process has its own id: a page whose id differs from the server's
+# was served by another process, and reloads once.
+PROCESS_ID = secrets.token_hex(8)
+RETRY_MS = 250  # how soon a browser reconnects once the stream ends
+HEARTBEAT_S = 15  # a comment this often finds streams whose browser left
+
+_SCRIPT_BODY = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "live.js"), "rb").read()
+
+
+def reserved(path):
+    """Whether path is ours, not the project's."""
+    return path.startswith(RESERVED)
+
+
+# Event streams: one queue per open page.
+_streams_lock = threading.Lock()
+_streams = set()
+
+
+def publish(event, data):
+    """Send event to every open page."""
+    message = _event(event, data)
+    with _streams_lock:
+        for q in _streams:
+            q.put(message)
+
+
+def end_streams():
+    """End every open page's stream: the process reloads, and would
+    otherwise wait for them. Their browsers reconnect to the next one."""
+    with _streams_lock:
+        for q in _streams:
+            q.put(None)
+
+
+def _event(event, data):
+    return ("event: %s\ndata: %s\n\n" % (event, data.replace("\n", " "))).encode()
+
+
+def wrap(application, inject):
+    """The server's WSGI application: application, with RESERVED answered
+    here and, when inject, the script in its HTML pages."""
+
+    def live(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if reserved(path):
+            return _reserved(path, environ, start_response)
+        if not inject or environ.get("REQUEST_METHOD") == "HEAD":
+            return application(environ, start_response)
+        return _inject(application, environ, start_response)
+
+    return live
+
+
+def _reserved(path, environ, start_response):
+    if path == SCRIPT:
+        start_response("200 OK", [("Content-Type", "text/javascript; charset=utf-8"),
+                                  ("Content-Length", str(len(_SCRIPT_BODY))),
+                                  ("Cache-Control", "no-cache")])
+        return [_SCRIPT_BODY]
+    if path == EVENTS:
+        page = parse_qs(environ.get("QUERY_STRING", "")).get("page", [""])[0]
+        start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+        return _stream(page)
+    body = b"Not found: django-runserver reserves " + RESERVED.encode() + b"\n"
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _stream(page):
+    q = queue.Queue()
+    with _streams_lock:
+        _streams.add(q)
+    try:
+        yield ("retry: %d\n\n" % RETRY_MS).encode()
+        if page != PROCESS_ID:
+            # The page came from another process (or from the backend's page
+            # of a failed server): this one serves now.
+            yield _event(RELOAD_EVENT, "server")
+            return
+        while True:
+            try:
+                message = q.get(timeout=HEARTBEAT_S)
+            except queue.Empty:
+                message = b": ping\n\n"
+            if message is None:
+                return  # the process reloads
+            yield message
+    finally:
+        with _streams_lock:
+            _streams.discard(q)
+
+
+_csp_logged = set()
+
+
+def _inject(application, environ, start_response):
+    held = {}
+
+    def hold(status, headers, exc_info=None):
+        if exc_info is not None or not _html(headers):
+            held.clear()
+            return start_response(status, headers, exc_info)
+        held.update(status=status, headers=headers)
+        return _no_write
+
+    result = application(environ, hold)
+    if not held or not _buffered(result):
+        if held:  # a streamed HTML page: as it is
+            start_response(held["status"], held["headers"])
+        return result
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    headers = held["headers"]
+    nonce, why = _csp(headers)
+    at = _script_at(body)
+    if why:
+        path = environ.get("PATH_INFO", "")
+        if path not in _csp_logged:
+            _csp_logged.add(path)
+            print("django-runserver: %s won't refresh by itself: %s" % (path, why), file=sys.stderr, flush=True)
+    elif at >= 0:
+        tag = '<script src="%s" data-page="%s"%s></script>' % (
+            SCRIPT, PROCESS_ID, ' nonce="%s"' % nonce if nonce else "")
+        body = body[:at] + tag.encode() + body[at:]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+    start_response(held["status"], headers)
+    return [body]
+
+
+def _script_at(body):
+    """Where the script tag goes: before the last </body>; at the end of a
+    whole document that omits it, as HTML allows; -1 for a fragment (an
+    htmx partial, say), which stays as Django made it."""
+    at = body.lower().rfind(b"</body>")
+    if at < 0 and _document(body):
+        at = len(body)
+    return at
+
+
+def _document(body):
+    """Whether body is a whole document: after a byte order mark, white
+    space and comments, it starts with a doctype or an <html> tag."""
+    i = 3 if body.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        while body[i:i + 1].isspace():
+            i += 1
+        if not body.startswith(b"<!--", i):
+            break
+        end = body.find(b"-->", i + 4)
+        if end < 0:
+            return False
+        i = end + 3
+    head = body[i:i + 9].lower()
+    return head == b"<!doctype" or (head.startswith(b"<html") and head[5:6] in (b"", b">", b" ", b"\t", b"\n", b"\r", b"\f"))
+
+
+def _buffered(result):
+    """Whether result is a whole body in memory: Django's HttpResponse, not
+    a StreamingHttpResponse or a FileResponse's file_wrapper, which stream
+    as they always do."""
+    from django.http import HttpResponse
+    return isinstance(result, HttpResponse)
+
+
+def _no_write(data):
+    raise RuntimeError("django-runserver: write() is not supported while a page is held for the reload script")
+
+
+def _html(headers):
+    content_type = encoding = ""
+    for key, value in headers:
+        k = key.lower()
+        if k == "content-type":
+            content_type = value.lower()
+        elif k == "content-encoding":
+            encoding = value.strip().lower()
+    return content_type.startswith("text/html") and encoding in ("", "identity")
+
+
+def _csp(headers):
+    """The nonce the script tag needs, and why a Content-Security-Policy
+    would block the script or its event stream ("" when it allows them)."""
+    nonce = ""
+    for key, value in headers:
+        if key.lower() != "content-security-policy":
+            continue
+        directives = {}
+        for part in value.split(";"):
+            words = part.split()
+            if words:
+                directives.setdefault(words[0].lower(), [w for w in words[1:]])
+        default = directives.get("default-src")
+        script = directives.get("script-src-elem", directives.get("script-src", default))
+        connect = directives.get("connect-src", default)
+        if script is not None:
+            nonces = [s[7:-1] for s in script if s.startswith("'nonce-") and s.endswith("'")]
+            if nonces:
+                nonce = nonces[0]
+            elif "'strict-dynamic'" in script or not _allows_self(script):
+                return "", "its Content-Security-Policy forbids the script %s (allow 'self' in script-src)" % SCRIPT
+        if connect is not None and not _allows_self(connect):
+            return "", "its Content-Security-Policy forbids the event stream %s (allow 'self' in connect-src)" % EVENTS
+    return nonce, ""
+
+
+def _allows_self(sources):
+    lowered = [s.lower() for s in sources]
+    return any(s in ("'self'", "*", "http:", "https:") for s in lowered)
+
+
+def patch_reloader(reloader_cls, served_static):
+    """Publish what the reloader reports: a template change (which Django
+    serves at once) reloads pages, and a file staticfiles serves (the
+    shim's served_static) too, or swaps their stylesheets."""
+    notify = reloader_cls.notify_file_changed
+
+    def notify_file_changed(self, path):
+        result = notify(self, path)  # a change that needs a restart never returns
+        publish(RELOAD_EVENT, "template")
+        return result
+
+    reloader_cls.notify_file_changed = notify_file_changed
+    watched = getattr(reloader_cls, "_watched", None)
+    if watched is None:
+        return
+
+    def _watched(self, paths):
+        _static_changed(served_static(paths))
+        return watched(self, paths)
+
+    reloader_cls._watched = _watched
+
+
+def _static_changed(served):
+    real = [os.path.realpath(p) for p in served]
+    css = [os.path.basename(r) for r in real if r.endswith(".css")]
+    if len(css) < len(real):
+        publish(RELOAD_EVENT, "static")
+    elif css:
+        publish(CSS_EVENT, " ".join(css))

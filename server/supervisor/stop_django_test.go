@@ -11,6 +11,7 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/reloader"
 	"github.com/django-runserver/django-runserver/server/supervisor"
@@ -63,11 +64,11 @@ func TestStopRightAfterReady(t *testing.T) {
 		// interrupt was lost.
 		p.Stop(30 * time.Second)
 		switch code := p.ExitCode(); code {
-		case 130:
+		case contract.ExitInterrupted:
 		case -1:
 			t.Fatalf("stop %d of %d: the interrupt was lost and the kill fallback ended Django", i+1, stops)
 		default:
-			t.Fatalf("stop %d of %d: Django exited with %d, want 130 (ended by the interrupt)", i+1, stops, code)
+			t.Fatalf("stop %d of %d: Django exited with %d, want %d (ended by the interrupt)", i+1, stops, code, contract.ExitInterrupted)
 		}
 	}
 }

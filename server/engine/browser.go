@@ -55,17 +55,15 @@ func (e *Engine) browserReload() bool {
 	return e.live() && (s == nil || *s)
 }
 
-// kept reports whether the engine holds addr's socket, so that a probe
-// would only find the engine itself. A socket of another address, or kept
-// in another mode, is closed first.
-func (e *Engine) kept(addr portcheck.Address) bool {
-	// A socket bound only for the error page goes too: no process has yet
-	// shown that it serves on a handed socket (a project's own runserver
-	// command may not), so the next one binds as the first did.
+// closeSocketUnlessFor closes the kept socket unless the next process can
+// inherit it: a socket of another address, or kept in another mode. A
+// socket bound only for the error page goes too: no process has yet shown
+// that it serves on a handed socket (a project's own runserver command may
+// not), so the next one binds as the first did.
+func (e *Engine) closeSocketUnlessFor(addr portcheck.Address) {
 	if e.ln != nil && (e.ln.Address() != addr || !e.keepsSocket() || e.lnForPage) {
 		e.unbind()
 	}
-	return e.ln != nil
 }
 
 // handoff is what one spawn gets of the live browser.
@@ -116,31 +114,31 @@ func (h handoff) spawned(started bool) {
 	}
 }
 
-// wrap makes proc's readiness its word on the channel, when it has one.
-// A process that got no kept socket may also be a server that isn't
-// runserver's (a project's own runserver command, a script): for it a
-// connect to the address it binds says ready, as in the other modes.
-func (e *Engine) wrap(h handoff, proc Process) Process {
+// wrap makes the readiness of r's process, proc, its word on the channel,
+// when it has one. A process that got no kept socket may also be a server
+// that isn't runserver's (a project's own runserver command, a script): for
+// it a connect to the address it binds says ready, as in the other modes.
+func (e *Engine) wrap(r *run, h handoff, proc Process) Process {
 	if h.ready == nil {
 		return proc
 	}
 	sp := &servingProcess{Process: proc, ready: h.ready, connect: e.ln == nil, waited: make(chan struct{})}
-	sp.sent = func() { e.post(func() { e.adopt(sp) }) }
+	sp.sent = func() { e.post(func() { e.adopt(r) }) }
+	r.serving = sp
 	return sp
 }
 
-// adopt keeps the socket proc bound and sent, if any, while proc is the
-// live process and the engine has none yet; otherwise it closes it.
-func (e *Engine) adopt(proc Process) {
-	sp, ok := proc.(*servingProcess)
-	if !ok {
+// adopt keeps the socket r's process bound and sent, if any, while r is
+// the live run and the engine has none yet; otherwise it closes it.
+func (e *Engine) adopt(r *run) {
+	if r.serving == nil {
 		return
 	}
-	sock := sp.take()
+	sock := r.serving.take()
 	if sock == nil {
 		return
 	}
-	if e.ln != nil || proc != e.proc {
+	if e.ln != nil || r != e.run {
 		sock.Close()
 		return
 	}
@@ -152,13 +150,13 @@ func (e *Engine) adopt(proc Process) {
 	e.ln, e.lnForPage = ln, false
 }
 
-// settle waits, once proc has exited, for the end of its word on the
-// channel, and adopts the socket it sent, if any: nothing it sent stays
+// settle waits, once r's process has exited, for the end of its word on
+// the channel, and adopts the socket it sent, if any: nothing it sent stays
 // open unaccounted for, for a stop's free address.
-func (e *Engine) settle(proc Process) {
-	if sp, ok := proc.(*servingProcess); ok {
-		<-sp.waited // the channel ends with the process
-		e.adopt(sp)
+func (e *Engine) settle(r *run) {
+	if r.serving != nil {
+		<-r.serving.waited // the channel ends with the process
+		e.adopt(r)
 	}
 }
 
@@ -176,7 +174,7 @@ func (e *Engine) unbind() {
 // own failures get the page; for others (a timeout, the folder gone, the
 // address) the address is freed, as without the live browser.
 func (e *Engine) serveFailure() {
-	if e.proc != nil || e.err == nil || e.state != protocol.StateFailed || !e.keepsSocket() || e.addr.Port == 0 {
+	if e.run != nil || e.err == nil || e.state != protocol.StateFailed || !e.keepsSocket() || e.addr.Port == 0 {
 		return
 	}
 	if c := e.err.Code; c != protocol.CodeStartupFailed && c != protocol.CodeCrashed {

@@ -119,7 +119,7 @@ func (e *Engine) serverEnv(p plan) []string {
 // startServer starts a server process: forked from a preloader on a
 // reload when it may be, else cold through the launcher. It records which,
 // and why cold.
-func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec) (Process, error) {
+func (e *Engine) startServer(p plan, ev event, spec supervisor.Spec) (Process, error) {
 	w := &e.warm
 	w.plan, w.key, w.start, w.coldReason, w.setUpAhead = p, e.processKey(p), "", "", false
 	if e.settings.Reload != protocol.ReloadFast {
@@ -129,12 +129,12 @@ func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec)
 	w.start = protocol.StartCold
 	if why := e.noPreload(); why != "" {
 		e.dropPreloaders()
-		if state == protocol.StateReloading {
+		if ev == evReload {
 			w.coldReason = why
 		}
 		return e.launcher.Start(spec)
 	}
-	if state == protocol.StateReloading {
+	if ev == evReload {
 		// From Django set up if nothing it read changed, else from the
 		// modules alone; the cold reason is the shallower level's.
 		proc, _ := e.fork(levelSetup, spec)
@@ -288,7 +288,7 @@ func (e *Engine) preloaderReady(l int, pre *preload.Preloader, key string, took 
 	case l == levelModules:
 		e.log(protocol.MessageInfo, fmt.Sprintf("%s preloaded %d modules in %.0f ms (pid %d): Python reloads start warm",
 			e.name(), pre.Imported(), ms, pre.PID()))
-		if e.proc != nil && e.ready && w.key == key {
+		if e.serving() && w.key == key {
 			e.startSetup()
 		}
 	case err != nil:

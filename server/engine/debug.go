@@ -62,7 +62,7 @@ func (e *Engine) debugListening(r *run, target string) {
 	if r != e.run || r.relay != nil {
 		return
 	}
-	relay, err := debugger.Listen(target, debugger.Events{
+	relay, err := e.relays.Listen(target, debugger.Events{
 		Paused:   func(p bool) { e.post(func() { e.debugPaused(r, p) }) },
 		Attached: func(a bool) { e.post(func() { e.debugAttached(r, a) }) },
 	})

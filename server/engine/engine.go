@@ -7,8 +7,10 @@
 // Every field is owned by one goroutine, the loop: the public methods and
 // the process, readiness, timer and watcher goroutines post closures to it.
 // That keeps the state machine free of locks and its transitions in one
-// order. Processes, addresses and time come through seams (seams.go), so
-// the machine is tested with fakes.
+// order; transition (state.go) alone writes the state, and each process is
+// a run (run.go) that its callbacks carry. Processes, addresses, time,
+// preloaders, the live browser's sockets and the debugger's relay come
+// through seams (seams.go), so the machine is tested with fakes.
 package engine
 
 import (
@@ -21,7 +23,6 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
-	"github.com/django-runserver/django-runserver/server/listener"
 	"github.com/django-runserver/django-runserver/server/parse"
 	"github.com/django-runserver/django-runserver/server/portcheck"
 	"github.com/django-runserver/django-runserver/server/watch"
@@ -115,9 +116,12 @@ type Engine struct {
 	uri    string // its URI, as the editor knows it
 	n      Notifier
 
-	launcher Launcher
-	prober   portcheck.Prober
-	clock    Clock
+	launcher   Launcher
+	prober     portcheck.Prober
+	clock      Clock
+	relays     Relays
+	preloaders Preloaders // nil: every process starts cold
+	sockets    Sockets    // nil: no live browser; each process binds the address
 
 	ops  chan func()
 	quit chan struct{}
@@ -154,7 +158,7 @@ type Engine struct {
 
 	// ln is the address kept for the processes (fast mode, see browser.go),
 	// from a spawn until the stop, or until the address or mode changes.
-	ln        *listener.Listener
+	ln        KeptSocket
 	lnForPage bool // ln was bound by the engine for the error page, not sent by a process
 
 	stopWaiters  []chan protocol.Status
@@ -173,7 +177,7 @@ type Engine struct {
 // New returns the engine of the folder at path, known to the editor as uri,
 // on the real machine.
 func New(uri, path string, n Notifier) *Engine {
-	return NewWith(uri, path, n, Deps{})
+	return NewWith(uri, path, n, systemDeps())
 }
 
 // NewWith returns an engine that uses d's seams.
@@ -189,6 +193,7 @@ func newEngine(uri, path string, n Notifier, d Deps) *Engine {
 	e := &Engine{
 		uri: uri, folder: path, n: n,
 		launcher: d.Launcher, prober: d.Prober, clock: d.Clock,
+		relays: d.Relays, preloaders: d.Preloaders, sockets: d.Sockets,
 		ops: make(chan func(), 256), quit: make(chan struct{}),
 		ctx: ctx, end: end,
 		state: protocol.StateStopped,
@@ -202,6 +207,9 @@ func newEngine(uri, path string, n Notifier, d Deps) *Engine {
 	}
 	if e.clock == nil {
 		e.clock = systemClock{}
+	}
+	if e.relays == nil {
+		e.relays = systemRelays{}
 	}
 	e.badMove = e.reportBadMove
 	e.settings, e.settingsErr = config.Resolve(nil, nil)
@@ -393,7 +401,7 @@ func (e *Engine) finishStop() {
 	e.closeWatcher()
 	e.closePreload()
 	e.clearDiagnostics()
-	e.unbind()
+	e.closeSocket()
 	if changed {
 		e.notify()
 		e.log(protocol.MessageInfo, e.name()+" stopped")

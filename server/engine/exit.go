@@ -20,7 +20,7 @@ func (e *Engine) exited(r *run) {
 	if r != e.run {
 		return
 	}
-	e.settle(r)
+	e.collectSentSocket(r)
 	stopTimer(&r.startTimer)
 	e.debugExited(r)
 	out := r.out.result()

@@ -103,7 +103,7 @@ func (e *Engine) checkPython(p plan, ev event) bool {
 	select {
 	case perr := <-done:
 		timer.Stop()
-		return e.checked(p, perr)
+		return e.recordCheck(p, perr)
 	case <-slow:
 	}
 	e.check = c
@@ -117,7 +117,7 @@ func (e *Engine) checkPython(p plan, ev event) bool {
 				return // stopped, failed, or superseded by another launch
 			}
 			e.check = nil
-			if e.checked(p, perr) {
+			if e.recordCheck(p, perr) {
 				e.spawn(p, ev)
 			}
 		})
@@ -125,9 +125,9 @@ func (e *Engine) checkPython(p plan, ev event) bool {
 	return false
 }
 
-// checked records the outcome of an interpreter check, and reports whether
+// recordCheck records the outcome of an interpreter check, and reports whether
 // it passed.
-func (e *Engine) checked(p plan, perr *protocol.Error) bool {
+func (e *Engine) recordCheck(p plan, perr *protocol.Error) (passed bool) {
 	if perr != nil {
 		e.fail(perr)
 		return false
@@ -153,7 +153,7 @@ func (e *Engine) spawn(p plan, ev event) {
 			return
 		}
 	}
-	h, perr := e.handoff()
+	h, perr := e.prepareHandoff()
 	if perr != nil {
 		e.fail(perr)
 		return
@@ -191,7 +191,7 @@ func (e *Engine) spawn(p plan, ev event) {
 			Message: fmt.Sprintf("Cannot run %s: %v. Choose a Python 3 interpreter.", p.python, err)})
 		return
 	}
-	r.proc = e.wrap(r, h, proc)
+	r.proc = e.withReadyChannel(r, h, proc)
 	e.run = r
 	e.held = nil // in what the process loads
 	e.err = nil

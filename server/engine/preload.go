@@ -15,16 +15,6 @@ import (
 	"github.com/django-runserver/django-runserver/server/supervisor"
 )
 
-// preloadLauncher is a Launcher that can also start preloaders: the real
-// one. With a launcher that can't, every process starts cold.
-type preloadLauncher interface {
-	StartPreloader(preload.Spec) (*preload.Preloader, error)
-}
-
-func (systemLauncher) StartPreloader(s preload.Spec) (*preload.Preloader, error) {
-	return preload.Start(s)
-}
-
 // The two levels of preloader, deepest last: a fork comes from the deepest
 // one that is still valid.
 const (
@@ -36,9 +26,9 @@ const (
 // warmth is the engine's preloaders, and how its latest process started.
 // Owned by the loop.
 type warmth struct {
-	pre    [levels]*preload.Preloader // nil when none
-	preKey [levels]string             // the process key each was built for
-	missed string                     // why there is no preloader to fork from, when known
+	pre    [levels]Preloader // nil when none
+	preKey [levels]string    // the process key each was built for
+	missed string            // why there is no preloader to fork from, when known
 	// noSetup is why a preloader of the second level is not built for the
 	// process key setupKey: it would be unsafe to fork.
 	noSetup, setupKey string
@@ -70,7 +60,7 @@ func (e *Engine) noPreload() string {
 	case e.dbg.on:
 		return "a debugged process starts under the debugger, in a fresh interpreter"
 	}
-	if _, ok := e.launcher.(preloadLauncher); !ok {
+	if e.preloaders == nil {
 		return "this launcher can't preload"
 	}
 	switch runtime.GOOS {
@@ -173,7 +163,7 @@ func (e *Engine) fork(l int, spec supervisor.Spec) (Process, string) {
 		}
 		return nil, err.Error()
 	}
-	return &systemProcess{proc}, ""
+	return proc, ""
 }
 
 // preload makes sure the preloaders for the serving process are on their
@@ -251,10 +241,9 @@ func (e *Engine) startSetup() {
 // startPreloader starts the preloader of level l for the serving process.
 func (e *Engine) startPreloader(l int) {
 	w := &e.warm
-	pl := e.launcher.(preloadLauncher)
 	p := w.plan
 	list := filepath.Join(w.dir, "modules")
-	pre, err := pl.StartPreloader(preload.Spec{
+	pre, err := e.preloaders.Start(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list),
 		Script: w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
@@ -278,7 +267,7 @@ func (e *Engine) startPreloader(l int) {
 
 // preloaderReady reports a preloader that is ready, or can't be used, and builds
 // the next level once the first is ready.
-func (e *Engine) preloaderReady(l int, pre *preload.Preloader, key string, took time.Duration) {
+func (e *Engine) preloaderReady(l int, pre Preloader, key string, took time.Duration) {
 	w := &e.warm
 	ms := float64(took.Microseconds()) / 1000
 	err := pre.Err()

@@ -1,9 +1,5 @@
 package engine
 
-import (
-	"github.com/django-runserver/django-runserver/server/debugger"
-)
-
 // run is one Django process, from its spawn until the loop has handled its
 // exit: what the engine knows of that process alone. The loop owns it, and
 // e.run is the live one (nil while no process runs). Every callback about a
@@ -33,9 +29,9 @@ type run struct {
 	serving *servingProcess
 
 	// proc's debugger (debug.go).
-	relay    *debugger.Relay // where the editor's debugger attaches, once debugpy listens
-	attached bool            // a debugger configured proc
-	paused   bool            // a thread of proc is stopped
+	relay    Relay // where the editor's debugger attaches, once debugpy listens
+	attached bool  // a debugger configured proc
+	paused   bool  // a thread of proc is stopped
 }
 
 // serving reports whether a live process accepts connections.

@@ -22,58 +22,48 @@ import (
 // socket with the error page. With browserReload, pages get the script that
 // reloads them (the shim's live.py).
 
-// socketKeeper is a Launcher whose processes can hand their socket over and
-// serve on a kept one: the real one. With another (the unit tests' fakes)
-// each process binds the address itself, as in the other modes.
-type socketKeeper interface {
-	keepsSockets()
-}
-
-func (systemLauncher) keepsSockets() {}
-
-// live reports whether the live browser runs: fast mode, real processes.
-func (e *Engine) live() bool {
-	_, ok := e.launcher.(socketKeeper)
-	return ok && e.settings.Reload == protocol.ReloadFast
+// liveBrowser reports whether the live browser runs: fast mode, with the
+// sockets (Deps.Sockets) it needs. Without them each process binds the
+// address itself, as in the other modes.
+func (e *Engine) liveBrowser() bool {
+	return e.sockets != nil && e.settings.Reload == protocol.ReloadFast
 }
 
 // keepsSocket reports whether the engine keeps the socket of its processes.
 // Where the platform can't hand sockets on, each process binds the address
 // itself and readiness is a connect.
 func (e *Engine) keepsSocket() bool {
-	return e.live() && listener.Unsupported == ""
+	return e.liveBrowser() && listener.Unsupported == ""
 }
 
 // browserReload reports whether pages get the reload script.
 func (e *Engine) browserReload() bool {
 	s := e.settings.BrowserReload
-	return e.live() && (s == nil || *s)
+	return e.liveBrowser() && (s == nil || *s)
 }
 
-// kept reports whether the engine holds addr's socket, so that a probe
-// would only find the engine itself. A socket of another address, or kept
-// in another mode, is closed first.
-func (e *Engine) kept(addr portcheck.Address) bool {
-	// A socket bound only for the error page goes too: no process has yet
-	// shown that it serves on a handed socket (a project's own runserver
-	// command may not), so the next one binds as the first did.
+// closeSocketUnlessFor closes the kept socket unless the next process can
+// inherit it: a socket of another address, or kept in another mode. A
+// socket bound only for the error page goes too: no process has yet shown
+// that it serves on a handed socket (a project's own runserver command may
+// not), so the next one binds as the first did.
+func (e *Engine) closeSocketUnlessFor(addr portcheck.Address) {
 	if e.ln != nil && (e.ln.Address() != addr || !e.keepsSocket() || e.lnForPage) {
-		e.unbind()
+		e.closeSocket()
 	}
-	return e.ln != nil
 }
 
 // handoff is what one spawn gets of the live browser.
 type handoff struct {
-	files []*os.File      // extra files of the process
-	env   []string        // extra environment entries
-	ready *listener.Ready // the channel on which it says it serves, or nil
+	files []*os.File   // extra files of the process
+	env   []string     // extra environment entries
+	ready ReadyChannel // the channel on which it says it serves, or nil
 }
 
-// handoff prepares a spawn: the process inherits the kept socket, if any,
-// and the ready channel; the engine stops its own serving on the socket, so
-// that from now on connections wait for the new process.
-func (e *Engine) handoff() (handoff, *protocol.Error) {
+// prepareHandoff prepares a spawn: the process inherits the kept socket, if
+// any, and the ready channel; the engine stops its own serving on the
+// socket, so that from now on connections wait for the new process.
+func (e *Engine) prepareHandoff() (handoff, *protocol.Error) {
 	var h handoff
 	if e.browserReload() {
 		h.env = append(h.env, contract.BrowserReloadEnv+"="+contract.BrowserReloadOn)
@@ -81,7 +71,7 @@ func (e *Engine) handoff() (handoff, *protocol.Error) {
 	if !e.keepsSocket() {
 		return h, nil
 	}
-	r, err := listener.NewReady()
+	r, err := e.sockets.NewReady()
 	if err != nil {
 		return h, &protocol.Error{Code: protocol.CodeStartupFailed,
 			Message: fmt.Sprintf("Cannot make a channel for the server: %v. Too many files may be open; close some programs and start again.", err)}
@@ -111,35 +101,35 @@ func (h handoff) spawned(started bool) {
 	}
 }
 
-// wrap makes proc's readiness its word on the channel, when it has one.
-// A process that got no kept socket may also be a server that isn't
-// runserver's (a project's own runserver command, a script): for it a
-// connect to the address it binds says ready, as in the other modes.
-func (e *Engine) wrap(h handoff, proc Process) Process {
+// withReadyChannel makes the readiness of r's process, proc, its word on the channel,
+// when it has one. A process that got no kept socket may also be a server
+// that isn't runserver's (a project's own runserver command, a script): for
+// it a connect to the address it binds says ready, as in the other modes.
+func (e *Engine) withReadyChannel(r *run, h handoff, proc Process) Process {
 	if h.ready == nil {
 		return proc
 	}
 	sp := &servingProcess{Process: proc, ready: h.ready, connect: e.ln == nil, waited: make(chan struct{})}
-	sp.sent = func() { e.post(func() { e.adopt(sp) }) }
+	sp.sent = func() { e.post(func() { e.adopt(r) }) }
+	r.serving = sp
 	return sp
 }
 
-// adopt keeps the socket proc bound and sent, if any, while proc is the
-// live process and the engine has none yet; otherwise it closes it.
-func (e *Engine) adopt(proc Process) {
-	sp, ok := proc.(*servingProcess)
-	if !ok {
+// adopt keeps the socket r's process bound and sent, if any, while r is
+// the live run and the engine has none yet; otherwise it closes it.
+func (e *Engine) adopt(r *run) {
+	if r.serving == nil {
 		return
 	}
-	sock := sp.take()
+	sock := r.serving.take()
 	if sock == nil {
 		return
 	}
-	if e.ln != nil || proc != e.proc {
+	if e.ln != nil || r != e.run {
 		sock.Close()
 		return
 	}
-	ln, err := listener.Adopt(e.addr, sock)
+	ln, err := e.sockets.Adopt(e.addr, sock)
 	if err != nil {
 		e.log(protocol.MessageWarning, fmt.Sprintf("%s cannot keep the address for the next reload: %v. Requests during a reload may fail.", e.name(), err))
 		return
@@ -147,18 +137,18 @@ func (e *Engine) adopt(proc Process) {
 	e.ln, e.lnForPage = ln, false
 }
 
-// settle waits, once proc has exited, for the end of its word on the
-// channel, and adopts the socket it sent, if any: nothing it sent stays
+// collectSentSocket waits, once r's process has exited, for the end of its word on
+// the channel, and adopts the socket it sent, if any: nothing it sent stays
 // open unaccounted for, for a stop's free address.
-func (e *Engine) settle(proc Process) {
-	if sp, ok := proc.(*servingProcess); ok {
-		<-sp.waited // the channel ends with the process
-		e.adopt(sp)
+func (e *Engine) collectSentSocket(r *run) {
+	if r.serving != nil {
+		<-r.serving.waited // the channel ends with the process
+		e.adopt(r)
 	}
 }
 
-// unbind closes the kept socket: the address is free when it returns.
-func (e *Engine) unbind() {
+// closeSocket closes the kept socket: the address is free when it returns.
+func (e *Engine) closeSocket() {
 	if e.ln != nil {
 		e.ln.Close()
 		e.ln, e.lnForPage = nil, false
@@ -171,15 +161,15 @@ func (e *Engine) unbind() {
 // own failures get the page; for others (a timeout, the folder gone, the
 // address) the address is freed, as without the live browser.
 func (e *Engine) serveFailure() {
-	if e.proc != nil || e.err == nil || e.state != protocol.StateFailed || !e.keepsSocket() || e.addr.Port == 0 {
+	if e.run != nil || e.err == nil || e.state != protocol.StateFailed || !e.keepsSocket() || e.addr.Port == 0 {
 		return
 	}
 	if c := e.err.Code; c != protocol.CodeStartupFailed && c != protocol.CodeCrashed {
-		e.unbind() // the address is free, as before, for what no page can fix
+		e.closeSocket() // the address is free, as before, for what no page can fix
 		return
 	}
 	if e.ln == nil {
-		ln, err := listener.Listen(e.addr)
+		ln, err := e.sockets.Listen(e.addr)
 		if err != nil {
 			return // taken meanwhile: the next spawn's probe says by whom
 		}
@@ -197,7 +187,7 @@ func (e *Engine) serveFailure() {
 
 // browserStatus fills the status fields of the live browser.
 func (e *Engine) browserStatus(st *protocol.Status) {
-	if e.state == protocol.StateStopped || !e.live() {
+	if e.state == protocol.StateStopped || !e.liveBrowser() {
 		return
 	}
 	st.BrowserReload = e.browserReload()
@@ -208,7 +198,7 @@ func (e *Engine) browserStatus(st *protocol.Status) {
 // channel: the kept socket always accepts, into its queue.
 type servingProcess struct {
 	Process
-	ready *listener.Ready
+	ready ReadyChannel
 	// connect: no kept socket was inherited, so a connect to the address
 	// the process bound itself also says ready.
 	connect bool
@@ -265,7 +255,7 @@ func (p *servingProcess) AwaitReady(ctx context.Context, addr portcheck.Address,
 // announceBrowser says, once a server first runs, what the browser gets.
 func (e *Engine) announceBrowser() {
 	switch {
-	case !e.live():
+	case !e.liveBrowser():
 	case listener.Unsupported != "":
 		e.log(protocol.MessageInfo, e.name()+" "+listener.Unsupported)
 	case e.browserReload():

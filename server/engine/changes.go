@@ -52,9 +52,9 @@ func (e *Engine) changed(paths []string, kind protocol.TriggerKind, at time.Time
 		return
 	}
 	switch {
-	case e.proc != nil && e.ready && e.quietTimer == nil:
+	case e.serving() && e.quietTimer == nil:
 		e.send(ts)
-	case e.proc != nil:
+	case e.run != nil:
 		// A reload runs, or the stream that met one goes on. The new process
 		// may already have read these files: hold them until the stream is
 		// quiet and the process serves, so Django judges them against what it
@@ -68,7 +68,7 @@ func (e *Engine) changed(paths []string, kind protocol.TriggerKind, at time.Time
 		e.hold(ts)
 	case e.state == protocol.StateFailed && e.retries(ts):
 		stopTimer(&e.retryTimer)
-		e.launch(protocol.StateReloading, &ts[0])
+		e.launch(evReload, &ts[0])
 	}
 }
 
@@ -117,30 +117,32 @@ func (e *Engine) quietElapsed() {
 		return
 	}
 	switch {
-	case e.proc != nil && e.ready:
+	case e.serving():
 		e.sendHeld()
-	case e.proc == nil && e.check == nil && e.state == protocol.StateFailed && len(e.held) > 0 && e.retries(e.held):
+	case e.run == nil && e.check == nil && e.state == protocol.StateFailed && len(e.held) > 0 && e.retries(e.held):
 		t := e.held[len(e.held)-1]
 		stopTimer(&e.retryTimer)
-		e.launch(protocol.StateReloading, &t)
+		e.launch(evReload, &t)
 	}
 }
 
+// send writes changed paths to the serving process, for Django to judge.
 func (e *Engine) send(ts []trigger) {
 	if e.debugHolds(ts) {
 		return
 	}
+	r := e.run
 	for _, t := range ts {
-		if !e.fresh(t.path) {
+		if !e.stampSent(t.path) {
 			continue
 		}
 		if strings.ContainsAny(t.path, "\r\n") {
 			continue // not expressible on the line protocol; Django can't import such a file anyway
 		}
-		if err := e.proc.Send(t.path); err != nil {
+		if err := r.proc.Send(t.path); err != nil {
 			return // the process is exiting; its successor reads the files afresh
 		}
-		e.inflight[t.path] = t
+		r.inflight[t.path] = t
 	}
 }
 
@@ -152,9 +154,10 @@ func (e *Engine) sendHeld() {
 	}
 }
 
-// fresh reports whether path changed since it was last sent: a save is
-// usually seen twice, by didSave and by the watcher.
-func (e *Engine) fresh(path string) bool {
+// stampSent records path's file state as sent to a process, and reports
+// whether it differs from the one sent before: a save is usually seen
+// twice, by didSave and by the watcher.
+func (e *Engine) stampSent(path string) (changed bool) {
 	st := stamp{}
 	if info, err := os.Stat(path); err == nil {
 		st = stamp{mod: info.ModTime(), size: info.Size()}
@@ -218,8 +221,8 @@ func (e *Engine) folderGone() {
 	e.closePreload()
 	perr := &protocol.Error{Code: protocol.CodeFolderGone,
 		Message: "The folder " + e.folder + " was deleted or renamed while the server ran, so the server was stopped. Reopen the folder, then start the server."}
-	if e.proc != nil {
-		e.pending = pendingDiscard
+	if e.run != nil {
+		e.run.pending = pendingDiscard
 		e.stopProc()
 	}
 	e.fail(perr)

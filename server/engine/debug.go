@@ -17,15 +17,12 @@ import (
 // at its breakpoint; an editor attaches well within it.
 const DebugAttachWait = 15 * time.Second
 
-// debugState is the debugger's part of the engine, owned by the loop.
+// debugState is the debugger's part of the engine that outlives a process,
+// owned by the loop. Each process's relay and whether it is attached or
+// paused are its run's.
 type debugState struct {
-	on       bool            // this server runs under the debugger, until it stops
-	wait     bool            // the next process waits for a debugger
-	relay    *debugger.Relay // where the live process's debugger attaches
-	relayOf  *output         // the process the relay serves, by its output
-	pid      int
-	attached bool // a debugger configured the live process
-	paused   bool // a thread of the live process is stopped
+	on   bool // this server runs under the debugger, until it stops
+	wait bool // the next process waits for a debugger
 }
 
 // debugArgs wraps a server's argv and environment in the debug bootstrap.
@@ -50,51 +47,51 @@ func (e *Engine) debugModeError() *protocol.Error {
 		Message: fmt.Sprintf("The debugger runs the server in the fast reload mode, and reload is %s. Set reload to fast, or start the server without the debugger.", e.settings.Reload)}
 }
 
-// debugLine reads the debug bootstrap's lines on stderr.
-func (e *Engine) debugLine(out *output, line string) {
+// debugLine reads the debug bootstrap's lines on the stderr of r's process.
+func (e *Engine) debugLine(r *run, line string) {
 	if host, port, ok := reloader.DebugListening(line); ok {
-		e.post(func() { e.debugListening(out, net.JoinHostPort(host, strconv.Itoa(port))) })
+		e.post(func() { e.debugListening(r, net.JoinHostPort(host, strconv.Itoa(port))) })
 	} else if reloader.DebugNotAttached(line) {
-		e.post(func() { e.debugNotAttached(out) })
+		e.post(func() { e.debugNotAttached(r) })
 	}
 }
 
-// debugListening starts the relay to the live process's debugpy adapter,
+// debugListening starts the relay to the debugpy adapter of r's process,
 // and tells the editor where to attach.
-func (e *Engine) debugListening(out *output, target string) {
-	if out != e.out || e.proc == nil || e.dbg.relay != nil {
+func (e *Engine) debugListening(r *run, target string) {
+	if r != e.run || r.relay != nil {
 		return
 	}
-	proc := e.proc
-	r, err := debugger.Listen(target, debugger.Events{
-		Paused:   func(p bool) { e.post(func() { e.debugPaused(out, p) }) },
-		Attached: func(a bool) { e.post(func() { e.debugAttached(out, a) }) },
+	relay, err := e.relays.Listen(target, debugger.Events{
+		Paused:   func(p bool) { e.post(func() { e.debugPaused(r, p) }) },
+		Attached: func(a bool) { e.post(func() { e.debugAttached(r, a) }) },
 	})
 	if err != nil {
 		e.log(protocol.MessageError, e.name()+" "+capitalize(err.Error())+". The server runs, without a debugger.")
 		return
 	}
-	e.dbg.relay, e.dbg.relayOf, e.dbg.pid = r, out, proc.PID()
-	host, port := r.Addr()
-	e.n.DebugReady(protocol.DebugReadyParams{Folder: e.uri, PID: proc.PID(), Host: host, Port: port})
-	e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger of pid %d listening on %s (Debug Adapter Protocol; attach as to debugpy)", e.name(), proc.PID(), net.JoinHostPort(host, strconv.Itoa(port))))
+	r.relay = relay
+	pid := r.proc.PID()
+	host, port := relay.Addr()
+	e.n.DebugReady(protocol.DebugReadyParams{Folder: e.uri, PID: pid, Host: host, Port: port})
+	e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger of pid %d listening on %s (Debug Adapter Protocol; attach as to debugpy)", e.name(), pid, net.JoinHostPort(host, strconv.Itoa(port))))
 	e.notify()
 }
 
-func (e *Engine) debugNotAttached(out *output) {
-	if out != e.out || e.proc == nil {
+func (e *Engine) debugNotAttached(r *run) {
+	if r != e.run {
 		return
 	}
 	e.dbg.wait = false // nobody is debugging: reloads don't wait until someone attaches again
 	e.n.ShowMessage(Message{Type: protocol.MessageWarning,
-		Text: fmt.Sprintf("No debugger attached to the server (pid %d) within %s, so it serves without one. Attach to %s to debug it.", e.proc.PID(), DebugAttachWait, e.debugAddr())})
+		Text: fmt.Sprintf("No debugger attached to the server (pid %d) within %s, so it serves without one. Attach to %s to debug it.", r.proc.PID(), DebugAttachWait, e.debugAddr())})
 }
 
-func (e *Engine) debugAttached(out *output, attached bool) {
-	if out != e.dbg.relayOf {
+func (e *Engine) debugAttached(r *run, attached bool) {
+	if r != e.run {
 		return
 	}
-	e.dbg.attached = attached
+	r.attached = attached
 	if attached {
 		e.dbg.wait = true // the editor attaches after each reload: wait for it
 	}
@@ -103,13 +100,13 @@ func (e *Engine) debugAttached(out *output, attached bool) {
 
 // debugPaused records whether a thread is stopped. Changes that arrived
 // while it was are applied once execution continues.
-func (e *Engine) debugPaused(out *output, paused bool) {
-	if out != e.dbg.relayOf || e.dbg.paused == paused {
+func (e *Engine) debugPaused(r *run, paused bool) {
+	if r != e.run || r.paused == paused {
 		return
 	}
-	e.dbg.paused = paused
+	r.paused = paused
 	e.notify()
-	if !paused && e.proc != nil && e.ready && e.quietTimer == nil && len(e.held) > 0 {
+	if !paused && r.ready && e.quietTimer == nil && len(e.held) > 0 {
 		e.log(protocol.MessageInfo, e.name()+" execution continued: applying the pending reload")
 		e.sendHeld()
 	}
@@ -118,7 +115,7 @@ func (e *Engine) debugPaused(out *output, paused bool) {
 // debugHolds reports whether changes must wait: a thread is paused in the
 // debugger, and a reload would kill the process under the developer.
 func (e *Engine) debugHolds(ts []trigger) bool {
-	if !e.dbg.paused {
+	if e.run == nil || !e.run.paused {
 		return false
 	}
 	first := len(e.held) == 0
@@ -130,18 +127,18 @@ func (e *Engine) debugHolds(ts []trigger) bool {
 	return true
 }
 
-// debugExited ends the debugging of a process that is gone: the editor's
-// session ends with it.
-func (e *Engine) debugExited(out *output) {
-	if out != e.dbg.relayOf || e.dbg.relay == nil {
+// debugExited ends the debugging of r's process, which is gone: the
+// editor's session ends with it.
+func (e *Engine) debugExited(r *run) {
+	relay := r.relay
+	if relay == nil {
 		return
 	}
-	r, pid := e.dbg.relay, e.dbg.pid
-	e.dbg.relay, e.dbg.relayOf, e.dbg.pid, e.dbg.attached, e.dbg.paused = nil, nil, 0, false, false
+	r.relay, r.attached, r.paused = nil, false, false
 	// Said before the session ends, so an editor tells this end from a
 	// user who stopped debugging.
-	e.n.DebugGone(protocol.DebugGoneParams{Folder: e.uri, PID: pid})
-	e.wg.Go(r.Close)
+	e.n.DebugGone(protocol.DebugGoneParams{Folder: e.uri, PID: r.proc.PID()})
+	e.wg.Go(relay.Close)
 }
 
 // debugStatus is the debugger's part of the status.
@@ -149,18 +146,21 @@ func (e *Engine) debugStatus() *protocol.DebugStatus {
 	if !e.dbg.on || e.state == protocol.StateStopped {
 		return nil
 	}
-	st := &protocol.DebugStatus{Attached: e.dbg.attached, Paused: e.dbg.paused, ReloadPending: e.dbg.paused && len(e.held) > 0}
-	if e.dbg.relay != nil {
-		st.Host, st.Port = e.dbg.relay.Addr()
+	st := &protocol.DebugStatus{}
+	if r := e.run; r != nil {
+		st.Attached, st.Paused, st.ReloadPending = r.attached, r.paused, r.paused && len(e.held) > 0
+		if r.relay != nil {
+			st.Host, st.Port = r.relay.Addr()
+		}
 	}
 	return st
 }
 
 func (e *Engine) debugAddr() string {
-	if e.dbg.relay == nil {
+	if e.run == nil || e.run.relay == nil {
 		return "the port in runserver/debugReady"
 	}
-	host, port := e.dbg.relay.Addr()
+	host, port := e.run.relay.Addr()
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 

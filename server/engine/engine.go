@@ -7,8 +7,10 @@
 // Every field is owned by one goroutine, the loop: the public methods and
 // the process, readiness, timer and watcher goroutines post closures to it.
 // That keeps the state machine free of locks and its transitions in one
-// order. Processes, addresses and time come through seams (seams.go), so
-// the machine is tested with fakes.
+// order; transition (state.go) alone writes the state, and each process is
+// a run (run.go) that its callbacks carry. Processes, addresses, time,
+// preloaders, the live browser's sockets and the debugger's relay come
+// through seams (seams.go), so the machine is tested with fakes.
 package engine
 
 import (
@@ -21,7 +23,6 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
-	"github.com/django-runserver/django-runserver/server/listener"
 	"github.com/django-runserver/django-runserver/server/parse"
 	"github.com/django-runserver/django-runserver/server/portcheck"
 	"github.com/django-runserver/django-runserver/server/watch"
@@ -90,8 +91,8 @@ const (
 	pendingNone pending = iota
 	// pendingStop: a stop asked for it; the stop finishes.
 	pendingStop
-	// pendingRestart: a restart asked for it; a new process is launched in
-	// restartState for restartTrigger.
+	// pendingRestart: a restart asked for it; a new process is launched on
+	// the run's restartEvent for its restartTrigger.
 	pendingRestart
 	// pendingDiscard: the engine killed it after a failure it has already
 	// reported (a startup timeout, the folder gone); nothing more happens.
@@ -115,9 +116,12 @@ type Engine struct {
 	uri    string // its URI, as the editor knows it
 	n      Notifier
 
-	launcher Launcher
-	prober   portcheck.Prober
-	clock    Clock
+	launcher   Launcher
+	prober     portcheck.Prober
+	clock      Clock
+	relays     Relays
+	preloaders Preloaders // nil: every process starts cold
+	sockets    Sockets    // nil: no live browser; each process binds the address
 
 	ops  chan func()
 	quit chan struct{}
@@ -128,7 +132,8 @@ type Engine struct {
 	// Owned by the loop goroutine.
 	settings     protocol.Settings
 	settingsErr  error
-	state        protocol.State
+	state        protocol.State    // written by transition alone (state.go)
+	badMove      func(error)       // told of a move outside the state table
 	addr         portcheck.Address // set by every spawn
 	addrOverride string            // from start, or a port conflict's answer; cleared by stop
 	managePy     string            // set by every launch
@@ -136,14 +141,8 @@ type Engine struct {
 	check        *interpreterCheck // set in the checking-interpreter sub-state
 	shim         string
 
-	proc           Process            // the live process, or nil
-	out            *output            // what proc printed that matters
-	ready          bool               // proc accepts connections
-	pending        pending            // what to do when proc exits
-	restartState   protocol.State     // for pendingRestart
-	restartTrigger *trigger           // for pendingRestart
-	inflight       map[string]trigger // paths sent to proc, by path
-	sent           map[string]stamp   // the file state last sent, to drop duplicate events
+	run  *run             // the live process (run.go), or nil
+	sent map[string]stamp // the file state last sent to a process, to drop duplicate events
 
 	// A storm: changes that arrive while a reload runs are held, and sent
 	// once no change has come for StormQuiet (see changes.go).
@@ -159,13 +158,12 @@ type Engine struct {
 
 	// ln is the address kept for the processes (fast mode, see browser.go),
 	// from a spawn until the stop, or until the address or mode changes.
-	ln        *listener.Listener
+	ln        KeptSocket
 	lnForPage bool // ln was bound by the engine for the error page, not sent by a process
 
 	stopWaiters  []chan protocol.Status
 	startPending *string // a start that arrived while stopping
 
-	startTimer Timer // startup timeout of proc
 	retryTimer Timer // crash restart backoff
 	crashes    []time.Time
 
@@ -179,15 +177,23 @@ type Engine struct {
 // New returns the engine of the folder at path, known to the editor as uri,
 // on the real machine.
 func New(uri, path string, n Notifier) *Engine {
-	return NewWith(uri, path, n, Deps{})
+	return NewWith(uri, path, n, systemDeps())
 }
 
 // NewWith returns an engine that uses d's seams.
 func NewWith(uri, path string, n Notifier, d Deps) *Engine {
+	e := newEngine(uri, path, n, d)
+	go e.loop()
+	return e
+}
+
+// newEngine is an engine whose loop is not yet running.
+func newEngine(uri, path string, n Notifier, d Deps) *Engine {
 	ctx, end := context.WithCancel(context.Background())
 	e := &Engine{
 		uri: uri, folder: path, n: n,
 		launcher: d.Launcher, prober: d.Prober, clock: d.Clock,
+		relays: d.Relays, preloaders: d.Preloaders, sockets: d.Sockets,
 		ops: make(chan func(), 256), quit: make(chan struct{}),
 		ctx: ctx, end: end,
 		state: protocol.StateStopped,
@@ -202,8 +208,11 @@ func NewWith(uri, path string, n Notifier, d Deps) *Engine {
 	if e.clock == nil {
 		e.clock = systemClock{}
 	}
+	if e.relays == nil {
+		e.relays = systemRelays{}
+	}
+	e.badMove = e.reportBadMove
 	e.settings, e.settingsErr = config.Resolve(nil, nil)
-	go e.loop()
 	return e
 }
 
@@ -298,7 +307,7 @@ func (e *Engine) start(address string, debug bool) protocol.Status {
 			e.startPending, e.dbg.on = &address, debug
 			return e.status()
 		}
-		if address == "" && e.proc != nil {
+		if address == "" && e.run != nil {
 			address = e.addrOverride // switching the debugger keeps the address in use
 		}
 		e.dbg.on, e.dbg.wait = debug, debug
@@ -307,10 +316,10 @@ func (e *Engine) start(address string, debug bool) protocol.Status {
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
 		e.pythonOK = "" // a start checks the interpreter again: the user may have just installed Django
 		t := e.now(protocol.TriggerCommand)
-		if e.proc != nil {
-			e.restartProc(protocol.StateStarting, t)
+		if e.run != nil {
+			e.restartProc(evStart, t)
 		} else {
-			e.launch(protocol.StateStarting, t)
+			e.launch(evStart, t)
 		}
 		return e.status()
 	})
@@ -326,13 +335,13 @@ func (e *Engine) Restart() protocol.Status {
 		case e.state == protocol.StateStopping:
 			addr := e.addrOverride
 			e.startPending = &addr
-		case e.proc != nil:
-			e.restartProc(protocol.StateReloading, t)
+		case e.run != nil:
+			e.restartProc(evReload, t)
 		case e.state == protocol.StateStopped:
 			e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
-			e.launch(protocol.StateStarting, t)
+			e.launch(evStart, t)
 		default:
-			e.launch(protocol.StateReloading, t)
+			e.launch(evReload, t)
 		}
 		return e.status()
 	})
@@ -345,7 +354,7 @@ func (e *Engine) Stop() <-chan protocol.Status {
 	e.post(func() {
 		stopTimer(&e.retryTimer)
 		e.startPending = nil
-		if e.proc == nil {
+		if e.run == nil {
 			e.finishStop()
 			ch <- e.status()
 			return
@@ -354,8 +363,9 @@ func (e *Engine) Stop() <-chan protocol.Status {
 		if e.state == protocol.StateStopping {
 			return
 		}
-		e.setState(protocol.StateStopping)
-		e.pending = pendingStop
+		e.transition(evStop)
+		e.notify()
+		e.run.pending = pendingStop
 		e.stopProc()
 	})
 	return ch
@@ -383,15 +393,15 @@ func (e *Engine) Close() {
 func (e *Engine) finishStop() {
 	e.endCheck()
 	changed := e.state != protocol.StateStopped
-	e.state = protocol.StateStopped
+	e.transition(evStopped)
 	e.err = nil
 	e.addrOverride = ""
-	e.held, e.inflight = nil, nil
+	e.held = nil
 	stopTimer(&e.quietTimer)
 	e.closeWatcher()
 	e.closePreload()
 	e.clearDiagnostics()
-	e.unbind()
+	e.closeSocket()
 	if changed {
 		e.notify()
 		e.log(protocol.MessageInfo, e.name()+" stopped")
@@ -405,21 +415,24 @@ func (e *Engine) finishStop() {
 		e.startPending = nil
 		e.addrOverride = *p
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
-		e.launch(protocol.StateStarting, e.now(protocol.TriggerCommand))
+		e.launch(evStart, e.now(protocol.TriggerCommand))
 	}
 }
 
-// restartProc stops the live process and launches a new one once it is
-// gone.
-func (e *Engine) restartProc(state protocol.State, t *trigger) {
+// restartProc stops the live process and launches a new one on ev once it
+// is gone.
+func (e *Engine) restartProc(ev event, t *trigger) {
 	e.trigger = t
-	e.setState(state)
-	e.pending, e.restartState, e.restartTrigger = pendingRestart, state, t
+	e.transition(ev)
+	e.notify()
+	r := e.run
+	r.pending, r.restartEvent, r.restartTrigger = pendingRestart, ev, t
 	e.stopProc()
 }
 
+// stopProc interrupts the live process; its exit comes back to the loop.
 func (e *Engine) stopProc() {
-	proc := e.proc
+	proc := e.run.proc
 	e.wg.Go(func() { proc.Stop(StopGrace) })
 }
 
@@ -430,11 +443,6 @@ func (e *Engine) endCheck() {
 		e.check = nil
 		c.cancel()
 	}
-}
-
-func (e *Engine) setState(s protocol.State) {
-	e.state = s
-	e.notify()
 }
 
 func (e *Engine) notify() { e.n.Status(e.status()) }
@@ -465,8 +473,8 @@ func (e *Engine) status() protocol.Status {
 	if e.addr.Port != 0 && e.state != protocol.StateStopped {
 		st.URL = e.addr.URL()
 	}
-	if e.proc != nil {
-		st.PID = e.proc.PID()
+	if e.run != nil {
+		st.PID = e.run.proc.PID()
 	}
 	if e.watcher != nil {
 		st.Watch = string(e.watcher.Mode())

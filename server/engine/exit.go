@@ -15,38 +15,33 @@ import (
 
 // exited handles the end of a process: a stop or restart we asked for, a
 // kill after a reported failure, a reload Django asked for, or a failure to
-// explain.
-func (e *Engine) exited(proc Process) {
-	if proc != e.proc {
+// explain. The run ends here.
+func (e *Engine) exited(r *run) {
+	if r != e.run {
 		return
 	}
-	e.settle(proc)
-	stopTimer(&e.startTimer)
-	e.debugExited(e.out)
-	out, wasReady := e.out.result(), e.ready
-	inflight := e.inflight
-	e.proc, e.ready, e.inflight = nil, false, nil
-	p := e.pending
-	e.pending = pendingNone
-	switch p {
+	e.collectSentSocket(r)
+	stopTimer(&r.startTimer)
+	e.debugExited(r)
+	out := r.out.result()
+	e.run = nil
+	switch r.pending {
 	case pendingStop:
 		e.finishStop()
 		return
 	case pendingRestart:
-		state, t := e.restartState, e.restartTrigger
-		e.restartTrigger = nil
-		e.launch(state, t)
+		e.launch(r.restartEvent, r.restartTrigger)
 		return
 	case pendingDiscard:
 		e.serveFailure()
 		e.notify() // still failed, now without a process
 		return
 	}
-	code := proc.ExitCode()
+	code := r.proc.ExitCode()
 	switch {
 	case code == contract.ExitReload && e.settings.Reload == protocol.ReloadFast:
-		e.launch(protocol.StateReloading, e.reloadTrigger(inflight, out.reloadPath))
-	case !wasReady || out.bind != "":
+		e.launch(evReload, e.reloadTrigger(r.inflight, out.reloadPath))
+	case !r.ready || out.bind != "":
 		e.fail(e.explain(out, code))
 	default:
 		e.crashed(code, out)
@@ -167,9 +162,9 @@ func (e *Engine) crashed(code int, out result) {
 	e.fail(perr)
 	e.retryTimer = e.clock.AfterFunc(delay, func() {
 		e.post(func() {
-			if e.state == protocol.StateFailed && e.proc == nil && e.err == perr {
+			if e.state == protocol.StateFailed && e.run == nil && e.err == perr {
 				e.retryTimer = nil
-				e.launch(protocol.StateReloading, e.now(protocol.TriggerCrash))
+				e.launch(evReload, e.now(protocol.TriggerCrash))
 			}
 		})
 	})
@@ -181,39 +176,41 @@ func (e *Engine) fail(perr *protocol.Error) {
 	e.err = perr
 	e.clearDiagnostics()
 	e.publishError(perr)
-	e.state = protocol.StateFailed
+	e.transition(evFail)
 	e.serveFailure() // first: the page answers once the status says failed
 	e.notify()
 	e.n.LogMessage(Message{Type: protocol.MessageError, Text: e.name() + " " + perr.Message, Setting: perr.Setting})
 }
 
 // djangoReloading: Django's own reloader saw a change and restarts its child.
-func (e *Engine) djangoReloading(out *output, path string) {
-	if out != e.out || e.proc == nil || e.state == protocol.StateStopping {
+func (e *Engine) djangoReloading(r *run, path string) {
+	if r != e.run || e.state == protocol.StateStopping {
 		return
 	}
-	e.ready = false
-	stopTimer(&e.startTimer)
-	out.resetForReload()
+	r.ready = false
+	stopTimer(&r.startTimer)
+	r.out.resetForReload()
 	e.trigger = &trigger{kind: protocol.TriggerWatch, path: path, at: e.clock.Now()}
-	e.setState(protocol.StateReloading)
+	e.transition(evReload)
+	e.notify()
 }
 
 // djangoChildStarted: a new child of Django's reloader is up; it serves as
 // soon as its checks pass.
-func (e *Engine) djangoChildStarted(out *output) {
-	if out != e.out || e.proc == nil || e.ready {
+func (e *Engine) djangoChildStarted(r *run) {
+	if r != e.run || r.ready {
 		return
 	}
-	e.awaitReady(e.proc, e.state == protocol.StateStarting)
+	e.awaitReady(r, e.state == protocol.StateStarting)
 }
 
 // djangoFailed: the child of Django's own reloader hit an exception before
-// serving. It stays alive and retries when the file changes.
-func (e *Engine) djangoFailed(out *output, tb *parse.Traceback) {
-	if out != e.out || e.proc == nil || e.ready {
+// serving. It stays alive and retries when the file changes. A process
+// being stopped or restarted has no failure to show: its exit decides.
+func (e *Engine) djangoFailed(r *run, tb *parse.Traceback) {
+	if r != e.run || r.ready || r.pending != pendingNone {
 		return
 	}
-	stopTimer(&e.startTimer)
+	stopTimer(&r.startTimer)
 	e.fail(e.tracebackError(tb))
 }

@@ -28,9 +28,9 @@ type plan struct {
 	env         []string
 }
 
-// launch spawns a new server process and enters state (starting or
-// reloading), or fails with a reason if anything is wrong before the spawn.
-func (e *Engine) launch(state protocol.State, t *trigger) {
+// launch spawns a new server process and moves on ev (evStart or
+// evReload), or fails with a reason if anything is wrong before the spawn.
+func (e *Engine) launch(ev event, t *trigger) {
 	e.trigger = t
 	e.frames = nil
 	e.endCheck()
@@ -47,10 +47,10 @@ func (e *Engine) launch(state protocol.State, t *trigger) {
 		e.fail(perr)
 		return
 	}
-	if e.pythonOK != p.python && !e.checkPython(p, state) {
+	if e.pythonOK != p.python && !e.checkPython(p, ev) {
 		return // failed, or checking off the loop: the check spawns when it passes
 	}
-	e.spawn(p, state)
+	e.spawn(p, ev)
 }
 
 // plan finds the interpreter, manage.py and environment of a spawn.
@@ -89,11 +89,11 @@ func (e *Engine) plan() (plan, *protocol.Error) {
 
 // checkPython runs the interpreter check. If it ends within
 // preflightInline, checkPython reports whether it passed, and fails the
-// server if not. Otherwise the engine enters state in the
+// server if not. Otherwise the engine moves on ev into the
 // checking-interpreter sub-state and checkPython reports false; the check's
 // outcome then fails the server or spawns it, unless a stop or another
 // launch came first.
-func (e *Engine) checkPython(p plan, state protocol.State) bool {
+func (e *Engine) checkPython(p plan, ev event) bool {
 	ctx, cancel := context.WithCancel(e.ctx)
 	c := &interpreterCheck{cancel: cancel}
 	done := make(chan *protocol.Error, 1)
@@ -103,12 +103,13 @@ func (e *Engine) checkPython(p plan, state protocol.State) bool {
 	select {
 	case perr := <-done:
 		timer.Stop()
-		return e.checked(p, perr)
+		return e.recordCheck(p, perr)
 	case <-slow:
 	}
 	e.check = c
 	e.err = nil
-	e.setState(state)
+	e.transition(ev)
+	e.notify()
 	e.wg.Go(func() {
 		perr := <-done
 		e.post(func() {
@@ -116,17 +117,17 @@ func (e *Engine) checkPython(p plan, state protocol.State) bool {
 				return // stopped, failed, or superseded by another launch
 			}
 			e.check = nil
-			if e.checked(p, perr) {
-				e.spawn(p, state)
+			if e.recordCheck(p, perr) {
+				e.spawn(p, ev)
 			}
 		})
 	})
 	return false
 }
 
-// checked records the outcome of an interpreter check, and reports whether
+// recordCheck records the outcome of an interpreter check, and reports whether
 // it passed.
-func (e *Engine) checked(p plan, perr *protocol.Error) bool {
+func (e *Engine) recordCheck(p plan, perr *protocol.Error) (passed bool) {
 	if perr != nil {
 		e.fail(perr)
 		return false
@@ -135,8 +136,9 @@ func (e *Engine) checked(p plan, perr *protocol.Error) bool {
 	return true
 }
 
-// spawn probes the address and starts the process.
-func (e *Engine) spawn(p plan, state protocol.State) {
+// spawn probes the address unless the engine holds it, starts the process
+// as a new run, and moves on ev.
+func (e *Engine) spawn(p plan, ev event) {
 	s := e.settings
 	addr, perr := e.bindable()
 	if perr != nil {
@@ -151,7 +153,7 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 			return
 		}
 	}
-	h, perr := e.handoff()
+	h, perr := e.prepareHandoff()
 	if perr != nil {
 		e.fail(perr)
 		return
@@ -162,7 +164,7 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		args, env = e.debugArgs(args, env)
 		timeout += DebugAttachWait // the process serves once a debugger attached, or this passed
 	}
-	out := newOutput(s.Reload)
+	r := &run{out: newOutput(s.Reload), inflight: map[string]trigger{}}
 	// The new process loads the files as they are now, changes held until
 	// now included: their stamps are what it will see. They are taken
 	// before it starts, never after: a process (a fork above all) may read a
@@ -172,16 +174,16 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 	// older than what the process reads, which costs one more reload, never
 	// a lost change.
 	for _, t := range e.held {
-		e.fresh(t.path)
+		e.stampSent(t.path)
 	}
-	proc, err := e.startServer(p, state, supervisor.Spec{
+	proc, err := e.startServer(p, ev, supervisor.Spec{
 		Path:          p.python,
 		Args:          args,
 		Dir:           p.dir,
 		Env:           env,
 		ExtraFiles:    h.files,
 		OnParentDeath: onParentDeath(s.Reload),
-		OnLine:        e.onLine(out),
+		OnLine:        e.onLine(r),
 	})
 	h.spawned(err == nil)
 	if err != nil {
@@ -189,25 +191,25 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 			Message: fmt.Sprintf("Cannot run %s: %v. Choose a Python 3 interpreter.", p.python, err)})
 		return
 	}
-	proc = e.wrap(h, proc)
-	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
+	r.proc = e.withReadyChannel(r, h, proc)
+	e.run = r
 	e.held = nil // in what the process loads
-	e.inflight = map[string]trigger{}
 	e.err = nil
-	e.setState(state)
+	e.transition(ev)
+	e.notify()
 	verb := "starting"
-	if state == protocol.StateReloading {
+	if ev == evReload {
 		verb = "reloading"
 	}
-	e.log(protocol.MessageInfo, fmt.Sprintf("%s %s %s (pid %d, %s reload)", e.name(), verb, addr.URL(), proc.PID(), s.Reload))
+	e.log(protocol.MessageInfo, fmt.Sprintf("%s %s %s (pid %d, %s reload)", e.name(), verb, addr.URL(), r.proc.PID(), s.Reload))
 	e.wg.Go(func() {
-		<-proc.Done()
-		e.post(func() { e.exited(proc) })
+		<-r.proc.Done()
+		e.post(func() { e.exited(r) })
 	})
 	if s.Reload != protocol.ReloadDjango {
-		e.awaitReady(proc, state == protocol.StateStarting)
+		e.awaitReady(r, ev == evStart)
 	} // Django's own reloader: wait for its child's "Watching for file changes" line.
-	e.startTimer = e.clock.AfterFunc(timeout, func() { e.post(func() { e.timedOut(proc) }) })
+	r.startTimer = e.clock.AfterFunc(timeout, func() { e.post(func() { e.timedOut(r) }) })
 }
 
 // onParentDeath is what the kernel sends the process when the backend dies
@@ -231,8 +233,9 @@ func (e *Engine) bindable() (portcheck.Address, *protocol.Error) {
 		return addr, perr
 	}
 	e.addr = addr
-	if e.kept(addr) {
-		return addr, nil // a probe would only find the engine itself
+	e.closeSocketUnlessFor(addr)
+	if e.ln != nil {
+		return addr, nil // the engine holds the address: a probe would only find the engine itself
 	}
 	perr = portcheck.Conflict(e.prober, addr)
 	switch d := portcheck.Decide(e.settings.OnPortConflict, perr); d.Action {
@@ -264,33 +267,35 @@ func (e *Engine) ask(perr *protocol.Error, d portcheck.Decision) {
 	e.wg.Go(func() {
 		if e.n.Ask(e.ctx, protocol.MessageError, perr.Message, d.Offer, "Cancel") == d.Offer {
 			e.post(func() {
-				if e.state == protocol.StateFailed && e.proc == nil {
+				if e.state == protocol.StateFailed && e.run == nil {
 					e.addrOverride = d.Next.String()
-					e.launch(protocol.StateStarting, e.now(protocol.TriggerCommand))
+					e.launch(evStart, e.now(protocol.TriggerCommand))
 				}
 			})
 		}
 	})
 }
 
-// awaitReady reports proc ready once it accepts connections. With owned,
-// the listener must be proc's (see Process.AwaitReady). Reloads skip that
-// check (it costs milliseconds): the port was just ours.
-func (e *Engine) awaitReady(proc Process, owned bool) {
+// awaitReady reports r's process ready once it accepts connections. With
+// owned, the listener must be the process's (see Process.AwaitReady).
+// Reloads skip that check (it costs milliseconds): the port was just ours.
+func (e *Engine) awaitReady(r *run, owned bool) {
 	addr := e.addr
 	e.wg.Go(func() {
-		if proc.AwaitReady(e.ctx, addr, owned) {
-			e.post(func() { e.becameReady(proc) })
+		if r.proc.AwaitReady(e.ctx, addr, owned) {
+			e.post(func() { e.becameReady(r) })
 		}
 	})
 }
 
-func (e *Engine) becameReady(proc Process) {
-	if proc != e.proc || e.ready {
+// becameReady: r's process accepts connections. One being stopped,
+// restarted or discarded no longer counts: its exit decides what follows.
+func (e *Engine) becameReady(r *run) {
+	if r != e.run || r.ready || r.pending != pendingNone {
 		return
 	}
-	e.ready = true
-	stopTimer(&e.startTimer)
+	r.ready = true
+	stopTimer(&r.startTimer)
 	if e.state == protocol.StateReloading && e.trigger != nil {
 		e.reloads++
 		ms := float64(e.clock.Now().Sub(e.trigger.at).Microseconds()) / 1000
@@ -304,14 +309,15 @@ func (e *Engine) becameReady(proc Process) {
 	if e.addr.Wildcard() {
 		e.warnWildcard()
 	}
-	e.setState(protocol.StateRunning)
-	msg := fmt.Sprintf("%s running at %s (pid %d)", e.name(), e.addr.URL(), proc.PID())
+	e.transition(evReady)
+	e.notify()
+	msg := fmt.Sprintf("%s running at %s (pid %d)", e.name(), e.addr.URL(), r.proc.PID())
 	if e.reloads > 0 && e.lastReloadMs != nil {
 		msg += fmt.Sprintf(", reloaded in %.0f ms", *e.lastReloadMs) + e.startNote()
 	}
 	e.log(protocol.MessageInfo, msg)
 	if e.settings.Reload == protocol.ReloadFast {
-		_ = proc.Send("") // the shim's cue to list the watched files while idle
+		_ = r.proc.Send("") // the shim's cue to list the watched files while idle
 		e.preload()
 	}
 	if e.quietTimer == nil {
@@ -320,13 +326,13 @@ func (e *Engine) becameReady(proc Process) {
 }
 
 // timedOut fails a server that never accepted a connection.
-func (e *Engine) timedOut(proc Process) {
-	if proc != e.proc || e.ready || e.pending != pendingNone {
+func (e *Engine) timedOut(r *run) {
+	if r != e.run || r.ready || r.pending != pendingNone {
 		return // ready, gone, or already being stopped or restarted
 	}
 	perr := &protocol.Error{Code: protocol.CodeStartupTimeout, Setting: "startupTimeout",
 		Message: fmt.Sprintf("Django did not accept connections on %s within %g s, so it was stopped. Check its log for what it was doing, or allow it more time to start.", e.addr, e.settings.StartupTimeout)}
-	e.pending = pendingDiscard
+	r.pending = pendingDiscard
 	e.fail(perr)
 	e.stopProc()
 }

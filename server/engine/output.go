@@ -26,8 +26,9 @@ type output struct {
 
 func newOutput(mode protocol.ReloadMode) *output { return &output{mode: mode} }
 
-// onLine streams a process's lines to the editor, and feeds the parsers.
-func (e *Engine) onLine(out *output) func(stderr bool, line string) {
+// onLine streams the lines of r's process to the editor, and feeds the
+// parsers.
+func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 	return func(stderr bool, line string) {
 		stream := protocol.StreamStdout
 		if stderr {
@@ -35,13 +36,17 @@ func (e *Engine) onLine(out *output) func(stderr bool, line string) {
 		}
 		e.n.Log(protocol.LogParams{Folder: e.uri, Stream: stream, Text: line})
 		if stderr {
-			out.stderrLine(e, line)
-			e.debugLine(out, line)
+			if f := r.out.stderrLine(line); f != nil {
+				e.post(func() { f(e, r) })
+			}
+			e.debugLine(r, line)
 		}
 	}
 }
 
-func (o *output) stderrLine(e *Engine, line string) {
+// stderrLine records a line of stderr. Under Django's own reloader it
+// returns what the line tells the loop, or nil.
+func (o *output) stderrLine(line string) func(*Engine, *run) {
 	o.mu.Lock()
 	if len(o.tail) == tailLines {
 		o.tail = append(o.tail[:0], o.tail[1:]...)
@@ -58,18 +63,19 @@ func (o *output) stderrLine(e *Engine, line string) {
 	o.mu.Unlock()
 
 	if o.mode != protocol.ReloadDjango {
-		return
+		return nil
 	}
 	// Under Django's own reloader the process lives on through reloads and
 	// failures, so its state comes from these lines.
 	switch {
 	case reload:
-		e.post(func() { e.djangoReloading(o, path) })
+		return func(e *Engine, r *run) { e.djangoReloading(r, path) }
 	case parse.ReloaderStarted(line):
-		e.post(func() { e.djangoChildStarted(o) })
+		return (*Engine).djangoChildStarted
 	case tb != nil:
-		e.post(func() { e.djangoFailed(o, tb) })
+		return func(e *Engine, r *run) { e.djangoFailed(r, tb) }
 	}
+	return nil
 }
 
 // result is what the output says about the process's end.

@@ -16,16 +16,6 @@ import (
 	"github.com/django-runserver/django-runserver/server/supervisor"
 )
 
-// preloadLauncher is a Launcher that can also start preloaders: the real
-// one. With a launcher that can't, every process starts cold.
-type preloadLauncher interface {
-	StartPreloader(preload.Spec) (*preload.Preloader, error)
-}
-
-func (systemLauncher) StartPreloader(s preload.Spec) (*preload.Preloader, error) {
-	return preload.Start(s)
-}
-
 // The two levels of preloader, deepest last: a fork comes from the deepest
 // one that is still valid.
 const (
@@ -37,9 +27,9 @@ const (
 // warmth is the engine's preloaders, and how its latest process started.
 // Owned by the loop.
 type warmth struct {
-	pre    [levels]*preload.Preloader // nil when none
-	preKey [levels]string             // the process key each was built for
-	missed string                     // why there is no preloader to fork from, when known
+	pre    [levels]Preloader // nil when none
+	preKey [levels]string    // the process key each was built for
+	missed string            // why there is no preloader to fork from, when known
 	// noSetup is why a preloader of the second level is not built for the
 	// process key setupKey: it would be unsafe to fork.
 	noSetup, setupKey string
@@ -77,7 +67,7 @@ func (e *Engine) noPreload() string {
 	case e.dbg.on:
 		return "a debugged process starts under the debugger, in a fresh interpreter"
 	}
-	if _, ok := e.launcher.(preloadLauncher); !ok {
+	if e.preloaders == nil {
 		return "this launcher can't preload"
 	}
 	switch runtime.GOOS {
@@ -130,7 +120,7 @@ func (e *Engine) serverEnv(p plan) []string {
 // startServer starts a server process: forked from a preloader on a
 // reload when it may be, else cold through the launcher. It records which,
 // and why cold.
-func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec) (Process, error) {
+func (e *Engine) startServer(p plan, ev event, spec supervisor.Spec) (Process, error) {
 	w := &e.warm
 	w.plan, w.key, w.start, w.coldReason, w.setUpAhead = p, e.processKey(p), "", "", false
 	if e.settings.Reload != protocol.ReloadFast {
@@ -140,12 +130,12 @@ func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec)
 	w.start = protocol.StartCold
 	if why := e.noPreload(); why != "" {
 		e.dropPreloaders()
-		if state == protocol.StateReloading {
+		if ev == evReload {
 			w.coldReason = why
 		}
 		return e.launcher.Start(spec)
 	}
-	if state == protocol.StateReloading {
+	if ev == evReload {
 		// From Django set up if nothing it read changed, else from the
 		// modules alone; the cold reason is the shallower level's.
 		proc, _ := e.fork(levelSetup, spec)
@@ -184,7 +174,7 @@ func (e *Engine) fork(l int, spec supervisor.Spec) (Process, string) {
 		}
 		return nil, err.Error()
 	}
-	return &systemProcess{proc}, ""
+	return proc, ""
 }
 
 // preload makes sure the preloaders for the serving process are on their
@@ -262,10 +252,9 @@ func (e *Engine) startSetup() {
 // startPreloader starts the preloader of level l for the serving process.
 func (e *Engine) startPreloader(l int) {
 	w := &e.warm
-	pl := e.launcher.(preloadLauncher)
 	p := w.plan
 	list := w.list
-	pre, err := pl.StartPreloader(preload.Spec{
+	pre, err := e.preloaders.Start(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), contract.ModulesEnv+"="+list),
 		Script: w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
@@ -289,7 +278,7 @@ func (e *Engine) startPreloader(l int) {
 
 // preloaderReady reports a preloader that is ready, or can't be used, and builds
 // the next level once the first is ready.
-func (e *Engine) preloaderReady(l int, pre *preload.Preloader, key string, took time.Duration) {
+func (e *Engine) preloaderReady(l int, pre Preloader, key string, took time.Duration) {
 	w := &e.warm
 	ms := float64(took.Microseconds()) / 1000
 	err := pre.Err()
@@ -299,7 +288,7 @@ func (e *Engine) preloaderReady(l int, pre *preload.Preloader, key string, took 
 	case l == levelModules:
 		e.log(protocol.MessageInfo, fmt.Sprintf("%s preloaded %d modules in %.0f ms (pid %d): Python reloads start warm",
 			e.name(), pre.Imported(), ms, pre.PID()))
-		if e.proc != nil && e.ready && w.key == key {
+		if e.serving() && w.key == key {
 			e.startSetup()
 		}
 	case err != nil:

@@ -2,17 +2,23 @@ package engine
 
 import (
 	"context"
+	"net/http"
+	"os"
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/debugger"
 	"github.com/django-runserver/django-runserver/server/portcheck"
+	"github.com/django-runserver/django-runserver/server/preload"
 	"github.com/django-runserver/django-runserver/server/supervisor"
 )
 
 // The seams below are what an engine uses of the machine: processes,
-// addresses and time. New uses the real ones (system.go); the engine's
-// unit tests pass fakes, so the state machine is tested without Python and
-// without waiting.
+// addresses and time, and what a fast reload uses beyond starting a
+// process: preloaded interpreters to fork from, the sockets of the live
+// browser, and the debugger's relay. New uses the real ones (system.go);
+// the engine's unit tests pass fakes, so the state machine is tested
+// without Python and without waiting.
 
 // Launcher starts server processes, and checks an interpreter before the
 // first process runs on it.
@@ -63,11 +69,91 @@ type Timer interface {
 	Stop() bool
 }
 
-// Deps are an engine's seams. A nil field means the real one.
+// Preloaders start the interpreters a fast reload forks from (preload.go).
+type Preloaders interface {
+	Start(preload.Spec) (Preloader, error)
+}
+
+// Preloader is one preloaded interpreter (see preload.Preloader).
+type Preloader interface {
+	PID() int
+	// Ready is closed once it can fork, or failed: then Err says why.
+	Ready() <-chan struct{}
+	Err() error
+	// Imported is the number of modules it imported.
+	Imported() int
+	// Fork starts a server process from it; preload.ErrLoading while it
+	// still imports.
+	Fork(supervisor.Spec) (Process, error)
+	// Retire: it takes no more forks, and exits once the server it forked
+	// has.
+	Retire()
+	Kill()
+	// Done is closed once it has exited.
+	Done() <-chan struct{}
+}
+
+// Sockets are the live browser's (browser.go): a ready channel on which
+// each process says it serves and may send its listening socket, and the
+// socket the engine keeps across processes.
+type Sockets interface {
+	NewReady() (ReadyChannel, error)
+	// Listen binds addr, for the error page.
+	Listen(portcheck.Address) (KeptSocket, error)
+	// Adopt keeps sock, a process's listening socket on addr.
+	Adopt(addr portcheck.Address, sock *os.File) (KeptSocket, error)
+}
+
+// ReadyChannel is one process's ready channel (see listener.Ready).
+type ReadyChannel interface {
+	// Child is the process's end, an extra file of the spawn.
+	Child() *os.File
+	// Spawned closes the backend's copy of the process's end; Close closes
+	// both, for a spawn that failed.
+	Spawned()
+	Close()
+	// Wait returns once the process said it serves (true, with the socket
+	// it sent, if any) or ended (false).
+	Wait() (bool, *os.File)
+}
+
+// KeptSocket is the listening socket the engine keeps (see
+// listener.Listener).
+type KeptSocket interface {
+	Address() portcheck.Address
+	// Pause stops the engine's own serving: connections queue.
+	Pause()
+	// Inherit adds the socket to a spawn's extra files, and returns them
+	// with the environment entry that names it.
+	Inherit(extra []*os.File) ([]*os.File, string)
+	// Serve answers on the socket with h (the error page) until Pause.
+	Serve(h http.Handler) error
+	Close() error
+}
+
+// Relays start the relay between the editor's debugger and a process's
+// debugpy adapter (debug.go).
+type Relays interface {
+	Listen(target string, ev debugger.Events) (Relay, error)
+}
+
+// Relay is one process's debugger relay (see debugger.Relay).
+type Relay interface {
+	Addr() (host string, port int)
+	Close()
+}
+
+// Deps are an engine's seams. A nil Launcher, Prober, Clock or Relays
+// means the real one. A nil Preloaders or Sockets means the engine does
+// without: every process starts cold, and binds the address itself with no
+// live browser, as in the other reload modes. New passes the real ones.
 type Deps struct {
-	Launcher Launcher
-	Prober   portcheck.Prober
-	Clock    Clock
+	Launcher   Launcher
+	Prober     portcheck.Prober
+	Clock      Clock
+	Relays     Relays
+	Preloaders Preloaders
+	Sockets    Sockets
 }
 
 // stopTimer stops *t, if set, and forgets it.

@@ -3,12 +3,22 @@ package engine
 import (
 	"context"
 	"net"
+	"os"
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/debugger"
+	"github.com/django-runserver/django-runserver/server/listener"
 	"github.com/django-runserver/django-runserver/server/portcheck"
+	"github.com/django-runserver/django-runserver/server/preload"
 	"github.com/django-runserver/django-runserver/server/supervisor"
 )
+
+// systemDeps are the real seams.
+func systemDeps() Deps {
+	return Deps{Launcher: systemLauncher{}, Prober: portcheck.Local, Clock: systemClock{},
+		Relays: systemRelays{}, Preloaders: systemPreloaders{}, Sockets: systemSockets{}}
+}
 
 // readyPoll is the interval between connection attempts while a server
 // starts. A refused connect on loopback costs microseconds.
@@ -62,3 +72,63 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// systemPreloaders start real preloaders (server/preload).
+type systemPreloaders struct{}
+
+func (systemPreloaders) Start(s preload.Spec) (Preloader, error) {
+	p, err := preload.Start(s)
+	if err != nil {
+		return nil, err
+	}
+	return systemPreloader{p}, nil
+}
+
+type systemPreloader struct{ *preload.Preloader }
+
+func (p systemPreloader) Fork(spec supervisor.Spec) (Process, error) {
+	proc, err := p.Preloader.Fork(spec)
+	if err != nil {
+		return nil, err
+	}
+	return &systemProcess{proc}, nil
+}
+
+// systemSockets are the machine's (server/listener). Where the platform
+// can't hand a socket on (listener.Unsupported), the engine keeps none.
+type systemSockets struct{}
+
+func (systemSockets) NewReady() (ReadyChannel, error) {
+	r, err := listener.NewReady()
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (systemSockets) Listen(a portcheck.Address) (KeptSocket, error) {
+	ln, err := listener.Listen(a)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+func (systemSockets) Adopt(a portcheck.Address, sock *os.File) (KeptSocket, error) {
+	ln, err := listener.Adopt(a, sock)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+// systemRelays relay to a real debugpy adapter (server/debugger).
+type systemRelays struct{}
+
+func (systemRelays) Listen(target string, ev debugger.Events) (Relay, error) {
+	r, err := debugger.Listen(target, ev)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}

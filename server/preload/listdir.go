@@ -32,7 +32,7 @@ func listDirOwner(name string) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	pid, _, _ := strings.Cut(rest, "-")
+	pid, _, found := strings.Cut(rest, "-") // no dash: not of this naming
 	n, err := strconv.Atoi(pid)
-	return n, err == nil && n > 0
+	return n, found && err == nil && n > 0
 }

@@ -516,8 +516,8 @@ func TestPreloadSyntaxErrorRecovers(t *testing.T) {
 	c.AwaitDiagnostics(fileuri.FromPath(views), "cleared", func(ds []protocol.Diagnostic) bool { return len(ds) == 0 })
 }
 
-// TestPreloadOff: with preload off every reload starts cold and the status
-// says nothing of preloading.
+// TestPreloadOff: with preload off every reload starts cold, and the
+// status says so and why.
 func TestPreloadOff(t *testing.T) {
 	d := testenv.Django{Python: testenv.Python(t)}
 	dir, vendor := preloadProject(t)
@@ -527,9 +527,7 @@ func TestPreloadOff(t *testing.T) {
 	views := filepath.Join(dir, "polls", "views.py")
 	for i := range 2 {
 		st, body := editView(c, url, views, fmt.Sprintf("off%d", i))
-		if st.Start != "" || st.ColdReason != "" {
-			t.Errorf("with preload off a reload says start %q (%s)", st.Start, st.ColdReason)
-		}
+		wantStart(t, "a reload with preload off", st, protocol.StartCold, "preloading is off")
 		wantBody(t, "a reload", body, fmt.Sprintf("view=off%d", i))
 	}
 	if found := preloaders(dir, 0); len(found) > 0 {

@@ -3,7 +3,7 @@
 package session
 
 import (
-		"fmt"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,7 +74,7 @@ func TestHabitLogFile(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
 		c, dir, url := habitServer(t, d, "logfile")
 		views := filepath.Join(dir, "habits", "views.py")
-		warmUp(c, url, views, 0)
+		awaitSetUp(c, 0) // built while the first server serves: no reload races the module list
 		servedAhead(t, c, url, views, 2)
 		b, err := os.ReadFile(filepath.Join(dir, "habits.log"))
 		if err != nil {
@@ -109,7 +109,7 @@ func TestHabitWrittenFile(t *testing.T) {
 func TestHabitSharedMemory(t *testing.T) {
 	c, dir, url := habitServer(t, testenv.Django{Python: testenv.Python(t)}, "sharedmem")
 	views := filepath.Join(dir, "habits", "views.py")
-	warmUp(c, url, views, 0)
+	awaitSetUp(c, 0) // built while the first server serves: no reload races the module list
 	for range 2 {
 		servedAhead(t, c, url, views, 1, "counter=1")
 		if body, err := testenv.Get(url + "fresh/"); err != nil || !strings.Contains(body, "counter=2") {
@@ -139,7 +139,7 @@ func TestHabitDotEnv(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
 		c, dir, url := habitServer(t, d, "dotenv")
 		views := filepath.Join(dir, "habits", "views.py")
-		warmUp(c, url, views, 0)
+		awaitSetUp(c, 0) // built while the first server serves: no reload races the module list
 		servedAhead(t, c, url, views, 1, "env=env1", "setting=env1")
 
 		testenv.Rewrite(t, filepath.Join(dir, ".env"), "env1", "env2")
@@ -158,7 +158,7 @@ func TestHabitDotEnv(t *testing.T) {
 func TestHabitDatabaseInReady(t *testing.T) {
 	c, dir, url := habitServer(t, testenv.Django{Python: testenv.Python(t)}, "database")
 	views := filepath.Join(dir, "habits", "views.py")
-	warmUp(c, url, views, 0)
+	awaitSetUp(c, 0) // built while the first server serves: no reload races the module list
 	servedAhead(t, c, url, views, 2, "db=42")
 }
 

@@ -20,7 +20,10 @@ default) or "setup"; the backend keeps one preloader of each. The preloader
 * records the state of every file it imported or, while setting up, read,
   of every package folder and sys.path entry, of manage.py (at "setup": it
   chooses the settings), and of the interpreter, and says {"ready": N}, or
-  {"ready": N, "unsafe": why} when forking it would not be safe;
+  {"ready": N, "unsafe": why, "advice": what the user can change} when
+  forking it would not be safe (see _inspect: what a child may share of
+  what loading left open, and what it does first to hold what a cold start
+  would);
 * then serves requests, one JSON object a line:
   {"fork": {"args": [SHIM, MODE, manage.py, ...], "dir": D, "env": [K=V, ...]}}
   comes with at least three file descriptors (SCM_RIGHTS): the new server's

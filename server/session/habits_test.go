@@ -4,6 +4,7 @@ package session
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,9 @@ import (
 // the refusal names the module and line that opened the resource.
 
 // habitServer serves testdata/habits with habits on, and preloading, on
-// d's Django, and returns the editor, the project and the server's URL.
-func habitServer(t *testing.T, d testenv.Django, habits string) (c *fakeeditor.Env, dir, url string) {
+// d's Django, with the environment's pairs more, and returns the editor,
+// the project and the server's URL.
+func habitServer(t *testing.T, d testenv.Django, habits string, more ...string) (c *fakeeditor.Env, dir, url string) {
 	t.Helper()
 	dir = testenv.Project(t, "habits")
 	s := onDjango(d, testenv.FreePort(t))
@@ -33,6 +35,9 @@ func habitServer(t *testing.T, d testenv.Django, habits string) (c *fakeeditor.E
 	}
 	env["PYTHONPATH"] = path
 	env["HABITS"] = habits
+	for i := 0; i+1 < len(more); i += 2 {
+		env[more[i]] = more[i+1]
+	}
 	s["preload"] = "auto"
 	c = fakeeditor.New(t, Serve)
 	c.Initialize(s, dir)
@@ -129,6 +134,40 @@ func TestHabitThread(t *testing.T) {
 	st, body := editView(c, url, filepath.Join(dir, "habits", "views.py"), "edited")
 	wantStart(t, "a view edit", st, protocol.StartCold, where)
 	wantBody(t, "a view edit", body, "view=edited")
+}
+
+// TestHabitSocket: a connection the settings open would be one for every
+// forked server: level 2 is refused, naming the settings' line and the
+// peer, and what to change; reloads still fork from level 1.
+func TestHabitSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() { // holds each connection until the listener closes
+		var conns []net.Conn
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				for _, c := range conns {
+					c.Close()
+				}
+				return
+			}
+			conns = append(conns, conn)
+		}
+	}()
+	peer := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(peer)
+	c, dir, url := habitServer(t, testenv.Django{Python: testenv.Python(t)}, "socket", "HABIT_SOCKET_PORT", port)
+	settings := filepath.Join(dir, "habits", "settings.py")
+	awaitLog(c, 0, "cannot set Django up ahead of a reload: "+siteOf(t, dir, settings, "CONNECTION = socket.create_connection(")+
+		" (module habits.settings) keeps a socket open (connected to "+peer+")")
+	awaitLog(c, 0, "Connect on first use")
+	st, body := editView(c, url, filepath.Join(dir, "habits", "views.py"), "edited")
+	wantStart(t, "a view edit", st, protocol.StartWarm, "")
+	wantBody(t, "a view edit", body, "view=edited", "setup=here")
 }
 
 // TestHabitDotEnv: settings that read .env into the environment (what

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A project with the habits of real ones that a preloader meets. HABITS
 (comma-separated) turns them on: logfile, writefile, sharedmem, thread,
-dotenv, database. See habits/settings.py."""
+socket, dotenv, database. See habits/settings.py."""
 import os
 import sys
 

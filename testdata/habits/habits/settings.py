@@ -30,6 +30,12 @@ if 'writefile' in HABITS:
     STARTED.write('started\n')
     STARTED.flush()
 
+if 'socket' in HABITS:
+    # A connection made while the settings load (a cache or broker client
+    # that connects at once).
+    import socket
+    CONNECTION = socket.create_connection(('127.0.0.1', int(os.environ['HABIT_SOCKET_PORT'])))
+
 if 'dotenv' in HABITS:
     # What django-environ's read_env() does.
     with open(BASE_DIR / '.env') as env:

@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:8000
 # else Debian's, where python3-django installs it.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import django' >/dev/null 2>&1 && command -v $$p && break; done)
 
-.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos fuzz test-ext cross deps deps-node code-server vet vsix bench bench-smoke clean
+.PHONY: all build run sample-db test-sample test-wine wine-deps test test-go djangos corpus fuzz test-ext cross deps deps-node code-server vet generate-check vsix bench bench-smoke clean
 
 all: build
 
@@ -55,6 +55,29 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 
+# Generated files are committed. Regenerating them must change nothing, or
+# protocol.go changed without go generate, or the output was edited by hand.
+# The check compares with the files as they were, not with git, so it holds
+# in a fresh clone and in a tree with uncommitted, regenerated changes; on a
+# difference it puts the files back and shows what go generate would write.
+GENERATED := vscode-extension/src/protocol.ts
+
+generate-check:
+	@before=$$(mktemp -d) && trap 'rm -rf "$$before"' EXIT && \
+	for f in $(GENERATED); do mkdir -p "$$before/$$(dirname $$f)" && cp "$$f" "$$before/$$f"; done && \
+	$(GO) generate ./... && \
+	stale=0 && for f in $(GENERATED); do \
+	  if ! cmp -s "$$before/$$f" "$$f"; then \
+	    stale=1; diff -u --label "$$f (as it was)" --label "$$f (generated)" "$$before/$$f" "$$f"; cp "$$before/$$f" "$$f"; \
+	  fi; \
+	done; \
+	if [ $$stale = 1 ]; then \
+	  echo "generate-check: the files above are not what go generate writes from protocol/protocol.go."; \
+	  echo "Run 'go generate ./...' and commit the result; never edit a generated file by hand."; \
+	  exit 1; \
+	fi; \
+	echo "generate-check: every generated file matches its source"
+
 # The backend must keep building where we can't run its tests.
 cross:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./server/cmd/django-runserver
@@ -69,8 +92,25 @@ DJANGOS ?= $(CURDIR)/.cache/djangos
 djangos:
 	server/internal/testenv/djangos/fetch.sh "$(DJANGOS)"
 
-test-go: deps djangos vet
-	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" $(GO) test -race -count=1 -timeout 20m ./...
+# The corpus of real projects, from Debian bookworm: Mailman 3's web UI
+# (mailman3-web) and graphite-web, unpacked under CORPUS by fetch.sh, and
+# what they import installed with apt, without the recommends (hyperkitty
+# recommends mailman3-web, which would install uwsgi and a web server).
+# They run on Debian's Python and Django 3.2; a warm cache costs nothing.
+CORPUS ?= $(CURDIR)/.cache/corpus
+CORPUS_DEPS := python3-django-hyperkitty python3-django-postorius python3-whoosh \
+	python3-django-tagging python3-cairo python3-cairocffi python3-pyparsing python3-simplejson \
+	python3-tz python3-urllib3 python3-whisper python3-six
+
+corpus: deps
+	@if ! /usr/bin/python3 -c 'import hyperkitty, postorius, whoosh, tagging, whisper, cairocffi' >/dev/null 2>&1; then \
+	  echo "Installing what the corpus projects import: $(CORPUS_DEPS)"; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $(CORPUS_DEPS) >/dev/null; \
+	fi
+	internal/corpus/fetch.sh "$(CORPUS)"
+
+test-go: deps djangos corpus vet
+	DJANGO_RUNSERVER_PYTHON="$(PYTHON)" DJANGO_RUNSERVER_DJANGOS="$(DJANGOS)" DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) test -race -count=1 -timeout 20m ./...
 
 # The Windows build, run under Debian's Wine: lifecycle, the interpreter
 # check, the port probe, and the Job Object when the backend is killed
@@ -114,18 +154,19 @@ test-ext: deps deps-node build code-server
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm test
 	DJANGO_RUNSERVER_BIN="$(CURDIR)/$(BIN)" DJANGO_RUNSERVER_PYTHON="$(PYTHON)" npm run e2e
 
-test: test-go test-sample test-wine fuzz cross test-ext bench-smoke
+test: generate-check test-go test-sample test-wine fuzz cross test-ext bench-smoke
 
 vsix: deps-node
 	npm run package
 
 # The benchmark: reload latency and cost against Django's own reloaders.
 # It rewrites docs/benchmarks.md; bench-smoke only checks that it runs.
-bench: deps build
-	$(GO) run ./bench -python "$(PYTHON)" -reps 10 -out docs/benchmarks.md
+# Both run the corpus's real projects too (section "real"), which `make corpus` installs.
+bench: deps build corpus
+	DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) run ./bench -python "$(PYTHON)" -reps 10 -out docs/benchmarks.md
 
-bench-smoke: deps build
-	$(GO) run ./bench -python "$(PYTHON)" -smoke
+bench-smoke: deps build corpus
+	DJANGO_RUNSERVER_CORPUS="$(CORPUS)" $(GO) run ./bench -python "$(PYTHON)" -smoke
 
 clean:
 	rm -rf bin dist-vsix artifacts

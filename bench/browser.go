@@ -223,12 +223,7 @@ func runBrowser(cfg *config, env *env, r *report) {
 			r.unavailable(key, env.watchmanUnavailable)
 			continue
 		}
-		s, err := newLivesite(cfg, "livesite-"+key)
-		if err != nil {
-			r.fail("browser: %v", err)
-			return
-		}
-		port, err := freePort()
+		s, port, err := withFreePort(newLivesite(cfg, "livesite-"+key))
 		if err != nil {
 			r.fail("browser: %v", err)
 			return

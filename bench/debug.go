@@ -38,12 +38,7 @@ func runDebug(cfg *config, env *env, r *report) {
 	var trials []*trial
 	for _, d := range debugServers {
 		key, debug := d.key, d.debug
-		s, err := newSampleSite(cfg, "mysite-"+strings.TrimPrefix(key, "debug/"))
-		if err != nil {
-			r.fail("debug: %v", err)
-			return
-		}
-		port, err := freePort()
+		s, port, err := withFreePort(newSampleSite(cfg, "mysite-"+strings.TrimPrefix(key, "debug/")))
 		if err != nil {
 			r.fail("debug: %v", err)
 			return

@@ -31,6 +31,9 @@ type djangoRun struct {
 	out      *tail
 	mu       sync.Mutex
 	reloader string // from "Watching for file changes with X"
+	// log is the file the project's logging sends Django's messages to,
+	// where the reloader's line is when it is not on the console.
+	log string
 }
 
 var watchingRE = regexp.MustCompile(`Watching for file changes with (\w+)`)
@@ -107,13 +110,19 @@ func (d *djangoRun) scan(r io.Reader) {
 	_, _ = io.Copy(io.Discard, r)
 }
 
-// reloaderName is the reloader Django said it uses, once it said so.
+// reloaderName is the reloader Django said it uses, once it said so, on
+// the console or in its log file.
 func (d *djangoRun) reloaderName() string {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		d.mu.Lock()
 		name := d.reloader
 		d.mu.Unlock()
+		if b, err := os.ReadFile(d.log); name == "" && d.log != "" && err == nil {
+			if m := watchingRE.FindAllSubmatch(b, -1); len(m) > 0 {
+				name = string(m[len(m)-1][1])
+			}
+		}
 		if name != "" || time.Now().After(deadline) {
 			return name
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/procfs"
 	"github.com/django-runserver/django-runserver/protocol"
 )
 
@@ -54,7 +55,7 @@ func (o *ours) settle(last time.Time) error {
 	return nil
 }
 
-func (o *ours) tree() []int { return tree(o.b.pid()) }
+func (o *ours) tree() []int { return procfs.Tree(o.b.pid()) }
 
 func (o *ours) spawnedAt() time.Time { return o.b.djangoAt() }
 
@@ -76,10 +77,17 @@ type plain struct {
 }
 
 func startPlain(py, dir string, port int, reloader, url string) (*plain, error) {
+	return startPlainLogging(py, dir, port, reloader, url, "")
+}
+
+// startPlainLogging is startPlain for a project whose logging sends
+// Django's messages to the file log rather than the console.
+func startPlainLogging(py, dir string, port int, reloader, url, log string) (*plain, error) {
 	d, err := startDjango(py, dir, port, reloader, url)
 	if err != nil {
 		return nil, err
 	}
+	d.log = log
 	p := &plain{d: d, reloader: reloader, py: py, dir: dir, port: port, url: url}
 	if reloader != noreload {
 		if err := djangoFellBack(reloader, d.reloaderName()); err != nil {
@@ -119,7 +127,7 @@ func (p *plain) settle(last time.Time) error {
 	return nil
 }
 
-func (p *plain) tree() []int { return tree(p.d.pid()) }
+func (p *plain) tree() []int { return procfs.Tree(p.d.pid()) }
 
 func (p *plain) spawnedAt() time.Time { return p.spawned }
 
@@ -249,28 +257,49 @@ func newTrial(key string, srv server, e edit, port int) *trial {
 const idleSettle = 3 * time.Second
 
 // measureIdle samples the CPU use of each process set, once a second over
-// window, as a percentage of one core. All sets share the same window, so
-// the machine's background load weighs on each alike.
-func measureIdle(window time.Duration, sets ...[]int) []*sample {
-	time.Sleep(idleSettle)
+// window after settle, as a percentage of one core. All sets share the same
+// window, so the machine's background load weighs on each alike.
+func measureIdle(settle, window time.Duration, sets ...[]int) []*sample {
+	time.Sleep(settle)
 	out := make([]*sample, len(sets))
 	prev := make([]time.Duration, len(sets))
 	for i, pids := range sets {
 		out[i] = newSample("%")
-		prev[i] = cpuTime(pids)
+		prev[i] = procfs.CPUTime(pids...)
 	}
 	last := time.Now()
 	for range max(1, int(window/time.Second)) {
 		time.Sleep(time.Second)
 		now := time.Now()
 		for i, pids := range sets {
-			cur := cpuTime(pids)
+			cur := procfs.CPUTime(pids...)
 			out[i].add(100 * float64(cur-prev[i]) / float64(now.Sub(last)))
 			prev[i] = cur
 		}
 		last = now
 	}
 	return out
+}
+
+// idleRows measures the idle CPU of every server at once, under prefix:
+// ours cold and warm (backend, Django and preloaders), the backend alone,
+// and Django's.
+func idleRows(r *report, prefix string, settle, window time.Duration, cold, warm *ours, backend *backend, plains map[string]*plain) {
+	keys := []string{prefix + "/fast", prefix + "/warm", prefix + "/backend"}
+	sets := [][]int{cold.tree(), warm.tree(), {backend.pid()}}
+	for _, key := range []string{"stat", "watchman", "floor"} {
+		if p := plains[key]; p != nil {
+			keys = append(keys, prefix+"/"+key)
+			sets = append(sets, p.tree())
+		}
+	}
+	if p := plains["watchman"]; p != nil {
+		keys = append(keys, prefix+"/watchman+service")
+		sets = append(sets, append(p.tree(), pidsByComm("watchman")...))
+	}
+	for i, s := range measureIdle(settle, window, sets...) {
+		r.put(keys[i], s)
+	}
 }
 
 // startOurs starts our backend on a folder and its server in fast mode,
@@ -293,8 +322,9 @@ func startOurs(env *env, dir, preload string) (*backend, int, error) {
 		return nil, 0, err
 	}
 	if preload != "off" {
-		// Measure reloads from ready preloaders, as a developer's come.
-		if err := b.awaitPreload(0, true, 60*time.Second); err != nil {
+		// Measure reloads from ready preloaders, as a developer's come: the
+		// second level, or the first where the project keeps the second off.
+		if err := b.awaitPreloadsSettled(60 * time.Second); err != nil {
 			_ = b.shutdown()
 			return nil, 0, err
 		}
@@ -358,12 +388,7 @@ func runEdits(cfg *config, env *env, r *report) {
 			r.unavailable(key, env.watchmanUnavailable)
 			continue
 		}
-		s, err := newSampleSite(cfg, "mysite-"+key)
-		if err != nil {
-			r.fail("edits: %v", err)
-			return
-		}
-		port, err := freePort()
+		s, port, err := withFreePort(newSampleSite(cfg, "mysite-"+key))
 		if err != nil {
 			r.fail("edits: %v", err)
 			return
@@ -382,6 +407,12 @@ func runEdits(cfg *config, env *env, r *report) {
 		add(key, p, s, port)
 	}
 	add("fast-watch", watch, oursSite, oursPort)
+
+	// The first seconds after start, which every user meets: nothing may
+	// poll once a server is ready.
+	progress("edits: idle CPU right after start (%s)", cfg.idle)
+	idleRows(r, "idle-start", 0, cfg.idle, save, warm, b, plains)
+
 	// Python edits first, then template edits, each in rounds of their own:
 	// a template edit then meets a server that has been up a while, not
 	// one that a Python edit restarted a moment before.
@@ -391,21 +422,7 @@ func runEdits(cfg *config, env *env, r *report) {
 	r.putTrials(append(pyTrials, tplTrials...))
 
 	progress("edits: idle CPU of every server at once (%s)", cfg.idle)
-	keys := []string{"idle/fast", "idle/warm", "idle/backend"}
-	sets := [][]int{save.tree(), warm.tree(), {b.pid()}}
-	for _, key := range []string{"stat", "watchman", "floor"} {
-		if p := plains[key]; p != nil {
-			keys = append(keys, "idle/"+key)
-			sets = append(sets, p.tree())
-		}
-	}
-	if p := plains["watchman"]; p != nil {
-		keys = append(keys, "idle/watchman+service")
-		sets = append(sets, append(p.tree(), pidsByComm("watchman")...))
-	}
-	for i, s := range measureIdle(cfg.idle, sets...) {
-		r.put(keys[i], s)
-	}
+	idleRows(r, "idle", idleSettle, cfg.idle, save, warm, b, plains)
 	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
 		s := newSample("MB")
 		s.add(float64(kb) / 1024)

@@ -73,6 +73,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// withFreePort takes a new site, from newSampleSite or newLivesite, and
+// adds a free port for its server: what each server a section compares
+// starts from.
+func withFreePort[S any](s S, err error) (S, int, error) {
+	if err != nil {
+		return s, 0, err
+	}
+	port, err := freePort()
+	return s, port, err
+}
+
 // waitBindable returns once addr can be bound again.
 func waitBindable(ctx context.Context, addr string) (time.Time, error) {
 	for {

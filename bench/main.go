@@ -2,9 +2,11 @@
 
 // Command bench measures Django Runserver against Django's own reloaders:
 // save-to-served latency for Python and template edits, idle CPU, stop time,
-// the backend's own cost, the file watcher at scale, and reload cost on a
-// heavier project. It prints a table with ratios against each anchor and,
-// with -out, writes it to docs/benchmarks.md with the machine it ran on.
+// the backend's own cost, the file watcher at scale, reload cost on a
+// heavier project, and on real projects (Mailman 3's web UI and
+// graphite-web, from internal/corpus). It prints a table with ratios against
+// each anchor and, with -out, writes it to docs/benchmarks.md with the
+// machine it ran on.
 //
 //	go run ./bench -python /usr/bin/python3 -reps 10 -out docs/benchmarks.md
 //	go run ./bench -python /usr/bin/python3 -smoke
@@ -43,7 +45,7 @@ type config struct {
 }
 
 // sections, in the order they run.
-var sections = []string{"edits", "browser", "stop", "backend", "scale", "heavy", "debug"}
+var sections = []string{"edits", "browser", "stop", "backend", "scale", "heavy", "real", "debug"}
 
 func main() {
 	var cfg config
@@ -119,6 +121,8 @@ func run(cfg *config) int {
 			runScale(cfg, r)
 		case "heavy":
 			runHeavy(cfg, env, r)
+		case "real":
+			runReal(cfg, env, r)
 		case "debug":
 			runDebug(cfg, env, r)
 		}

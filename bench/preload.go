@@ -66,6 +66,39 @@ func (b *backend) awaitPreload(n int, setup bool, timeout time.Duration) error {
 	}
 }
 
+// refusedLine is the backend's log line for a preloader level it could
+// not build: the first ("cannot preload") or the second ("cannot set Django
+// up ahead").
+var refusedLine = regexp.MustCompile(`cannot (preload|set Django up ahead)`)
+
+// refusals are the backend's lines about preloader levels it could not
+// build, oldest first.
+func (b *backend) refusals() []string {
+	var lines []string
+	for _, text := range fakeeditor.Texts(b.Since(0), protocol.MethodLogMessage) {
+		if refusedLine.MatchString(text) {
+			lines = append(lines, text)
+		}
+	}
+	return lines
+}
+
+// awaitPreloadsSettled waits until the backend has built the second
+// preloader level, or said why it could not: reloads then come from the
+// best level this project allows, as a developer's do.
+func (b *backend) awaitPreloadsSettled(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, ok := latest(b.preloads(), 0, true); ok || len(b.refusals()) > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no preloader was ready, or refused, within %s%s", timeout, b.stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // measurePreload records, under prefix, what a warm server's preloaders
 // cost once the edits are done: their resident memory beside the server's
 // (Django alone), and the time to build the second level again after an
@@ -127,9 +160,11 @@ func measurePreload(r *report, b *backend, s *site, port int, prefix string, rep
 	r.put(prefix+"/rebuild", rebuild)
 }
 
-// preloadNote says how often a warm trial's reloads really were warm.
+// preloadNote says how often a warm trial's reloads really were warm, and
+// from which level: the second (Django set up ahead, which the status's
+// setUpAhead says) or the first (modules only, with the backend's reason).
 func preloadNote(b *backend) string {
-	warm, cold := 0, 0
+	warm, setUp, cold := 0, 0, 0
 	var reasons []string
 	for _, st := range fakeeditor.Statuses(b.Since(0), "") {
 		if st.State != protocol.StateRunning || st.Reloads == 0 {
@@ -138,14 +173,20 @@ func preloadNote(b *backend) string {
 		switch st.Start {
 		case protocol.StartWarm:
 			warm++
+			if st.SetUpAhead {
+				setUp++
+			}
 		case protocol.StartCold:
 			cold++
 			reasons = append(reasons, st.ColdReason)
 		}
 	}
-	note := fmt.Sprintf("%d warm, %d cold", warm, cold)
+	note := fmt.Sprintf("%d warm (%d from level 2, Django set up ahead; %d from level 1, modules only), %d cold", warm, setUp, warm-setUp, cold)
 	if len(reasons) > 0 {
 		note += " (" + strings.Join(reasons, "; ") + ")"
+	}
+	if refused := b.refusals(); warm > setUp && len(refused) > 0 {
+		note += "; the backend said: " + refused[len(refused)-1]
 	}
 	return note
 }

@@ -6,76 +6,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/django-runserver/django-runserver/internal/procfs"
 )
-
-// procs lists every process id in /proc.
-func procs() []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// statFields returns the fields of /proc/PID/stat after the command name
-// (which may hold spaces): index 0 is the state, 1 the parent pid.
-func statFields(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(b[i+1:]))
-}
-
-// tree returns root and all of its descendants.
-func tree(root int) []int {
-	children := map[int][]int{}
-	for _, pid := range procs() {
-		if f := statFields(pid); len(f) > 1 {
-			ppid, _ := strconv.Atoi(f[1])
-			children[ppid] = append(children[ppid], pid)
-		}
-	}
-	out := []int{root}
-	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
-}
-
-// cpuTime sums the on-CPU time of every thread of pids, in nanoseconds, from
-// /proc/PID/task/TID/schedstat. Its resolution is a nanosecond, where
-// utime+stime in /proc/PID/stat counts 10 ms ticks: too coarse for idle
-// processes measured over one-second windows. Threads that exit within a
-// window are not counted; idle servers start none.
-func cpuTime(pids []int) time.Duration {
-	var total int64
-	for _, pid := range pids {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-		for _, t := range tasks {
-			b, err := os.ReadFile(t)
-			if err != nil {
-				continue
-			}
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				ns, _ := strconv.ParseInt(f[0], 10, 64)
-				total += ns
-			}
-		}
-	}
-	return time.Duration(total)
-}
 
 // memKB reads a field of /proc/PID/status such as VmRSS or VmHWM, in KiB.
 func memKB(pid int, field string) (int64, error) {
@@ -113,7 +48,7 @@ func listenerPID(port int) int {
 		return 0
 	}
 	target := "socket:[" + inode + "]"
-	for _, pid := range procs() {
+	for _, pid := range procfs.PIDs() {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 		for _, fd := range fds {
 			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == target {
@@ -127,7 +62,7 @@ func listenerPID(port int) int {
 // pidsByComm returns the processes whose command name is name.
 func pidsByComm(name string) []int {
 	var out []int
-	for _, pid := range procs() {
+	for _, pid := range procfs.PIDs() {
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(b)) == name {
 			out = append(out, pid)
 		}
@@ -139,7 +74,7 @@ func pidsByComm(name string) []int {
 // "inotify wd:" lines of /proc/*/fdinfo.
 func inotifyWatches() int {
 	n := 0
-	for _, pid := range procs() {
+	for _, pid := range procfs.PIDs() {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 		for _, fd := range fds {
 			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l != "anon_inode:inotify" {

@@ -224,16 +224,22 @@ func (r *report) markdown() string {
 
 	fmt.Fprintf(&b, "## 3. Idle CPU\n\n")
 	fmt.Fprintf(&b, "On-CPU time of each server's whole process tree, from `/proc/PID/task/*/schedstat`, sampled each\n"+
-		"second over the same %s for all, %s after the edits above, with nothing requested. %% of one core.\n\n", cfg.idle, idleSettle)
-	r.table(&b, []row{
-		{"ours: backend + Django (`fast`, `preload: off`)", "idle/fast"},
-		{"ours: backend + Django + its two preloaders (`fast`, `preload: auto`)", "idle/warm"},
-		{"ours: the backend alone", "idle/backend"},
-		{"plain runserver `--noreload`", "idle/floor"},
-		{"Django StatReloader (parent + child)", "idle/stat"},
-		{"Django WatchmanReloader (parent + child)", "idle/watchman"},
-		{"Django WatchmanReloader + the watchman service", "idle/watchman+service"},
-	}, []anchor{{"`--noreload`", "idle/floor"}, {"StatReloader", "idle/stat"}, {"WatchmanReloader", "idle/watchman"}}, false, nil)
+		"second over the same %s for all, with nothing requested. %% of one core. First right after start,\n"+
+		"before any edit (ours warm: once its preloaders are ready), the seconds every user meets; then %s\n"+
+		"after the edits above.\n\n", cfg.idle, idleSettle)
+	for _, when := range []struct{ title, prefix string }{{"Right after start", "idle-start"}, {"After the edits", "idle"}} {
+		fmt.Fprintf(&b, "%s:\n\n", when.title)
+		p := when.prefix
+		r.table(&b, []row{
+			{"ours: backend + Django (`fast`, `preload: off`)", p + "/fast"},
+			{"ours: backend + Django + its two preloaders (`fast`, `preload: auto`)", p + "/warm"},
+			{"ours: the backend alone", p + "/backend"},
+			{"plain runserver `--noreload`", p + "/floor"},
+			{"Django StatReloader (parent + child)", p + "/stat"},
+			{"Django WatchmanReloader (parent + child)", p + "/watchman"},
+			{"Django WatchmanReloader + the watchman service", p + "/watchman+service"},
+		}, []anchor{{"`--noreload`", p + "/floor"}, {"StatReloader", p + "/stat"}, {"WatchmanReloader", p + "/watchman"}}, false, nil)
+	}
 
 	b.WriteString("## 4. Stop: from the stop request until the port can be bound again\n\n")
 	r.table(&b, []row{
@@ -379,6 +385,8 @@ func (r *report) markdown() string {
 		{"ours, `fast`, without the debugger, warm (`preload: auto`)", "debug/warm"},
 		{"ours, `fast`, debugger attached (always cold)", "debug/attached"},
 	}, []anchor{{"cold without", "debug/cold"}}, false, nil)
+
+	r.realMarkdown(&b)
 
 	b.WriteString("## Reproduce\n\n```\nmake bench\n```\n\n")
 	fmt.Fprintf(&b, "which runs `go run ./bench -python \"$(PYTHON)\" -reps 10 -out docs/benchmarks.md` after `make deps build`\n"+

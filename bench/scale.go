@@ -223,7 +223,7 @@ func runPolling(cfg *config, tree *scaleTree, r *report) {
 		r.fail("scale, polling: -poll-watcher said %q: %v", line, err)
 		return
 	}
-	idle := measureIdle(cfg.idle, []int{child.Process.Pid})[0]
+	idle := measureIdle(idleSettle, cfg.idle, []int{child.Process.Pid})[0]
 	stdin.Close()
 	if err := child.Wait(); err != nil {
 		r.fail("scale, polling: -poll-watcher: %v", err)

@@ -19,12 +19,7 @@ const minStops = 50
 
 func runStop(cfg *config, env *env, r *report) {
 	progress("stop: ours (runserver/stop) and Django StatReloader (Ctrl-C), in turn")
-	site, err := newSampleSite(cfg, "mysite-stop")
-	if err != nil {
-		r.fail("stop: %v", err)
-		return
-	}
-	port, err := freePort()
+	site, port, err := withFreePort(newSampleSite(cfg, "mysite-stop"))
 	if err != nil {
 		r.fail("stop: %v", err)
 		return

@@ -16,24 +16,17 @@ import (
 	"testing"
 )
 
-// The protocol is written three times: the Go declarations (protocol.go), their TypeScript mirror
-// in the VS Code extension, and the tables of the specification (README.md). parity compares the
-// three and names every difference, so a change to one that misses another fails the build.
+// The extension's protocol.ts is generated from protocol.go (see ./generate), so the two can't
+// disagree. What no program writes is checked here against protocol.go: the tables of the
+// specification (README.md), and the settings the extension's manifest offers. parity names every
+// difference, so a change to protocol.go that misses the spec, or the other way round, fails.
 
-// The three sources, relative to this package.
+// The sources, relative to this package.
 const (
-	goSource     = "protocol.go"
-	tsSource     = "../vscode-extension/src/protocol.ts"
-	readmeSource = "README.md"
+	goSource       = "protocol.go"
+	readmeSource   = "README.md"
+	manifestSource = "../vscode-extension/package.json"
 )
-
-// tsName is the TypeScript name of a Go type where they differ: a TypeScript Error would shadow
-// JavaScript's own.
-var tsName = map[string]string{"Error": "ServerError"}
-
-// mirrored are the Go structs the TypeScript side must declare. Other structs are LSP shapes that
-// vscode-languageclient declares; any of them that protocol.ts declares anyway is compared too.
-var mirrored = []string{"Status", "Error", "Trigger", "Holder", "Settings", "FolderParams", "StartParams", "LogParams", "DebugStatus", "DebugReadyParams", "DebugGoneParams"}
 
 // readmeTables are the README tables that list a Go declaration: the first column of the first
 // table under the heading, against the Go struct's JSON fields or the Go enum type's values.
@@ -47,129 +40,72 @@ var readmeTables = []struct {
 	{heading: "### States", enum: "State"},
 	{heading: "### Error", struc: "Error"},
 	{heading: "### Error codes", enum: "ErrorCode"},
+	{heading: "## Diagnostics", struc: "DiagnosticData"},
 }
 
-// field is one JSON field of a struct or interface.
-type field struct {
-	name     string
-	optional bool
-	typ      string // the Go type's name, when it is a name or a pointer to one
-}
+// effectColumn is the column of the README's Settings table that says when a change takes effect.
+const effectColumn = "effect"
 
-// declarations is what parity compares, read from protocol.go or protocol.ts.
+// declarations is what parity compares, read from protocol.go.
 type declarations struct {
-	methods map[string]bool     // method names
-	methodK map[string]string   // method → the Go constant that names it
-	enums   map[string][]string // string type → its values
-	structs map[string][]field  // struct or interface → its fields
-	consts  map[string]string   // other constants → their value, as written
+	methods map[string]string            // method name → the Go constant that names it
+	enums   map[string][]string          // string type → its values
+	structs map[string][]string          // struct → its JSON field names
+	fields  map[string]map[string]string // struct → JSON field name → its type's name
+	effects map[string]string            // SettingEffects: settings key → effect
 }
 
-// parity returns every difference between the three sources, one line each, naming what differs.
-func parity(goSrc, tsSrc, readme string) ([]string, error) {
+// parity returns every difference between protocol.go and the README's tables, one line each.
+func parity(goSrc, readmeSrc string) ([]string, error) {
 	g, err := readGo(goSrc)
 	if err != nil {
 		return nil, err
 	}
-	ts := readTS(tsSrc)
-	md := readREADME(readme)
+	md := readREADME(readmeSrc)
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	// Methods: the README lists every one; protocol.ts declares the runserver/ ones (the LSP ones
-	// come from vscode-languageclient).
-	readmeMethods := md.table("## Methods")
-	for m := range g.methods {
-		if !readmeMethods[m] {
-			report("method %q: in protocol.go (%s), missing from the README's Methods table", m, g.methodK[m])
-		}
-		if strings.HasPrefix(m, "runserver/") && !ts.methods[m] {
-			report("method %q: in protocol.go (%s), missing from protocol.ts", m, g.methodK[m])
+	// The README lists every method.
+	readmeMethods := md.firstColumn("## Methods")
+	for m, k := range g.methods {
+		if !slices.Contains(readmeMethods, m) {
+			report("method %q: in protocol.go (%s), missing from the README's Methods table", m, k)
 		}
 	}
-	for m := range readmeMethods {
-		if !g.methods[m] {
+	for _, m := range readmeMethods {
+		if _, ok := g.methods[m]; !ok {
 			report("method %q: in the README's Methods table, missing from protocol.go", m)
-		}
-	}
-	for m := range ts.methods {
-		if !g.methods[m] {
-			report("method %q: in protocol.ts, missing from protocol.go", m)
-		}
-	}
-
-	// String enums: every Go one has a TypeScript type of the same name and values.
-	for name, values := range g.enums {
-		tsValues, ok := ts.enums[tsTypeName(name)]
-		if !ok {
-			report("type %s: in protocol.go, missing from protocol.ts", name)
-			continue
-		}
-		compareSets(report, name, "value", values, "protocol.go", tsValues, "protocol.ts")
-	}
-
-	// Structs: fields, and whether each may be left out.
-	for name, fields := range g.structs {
-		tsFields, ok := ts.structs[tsTypeName(name)]
-		if !ok {
-			if slices.Contains(mirrored, name) {
-				report("type %s: in protocol.go, missing from protocol.ts", name)
-			}
-			continue
-		}
-		compareFields(report, name, fields, tsFields)
-	}
-
-	// Other constants: the same name and value.
-	for name, value := range g.consts {
-		tsValue, ok := ts.consts[name]
-		switch {
-		case !ok:
-			report("constant %s: in protocol.go, missing from protocol.ts", name)
-		case tsValue != value:
-			report("constant %s: %s in protocol.go, %s in protocol.ts", name, value, tsValue)
 		}
 	}
 
 	// The README's tables of fields, states and codes.
 	for _, t := range readmeTables {
-		col := md.table(t.heading)
-		if col == nil {
+		if md[t.heading] == nil {
 			report("README: no table under %q", t.heading)
 			continue
 		}
 		want, what := g.enums[t.enum], "value"
 		if t.struc != "" {
-			want, what = names(g.structs[t.struc]), "field"
+			want, what = g.structs[t.struc], "field"
 		}
-		compareSets(report, t.struc+t.enum, what, want, "protocol.go", keys(col), "the README's "+strings.TrimLeft(t.heading, "# ")+" table")
+		compareSets(report, t.struc+t.enum, what, want, "protocol.go", md.firstColumn(t.heading), "the README's "+strings.TrimLeft(t.heading, "# ")+" table")
 	}
 
-	// A diagnostic's data: whatever protocol.go names the type of Diagnostic.data, protocol.ts
-	// calls it DiagnosticData and the README lists its fields under Diagnostics.
-	dataType := ""
-	for _, f := range g.structs["Diagnostic"] {
-		if f.name == "data" {
-			dataType = f.typ
-		}
+	// Every setting says when it takes effect, in SettingEffects and in the README.
+	if t := md["## Settings"]; t != nil && !slices.Contains(t.header, effectColumn) {
+		report("README: the Settings table has no %q column", effectColumn)
 	}
-	if dataType == "" {
-		report("Diagnostic field \"data\": in protocol.ts and the README's Diagnostics table, missing from protocol.go")
-	} else {
-		if dataType != "DiagnosticData" { // else compared with the other structs above
-			compareFields(report, dataType, g.structs[dataType], ts.structs["DiagnosticData"])
+	compareSets(report, "Settings", "key", g.structs["Settings"], "Settings", keys(g.effects), "SettingEffects")
+	for key, effect := range g.effects {
+		if !slices.Contains(g.enums["SettingEffect"], effect) {
+			report("setting %q: takes effect %q in SettingEffects, not a SettingEffect", key, effect)
 		}
-		compareSets(report, dataType, "field", names(g.structs[dataType]), "protocol.go", keys(md.table("## Diagnostics")), "the README's Diagnostics table")
+		if cell, ok := md.cell("## Settings", key, effectColumn); ok && cell != effect {
+			report("setting %q: takes effect %q in protocol.go, %q in the README's Settings table", key, effect, cell)
+		}
 	}
 	sort.Strings(problems)
 	return problems, nil
-}
-
-func tsTypeName(goName string) string {
-	if n, ok := tsName[goName]; ok {
-		return n
-	}
-	return goName
 }
 
 func compareSets(report func(string, ...any), typ, what string, a []string, aName string, b []string, bName string) {
@@ -185,41 +121,7 @@ func compareSets(report func(string, ...any), typ, what string, a []string, aNam
 	}
 }
 
-func compareFields(report func(string, ...any), typ string, goFields, tsFields []field) {
-	find := func(fields []field, name string) (field, bool) {
-		for _, f := range fields {
-			if f.name == name {
-				return f, true
-			}
-		}
-		return field{}, false
-	}
-	optional := map[bool]string{true: "optional", false: "required"}
-	for _, g := range goFields {
-		t, ok := find(tsFields, g.name)
-		switch {
-		case !ok:
-			report("%s field %q: in protocol.go, missing from protocol.ts", typ, g.name)
-		case t.optional != g.optional:
-			report("%s field %q: %s in protocol.go, %s in protocol.ts", typ, g.name, optional[g.optional], optional[t.optional])
-		}
-	}
-	for _, t := range tsFields {
-		if _, ok := find(goFields, t.name); !ok {
-			report("%s field %q: in protocol.ts, missing from protocol.go", typ, t.name)
-		}
-	}
-}
-
-func names(fields []field) []string {
-	out := make([]string, len(fields))
-	for i, f := range fields {
-		out[i] = f.name
-	}
-	return out
-}
-
-func keys(m map[string]bool) []string {
+func keys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -227,17 +129,19 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// readGo reads the declarations of protocol.go with go/ast.
+// readGo reads the declarations of protocol.go with go/ast: from source, so that the drift test
+// can change it as text.
 func readGo(src string) (*declarations, error) {
 	file, err := parser.ParseFile(token.NewFileSet(), goSource, src, 0)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", goSource, err)
 	}
 	d := &declarations{
-		methods: map[string]bool{}, methodK: map[string]string{},
-		enums: map[string][]string{}, structs: map[string][]field{}, consts: map[string]string{},
+		methods: map[string]string{}, enums: map[string][]string{},
+		structs: map[string][]string{}, fields: map[string]map[string]string{}, effects: map[string]string{},
 	}
-	stringTypes := map[string]bool{}
+	consts := map[string]string{} // every string constant by name, for SettingEffects' values
+	var effects *ast.CompositeLit
 	for _, decl := range file.Decls {
 		gen, ok := decl.(*ast.GenDecl)
 		if !ok {
@@ -246,134 +150,91 @@ func readGo(src string) (*declarations, error) {
 		for _, spec := range gen.Specs {
 			switch spec := spec.(type) {
 			case *ast.TypeSpec:
-				switch t := spec.Type.(type) {
-				case *ast.Ident:
-					if t.Name == "string" {
-						stringTypes[spec.Name.Name] = true
-					}
-				case *ast.StructType:
-					d.structs[spec.Name.Name] = jsonFields(t)
+				if t, ok := spec.Type.(*ast.StructType); ok {
+					d.structs[spec.Name.Name], d.fields[spec.Name.Name] = jsonFields(t)
 				}
 			case *ast.ValueSpec:
 				for i, name := range spec.Names {
 					if i >= len(spec.Values) {
 						continue
 					}
-					value := constValue(spec.Values[i])
-					typ := ""
-					if id, ok := spec.Type.(*ast.Ident); ok {
-						typ = id.Name
+					if lit, ok := spec.Values[i].(*ast.CompositeLit); ok && name.Name == "SettingEffects" {
+						effects = lit
 					}
-					switch {
+					value, err := strconv.Unquote(stringLit(spec.Values[i]))
+					if err != nil {
+						continue
+					}
+					consts[name.Name] = value
+					switch id, _ := spec.Type.(*ast.Ident); {
 					case strings.HasPrefix(name.Name, "Method"):
-						v, _ := strconv.Unquote(value)
-						d.methods[v] = true
-						d.methodK[v] = name.Name
-					case typ != "":
-						if v, err := strconv.Unquote(value); err == nil {
-							d.enums[typ] = append(d.enums[typ], v)
-						}
-					default:
-						d.consts[name.Name] = value
+						d.methods[value] = name.Name
+					case id != nil:
+						d.enums[id.Name] = append(d.enums[id.Name], value)
 					}
 				}
 			}
 		}
 	}
-	// Only string types are enums the other sides spell out; LSP's numeric ones are not mirrored.
-	for name := range d.enums {
-		if !stringTypes[name] {
-			delete(d.enums, name)
+	if effects == nil {
+		return nil, fmt.Errorf("%s declares no SettingEffects map", goSource)
+	}
+	for _, e := range effects.Elts {
+		kv := e.(*ast.KeyValueExpr)
+		key, err := strconv.Unquote(stringLit(kv.Key))
+		id, _ := kv.Value.(*ast.Ident)
+		if err != nil || id == nil {
+			return nil, fmt.Errorf("SettingEffects: an entry is not \"key\": EffectName")
 		}
+		d.effects[key] = consts[id.Name]
 	}
 	return d, nil
 }
 
-// constValue is a constant's value as written: a quoted string or a number, sign included.
-func constValue(e ast.Expr) string {
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		return e.Value
-	case *ast.UnaryExpr:
-		return e.Op.String() + constValue(e.X)
+func stringLit(e ast.Expr) string {
+	if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+		return lit.Value
 	}
 	return ""
 }
 
-// jsonFields lists a struct's fields by their JSON names; omitempty and omitzero make one optional.
-func jsonFields(s *ast.StructType) []field {
-	var out []field
+// jsonFields lists a struct's fields by their JSON names, and each one's type name when it is a
+// name or a pointer to one.
+func jsonFields(s *ast.StructType) ([]string, map[string]string) {
+	var names []string
+	types := map[string]string{}
 	for _, f := range s.Fields.List {
 		if f.Tag == nil {
 			continue
 		}
 		tag, _ := strconv.Unquote(f.Tag.Value)
-		name, opts, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
+		name, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
 		if name == "" || name == "-" {
 			continue
 		}
-		optional := slices.ContainsFunc(strings.Split(opts, ","), func(o string) bool { return o == "omitempty" || o == "omitzero" })
-		typ := ""
 		t := f.Type
 		if star, ok := t.(*ast.StarExpr); ok {
 			t = star.X
 		}
 		if id, ok := t.(*ast.Ident); ok {
-			typ = id.Name
+			types[name] = id.Name
 		}
-		out = append(out, field{name: name, optional: optional, typ: typ})
+		names = append(names, name)
 	}
-	return out
+	return names, types
 }
 
-var (
-	tsComment   = regexp.MustCompile(`(?s)/\*.*?\*/|//[^\n]*`)
-	tsMethod    = regexp.MustCompile(`new (?:Request|Notification)Type\d?<[^(]*>\(\s*"([^"]+)"\s*\)`)
-	tsUnion     = regexp.MustCompile(`export type (\w+)\s*=\s*((?:\s*\|?\s*"[^"]*")+)\s*;`)
-	tsConstEnum = regexp.MustCompile(`(?s)export const (\w+)\s*=\s*\{([^}]*)\}\s*as const;`)
-	tsConst     = regexp.MustCompile(`export const (\w+)\s*=\s*("[^"]*"|-?\d+)\s*;`)
-	tsInterface = regexp.MustCompile(`(?s)export interface (\w+)\s*\{(.*?)\n\}`)
-	tsField     = regexp.MustCompile(`(?m)^\s*(\w+)(\??):`)
-	tsString    = regexp.MustCompile(`"([^"]*)"`)
-)
+// readme holds the README's tables: for each heading, the first table under it, as the header's
+// cells and the rows whose first cell is backquoted, by that cell.
+type readme map[string]*table
 
-// readTS reads protocol.ts's declarations with patterns that fit how it is written: string unions
-// (`export type State = "a" | "b";`), value objects (`export const ErrorCode = {…} as const;`),
-// interfaces with one field a line, and RequestType/NotificationType constructions.
-func readTS(src string) *declarations {
-	src = tsComment.ReplaceAllString(src, "")
-	d := &declarations{methods: map[string]bool{}, enums: map[string][]string{}, structs: map[string][]field{}, consts: map[string]string{}}
-	for _, m := range tsMethod.FindAllStringSubmatch(src, -1) {
-		d.methods[m[1]] = true
-	}
-	for _, m := range tsUnion.FindAllStringSubmatch(src, -1) {
-		for _, v := range tsString.FindAllStringSubmatch(m[2], -1) {
-			d.enums[m[1]] = append(d.enums[m[1]], v[1])
-		}
-	}
-	for _, m := range tsConstEnum.FindAllStringSubmatch(src, -1) {
-		for _, v := range tsString.FindAllStringSubmatch(m[2], -1) {
-			d.enums[m[1]] = append(d.enums[m[1]], v[1])
-		}
-	}
-	for _, m := range tsConst.FindAllStringSubmatch(src, -1) {
-		d.consts[m[1]] = m[2]
-	}
-	for _, m := range tsInterface.FindAllStringSubmatch(src, -1) {
-		fields := []field{}
-		for _, f := range tsField.FindAllStringSubmatch(m[2], -1) {
-			fields = append(fields, field{name: f[1], optional: f[2] == "?"})
-		}
-		d.structs[m[1]] = fields
-	}
-	return d
+type table struct {
+	header []string
+	rows   map[string][]string
+	order  []string
 }
 
-// readme holds the README's tables: for each heading, the backquoted first cells of the first
-// table under it.
-type readme map[string]map[string]bool
-
-var mdFirstCell = regexp.MustCompile("^\\|\\s*`([^`]+)`\\s*\\|")
+var mdBackquoted = regexp.MustCompile("^`([^`]+)`$")
 
 func readREADME(src string) readme {
 	md := readme{}
@@ -386,11 +247,14 @@ func readREADME(src string) readme {
 		case strings.HasPrefix(line, "#"):
 			heading, done = strings.TrimSpace(line), false
 		case strings.HasPrefix(line, "|") && !done:
-			if md[heading] == nil {
-				md[heading] = map[string]bool{}
-			}
-			if m := mdFirstCell.FindStringSubmatch(line); m != nil {
-				md[heading][m[1]] = true
+			cells := splitRow(line)
+			t := md[heading]
+			if t == nil {
+				t = &table{header: cells, rows: map[string][]string{}}
+				md[heading] = t
+			} else if m := mdBackquoted.FindStringSubmatch(cells[0]); m != nil {
+				t.rows[m[1]] = cells
+				t.order = append(t.order, m[1])
 			}
 		case md[heading] != nil:
 			done = true // the first table under the heading has ended
@@ -399,11 +263,44 @@ func readREADME(src string) readme {
 	return md
 }
 
-func (md readme) table(heading string) map[string]bool { return md[heading] }
+// splitRow splits a table row into its trimmed cells; `\|` inside a cell is not a border.
+func splitRow(line string) []string {
+	line = strings.Trim(strings.TrimSpace(line), "|")
+	var cells []string
+	start := 0
+	for i := 0; i < len(line); i++ {
+		switch {
+		case line[i] == '\\':
+			i++ // the escaped character
+		case line[i] == '|':
+			cells = append(cells, strings.TrimSpace(line[start:i]))
+			start = i + 1
+		}
+	}
+	return append(cells, strings.TrimSpace(line[start:]))
+}
 
-// manifestSource is the VS Code extension's manifest, whose settings offer the values of each
-// setting of an enum type as a list to pick from.
-const manifestSource = "../vscode-extension/package.json"
+// firstColumn is the backquoted first cells of the table under heading.
+func (md readme) firstColumn(heading string) []string {
+	if t := md[heading]; t != nil {
+		return t.order
+	}
+	return nil
+}
+
+// cell is the value, without backquotes, of column in the row of key of the table under heading.
+func (md readme) cell(heading, key, column string) (string, bool) {
+	t := md[heading]
+	if t == nil {
+		return "", false
+	}
+	i := slices.Index(t.header, column)
+	row, ok := t.rows[key]
+	if i < 0 || !ok || i >= len(row) {
+		return "", false
+	}
+	return strings.Trim(row[i], "`"), true
+}
 
 // manifestParity returns every difference between the values of a Settings field of a Go string
 // type and the enum of its setting in the manifest: a value VS Code offers that the backend
@@ -427,12 +324,12 @@ func manifestParity(goSrc, manifest string) ([]string, error) {
 	}
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	for _, f := range g.structs["Settings"] {
-		values, isEnum := g.enums[f.typ]
+	for _, name := range g.structs["Settings"] {
+		values, isEnum := g.enums[g.fields["Settings"][name]]
 		if !isEnum {
 			continue
 		}
-		key := SettingsSection + "." + f.name
+		key := SettingsSection + "." + name
 		prop, ok := m.Contributes.Configuration.Properties[key]
 		if !ok {
 			report("setting %s: in protocol.go, missing from package.json", key)
@@ -444,14 +341,19 @@ func manifestParity(goSrc, manifest string) ([]string, error) {
 	return problems, nil
 }
 
-// TestManifestParity fails when the extension offers other values than the backend takes.
-func TestManifestParity(t *testing.T) {
-	goSrc, _, _ := readSources(t)
-	manifest, err := os.ReadFile(manifestSource)
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, err := manifestParity(goSrc, string(manifest))
+	return string(b)
+}
+
+// TestManifestParity fails when the extension offers other values than the backend takes.
+func TestManifestParity(t *testing.T) {
+	goSrc, manifest := read(t, goSource), read(t, manifestSource)
+	problems, err := manifestParity(goSrc, manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +365,7 @@ func TestManifestParity(t *testing.T) {
 	if drifted == goSrc {
 		t.Fatal("protocol.go no longer declares ReloadOff as this test expects; update it")
 	}
-	problems, err = manifestParity(drifted, string(manifest))
+	problems, err = manifestParity(drifted, manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,22 +375,9 @@ func TestManifestParity(t *testing.T) {
 	}
 }
 
-func readSources(t *testing.T) (goSrc, tsSrc, md string) {
-	t.Helper()
-	read := func(path string) string {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	return read(goSource), read(tsSource), read(readmeSource)
-}
-
-// TestParity fails when protocol.go, protocol.ts and README.md disagree.
+// TestParity fails when protocol.go and README.md disagree.
 func TestParity(t *testing.T) {
-	goSrc, tsSrc, md := readSources(t)
-	problems, err := parity(goSrc, tsSrc, md)
+	problems, err := parity(read(t, goSource), read(t, readmeSource))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,21 +386,29 @@ func TestParity(t *testing.T) {
 	}
 }
 
+// SettingsPayload, the shape an editor sends, uses the section keys the backend reads.
+func TestSettingsPayloadKeys(t *testing.T) {
+	typ := reflect.TypeFor[SettingsPayload]()
+	var got []string
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		got = append(got, name)
+	}
+	if want := []string{SettingsSection, FolderSettingsSection}; !slices.Equal(got, want) {
+		t.Errorf("SettingsPayload's JSON keys = %q, want %q", got, want)
+	}
+}
+
 // TestParityCatchesDrift changes one source at a time, as a careless edit would, and checks that
 // parity names the difference.
 func TestParityCatchesDrift(t *testing.T) {
-	goSrc, tsSrc, md := readSources(t)
+	goSrc, md := read(t, goSource), read(t, readmeSource)
 	cases := []struct {
 		name       string
-		source     *string // which of the three the edit applies to
+		source     *string // which of the two the edit applies to
 		old, new   string
 		wantReport string
 	}{
-		{
-			name: "a method renamed in protocol.ts", source: &tsSrc,
-			old: `"runserver/stop"`, new: `"runserver/halt"`,
-			wantReport: `method "runserver/stop": in protocol.go (MethodStop), missing from protocol.ts`,
-		},
 		{
 			name: "a method renamed in protocol.go", source: &goSrc,
 			old: `MethodRestart = "runserver/restart"`, new: `MethodRestart = "runserver/reload"`,
@@ -523,19 +420,9 @@ func TestParityCatchesDrift(t *testing.T) {
 			wantReport: `ErrorCode value "folder-gone": in protocol.go, missing from the README's Error codes table`,
 		},
 		{
-			name: "an error code removed from protocol.ts", source: &tsSrc,
-			old: `    FolderGone: "folder-gone",` + "\n", new: "",
-			wantReport: `ErrorCode value "folder-gone": in protocol.go, missing from protocol.ts`,
-		},
-		{
 			name: "an error code added to protocol.go", source: &goSrc,
 			old: `CodeFolderGone         ErrorCode = "folder-gone"`, new: `CodeFolderGone ErrorCode = "folder-gone"; CodeOutOfMemory ErrorCode = "out-of-memory"`,
-			wantReport: `ErrorCode value "out-of-memory": in protocol.go, missing from protocol.ts`,
-		},
-		{
-			name: "a state renamed in protocol.ts", source: &tsSrc,
-			old: `"stopping"`, new: `"halting"`,
-			wantReport: `State value "stopping": in protocol.go, missing from protocol.ts`,
+			wantReport: `ErrorCode value "out-of-memory": in protocol.go, missing from the README's Error codes table`,
 		},
 		{
 			name: "a state missing from the README", source: &md,
@@ -545,12 +432,7 @@ func TestParityCatchesDrift(t *testing.T) {
 		{
 			name: "a Status field added to protocol.go", source: &goSrc,
 			old: "type Status struct {", new: "type Status struct {\n\tUptimeMs int `json:\"uptimeMs,omitzero\"`",
-			wantReport: `Status field "uptimeMs": in protocol.go, missing from protocol.ts`,
-		},
-		{
-			name: "a Status field made optional in protocol.ts", source: &tsSrc,
-			old: "    reloads: number;", new: "    reloads?: number;",
-			wantReport: `Status field "reloads": required in protocol.go, optional in protocol.ts`,
+			wantReport: `Status field "uptimeMs": in protocol.go, missing from the README's Status table`,
 		},
 		{
 			name: "an Error field missing from the README", source: &md,
@@ -558,14 +440,29 @@ func TestParityCatchesDrift(t *testing.T) {
 			wantReport: `Error field "exception": in protocol.go, missing from the README's Error table`,
 		},
 		{
+			name: "a diagnostic's data field added to protocol.go", source: &goSrc,
+			old: "type DiagnosticData struct {", new: "type DiagnosticData struct {\n\tHint string `json:\"hint,omitempty\"`",
+			wantReport: `DiagnosticData field "hint": in protocol.go, missing from the README's Diagnostics table`,
+		},
+		{
 			name: "a settings key renamed in the README", source: &md,
 			old: "| `startupTimeout` |", new: "| `startTimeout` |",
 			wantReport: `Settings field "startTimeout": in the README's Settings table, missing from protocol.go`,
 		},
 		{
-			name: "a constant changed in protocol.ts", source: &tsSrc,
-			old: `DiagnosticSource = "runserver"`, new: `DiagnosticSource = "django"`,
-			wantReport: `constant DiagnosticSource: "runserver" in protocol.go, "django" in protocol.ts`,
+			name: "a setting added without saying when it takes effect", source: &goSrc,
+			old: "type Settings struct {", new: "type Settings struct {\n\tPort int `json:\"port,omitzero\"`",
+			wantReport: `Settings key "port": in Settings, missing from SettingEffects`,
+		},
+		{
+			name: "a setting's effect changed in protocol.go", source: &goSrc,
+			old: `"preload":        EffectNextLaunch,`, new: `"preload": EffectRestart,`,
+			wantReport: `setting "preload": takes effect "restart" in protocol.go, "nextLaunch" in the README's Settings table`,
+		},
+		{
+			name: "a setting's effect changed in the README", source: &md,
+			old: "| `watch` | `auto` \\| `events` \\| `poll` | `auto` | `atOnce` |", new: "| `watch` | `auto` \\| `events` \\| `poll` | `auto` | `restart` |",
+			wantReport: `setting "watch": takes effect "atOnce" in protocol.go, "restart" in the README's Settings table`,
 		},
 	}
 	for _, c := range cases {
@@ -576,7 +473,7 @@ func TestParityCatchesDrift(t *testing.T) {
 			saved := *c.source
 			*c.source = strings.Replace(saved, c.old, c.new, 1)
 			defer func() { *c.source = saved }()
-			problems, err := parity(goSrc, tsSrc, md)
+			problems, err := parity(goSrc, md)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,12 +1,15 @@
 // Package protocol declares every method and wire type spoken between an
 // editor and the django-runserver backend. README.md beside this file is the
-// specification; the VS Code extension mirrors it in src/protocol.ts.
+// specification. The VS Code extension's src/protocol.ts is generated from
+// this file by ./generate: change this file, then run go generate ./protocol.
 //
 // The transport is JSON-RPC 2.0 with LSP Content-Length framing on the
 // backend's stdin and stdout. The lifecycle, workspace folders, saves,
 // diagnostics and messages reuse the LSP shapes; everything specific to
 // running Django lives under the "runserver/" prefix.
 package protocol
+
+//go:generate go run ./generate
 
 // Methods sent by the editor.
 const (
@@ -60,6 +63,41 @@ const (
 	MethodDebugReady = "runserver/debugReady"
 	// MethodDebugGone says that process is gone; see DebugGoneParams.
 	MethodDebugGone = "runserver/debugGone"
+)
+
+// RequestType is a request of Method whose params are P and whose result is
+// R. The generator writes each as vscode-jsonrpc's RequestType, so that an
+// editor's calls are typed as the backend answers them.
+type RequestType[P, R any] struct{ Method string }
+
+// NotificationType is a notification of Method whose params are P.
+type NotificationType[P any] struct{ Method string }
+
+// The runserver/ messages, typed. The LSP ones have their types in every
+// LSP client library.
+var (
+	// StartRequest starts a folder's server. Replies starting, the current
+	// Status, or failed at once.
+	StartRequest = RequestType[StartParams, Status]{MethodStart}
+	// StopRequest stops a folder's server. Replies once the process tree is
+	// gone and the port is free.
+	StopRequest = RequestType[FolderParams, Status]{MethodStop}
+	// RestartRequest restarts (or starts) a folder's server.
+	RestartRequest = RequestType[FolderParams, Status]{MethodRestart}
+	// StatusRequest asks for a folder's Status.
+	StatusRequest = RequestType[FolderParams, Status]{MethodStatus}
+
+	// DidChangeStatusNotification carries a folder's Status on every state
+	// change.
+	DidChangeStatusNotification = NotificationType[Status]{MethodDidChangeStatus}
+	// LogNotification carries one line of Django's output.
+	LogNotification = NotificationType[LogParams]{MethodLog}
+	// DebugReadyNotification says where a debugger attaches to a new server
+	// process.
+	DebugReadyNotification = NotificationType[DebugReadyParams]{MethodDebugReady}
+	// DebugGoneNotification says a process announced by debugReady is gone,
+	// and its debug session with it.
+	DebugGoneNotification = NotificationType[DebugGoneParams]{MethodDebugGone}
 )
 
 // ErrServerNotInitialized is the JSON-RPC error code for a request that
@@ -183,13 +221,18 @@ type Status struct {
 	// BrowserReloadNote says why requests during a reload can fail on
 	// this platform (the socket can't be handed on), or is empty.
 	BrowserReloadNote string `json:"browserReloadNote,omitempty"`
-	// Start says how the latest server process started while preloading is
-	// on: forked from the preloader (warm) or a fresh interpreter (cold).
+	// Start says how the latest server process started in fast mode: forked
+	// from a preloader (warm) or in a fresh interpreter (cold).
 	Start StartKind `json:"start,omitempty"`
-	// ColdReason says why the latest reload started cold while preloading
-	// is on: the preloader was not ready, or was discarded because what it
-	// imported changed.
+	// ColdReason says why the latest reload started cold in fast mode:
+	// preloading is off or can't work here, the preloader was not ready, or
+	// it was discarded because what it imported changed.
 	ColdReason string `json:"coldReason,omitempty"`
+	// SetUpAhead is set when the latest process is warm and was forked
+	// from the preloader that had set Django up (settings, apps, models),
+	// so it skipped Django's set-up; a warm process without it was forked
+	// from the preloaded modules and set Django up itself.
+	SetUpAhead bool `json:"setUpAhead,omitempty"`
 	// Debug is set while the server runs under the debugger.
 	Debug *DebugStatus `json:"debug,omitempty"`
 }
@@ -290,6 +333,44 @@ type Settings struct {
 	Preload PreloadMode `json:"preload,omitempty"`
 }
 
+// SettingEffect says when a changed setting reaches a running server.
+type SettingEffect string
+
+// The setting effects.
+const (
+	// EffectRestart: the running server keeps the old value until it is
+	// restarted. The backend doesn't restart it by itself; an editor offers
+	// runserver/restart.
+	EffectRestart SettingEffect = "restart"
+	// EffectAtOnce: the backend applies the new value to a running server at
+	// once.
+	EffectAtOnce SettingEffect = "atOnce"
+	// EffectNextLaunch: the value is read when it is next needed, by the
+	// next process the server launches (a reload or a start) or the next
+	// port conflict, so no restart is needed.
+	EffectNextLaunch SettingEffect = "nextLaunch"
+)
+
+// SettingEffects says, for each key of Settings, when a change to it takes
+// effect. The engine behaves so (its tests check it), README.md's Settings
+// table says so, and an editor reads it to offer a restart.
+var SettingEffects = map[string]SettingEffect{
+	"python":         EffectRestart,
+	"managePy":       EffectRestart,
+	"address":        EffectRestart,
+	"args":           EffectRestart,
+	"env":            EffectRestart,
+	"envFile":        EffectRestart,
+	"reload":         EffectRestart,
+	"watchExclude":   EffectAtOnce,
+	"onPortConflict": EffectNextLaunch,
+	"startupTimeout": EffectNextLaunch,
+	"watch":          EffectAtOnce,
+	"pollInterval":   EffectAtOnce,
+	"browserReload":  EffectRestart,
+	"preload":        EffectNextLaunch,
+}
+
 // WorkspaceFolder is LSP's WorkspaceFolder.
 type WorkspaceFolder struct {
 	URI  string `json:"uri"`
@@ -314,7 +395,19 @@ type InitializeParams struct {
 // InitializationOptions carries the settings at start-up, in the same shape as
 // ConfigurationParams.Settings.
 type InitializationOptions struct {
-	Settings map[string]any `json:"settings,omitempty"`
+	Settings map[string]any `json:"settings,omitempty" ts:"SettingsPayload"`
+}
+
+// SettingsPayload is the shape of ConfigurationParams.Settings and
+// InitializationOptions.Settings. The backend decodes those as maps, so that
+// a value of the wrong type fails its own key (invalid-settings) and not the
+// whole message; a ts tag gives an editor this type instead.
+type SettingsPayload struct {
+	// Settings are the global settings, under SettingsSection.
+	Settings Settings `json:"djangoRunserver"`
+	// Folders maps a folder URI to the settings that override the global
+	// ones for it, under FolderSettingsSection.
+	Folders map[string]Settings `json:"djangoRunserverFolders,omitempty"`
 }
 
 // SaveOptions is LSP's SaveOptions.
@@ -373,7 +466,7 @@ type DidChangeWorkspaceFoldersParams struct {
 // ConfigurationParams is the params of workspace/didChangeConfiguration:
 // {settings: {djangoRunserver: Settings, djangoRunserverFolders?: {uri: Settings}}}.
 type ConfigurationParams struct {
-	Settings map[string]any `json:"settings"`
+	Settings map[string]any `json:"settings" ts:"SettingsPayload"`
 }
 
 // TextDocumentIdentifier is LSP's TextDocumentIdentifier.

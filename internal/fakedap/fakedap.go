@@ -5,7 +5,6 @@
 package fakedap
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/server/debugger"
+	"github.com/django-runserver/django-runserver/server/framing"
 )
 
 // Timeout bounds every wait. Generous: the machine may be loaded.
@@ -61,9 +61,9 @@ func (c *Client) Done() <-chan struct{} { return c.done }
 
 func (c *Client) read() {
 	defer close(c.done)
-	br := bufio.NewReader(c.conn)
+	fr := framing.NewReader(c.conn, debugger.MaxMessage)
 	for {
-		_, body, err := debugger.ReadMessage(br)
+		_, body, err := fr.Read()
 		if err != nil {
 			return
 		}

@@ -10,21 +10,19 @@
 package debugger
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/django-runserver/django-runserver/server/framing"
 )
 
-// maxMessage bounds one DAP message: a variables reply on a huge object is
+// MaxMessage bounds one DAP message: a variables reply on a huge object is
 // large, but not this large.
-const maxMessage = 256 << 20
+const MaxMessage = 256 << 20
 
 // dialTimeout bounds the connection to debugpy's adapter on loopback.
 const dialTimeout = 5 * time.Second
@@ -280,13 +278,14 @@ func (r *Relay) setAttached(delta int) {
 	}
 }
 
-// relay copies DAP messages from src to dst unchanged, until src ends or
-// a write fails. Each is shown to before (if any) before it is written, and
-// to after (if any) once it is.
+// relay copies DAP messages from src to dst unchanged, until src ends, a
+// message is malformed, or a write fails. Each is shown to before (if any)
+// before it is written, and to after (if any) once it is.
 func relay(dst io.Writer, src io.Reader, before, after func(message)) {
-	br := bufio.NewReaderSize(src, 64<<10)
+	fr := framing.NewReader(src, MaxMessage)
+	var out []byte
 	for {
-		header, body, err := ReadMessage(br)
+		header, body, err := fr.Read()
 		if err != nil {
 			return
 		}
@@ -295,44 +294,12 @@ func relay(dst io.Writer, src io.Reader, before, after func(message)) {
 		if parsed && before != nil {
 			before(m)
 		}
-		if _, err := dst.Write(append(header, body...)); err != nil {
+		out = append(append(out[:0], header...), body...)
+		if _, err := dst.Write(out); err != nil {
 			return
 		}
 		if parsed && after != nil {
 			after(m)
 		}
 	}
-}
-
-// ReadMessage reads one DAP message: its header lines, as they came, and
-// its body.
-func ReadMessage(br *bufio.Reader) (header, body []byte, err error) {
-	length := -1
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return nil, nil, err
-		}
-		header = append(header, line...)
-		if len(header) > 64<<10 {
-			return nil, nil, errors.New("DAP header too long")
-		}
-		text := strings.TrimRight(string(line), "\r\n")
-		if text == "" {
-			break
-		}
-		if name, value, ok := strings.Cut(text, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
-			if length, err = strconv.Atoi(strings.TrimSpace(value)); err != nil {
-				return nil, nil, fmt.Errorf("bad DAP Content-Length %q: %w", value, err)
-			}
-		}
-	}
-	if length < 0 || length > maxMessage {
-		return nil, nil, fmt.Errorf("bad DAP Content-Length %d", length)
-	}
-	body = make([]byte, length)
-	if _, err := io.ReadFull(br, body); err != nil {
-		return nil, nil, err
-	}
-	return header, body, nil
 }

@@ -2,7 +2,6 @@ package debugger
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -142,13 +141,5 @@ func TestRelayCloseEndsTheSession(t *testing.T) {
 	client.SetReadDeadline(time.Now().Add(wait))
 	if n, err := client.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read %d bytes, %v after Close; want EOF", n, err)
-	}
-}
-
-func TestReadMessageRejectsBadLengths(t *testing.T) {
-	for _, in := range []string{"Content-Length: x\r\n\r\n", "Content-Length: -1\r\n\r\n", "\r\n", "Content-Length: 999999999999\r\n\r\n"} {
-		if _, _, err := ReadMessage(bufio.NewReader(bytes.NewBufferString(in))); err == nil {
-			t.Errorf("ReadMessage(%q) accepted it", in)
-		}
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -45,7 +46,7 @@ func (e *Engine) live() bool {
 // Where the platform can't hand sockets on, each process binds the address
 // itself and readiness is a connect.
 func (e *Engine) keepsSocket() bool {
-	return e.live() && listener.Supported == ""
+	return e.live() && listener.Unsupported == ""
 }
 
 // browserReload reports whether pages get the reload script.
@@ -205,7 +206,7 @@ func (e *Engine) browserStatus(st *protocol.Status) {
 		return
 	}
 	st.BrowserReload = e.browserReload()
-	st.BrowserReloadNote = listener.Supported
+	st.BrowserReloadNote = listener.Unsupported
 }
 
 // servingProcess is a process whose readiness is its word on the ready
@@ -232,7 +233,7 @@ func (p *servingProcess) take() *os.File {
 	return sock
 }
 
-func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
+func (p *servingProcess) AwaitReady(ctx context.Context, addr portcheck.Address, owned bool) bool {
 	said := make(chan bool, 1)
 	go func() {
 		ok, sock := p.ready.Wait()
@@ -248,8 +249,13 @@ func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
 	if !p.connect {
 		return <-said
 	}
+	// The connect wait ends with this call: once the process has said it
+	// serves, the engine holds a copy of its socket, so the owner check
+	// would fail, and retry every few milliseconds, for the process's life.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	connected := make(chan bool, 1)
-	go func() { connected <- p.Process.AwaitReady(addr, true) }()
+	go func() { connected <- p.Process.AwaitReady(ctx, addr, true) }()
 	select {
 	case ok := <-said:
 		if ok {
@@ -265,8 +271,8 @@ func (p *servingProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
 func (e *Engine) announceBrowser() {
 	switch {
 	case !e.live():
-	case listener.Supported != "":
-		e.log(protocol.MessageInfo, e.name()+" "+listener.Supported)
+	case listener.Unsupported != "":
+		e.log(protocol.MessageInfo, e.name()+" "+listener.Unsupported)
 	case e.browserReload():
 		e.n.LogMessage(Message{Type: protocol.MessageInfo, Setting: "browserReload",
 			Text: e.name() + " browser reload: open pages reload themselves after a change, and show the error while the server is failed"})

@@ -459,6 +459,7 @@ func (e *Engine) status() protocol.Status {
 		Mode:         e.settings.Reload,
 		Start:        e.warm.start,
 		ColdReason:   e.warm.coldReason,
+		SetUpAhead:   e.warm.setUpAhead,
 		Debug:        e.debugStatus(),
 	}
 	if e.addr.Port != 0 && e.state != protocol.StateStopped {

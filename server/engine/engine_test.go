@@ -201,6 +201,54 @@ func TestRetryLoadsWhatWasHeld(t *testing.T) {
 	}
 }
 
+// A write that lands just after a reload's process read the files, while
+// changes are held, still reaches that process: it reloads onto the new
+// content instead of serving the older code.
+func TestWriteRightAfterTheLoadIsNotLost(t *testing.T) {
+	r := newRig(t, nil, nil, "views.py", "models.py")
+	r.running(t)
+	views, models := filepath.Join(r.folder, "views.py"), filepath.Join(r.folder, "models.py")
+	from := r.rec.mark()
+	r.save(t, views, "broken\n")
+	second := r.launch.proc(t, 2)
+	r.save(t, views, "fixed\n") // held: the reload runs
+	second.exit(1)
+	r.rec.awaitState(t, from, protocol.StateFailed)
+	r.launch.mu.Lock()
+	r.launch.afterLoad = func(p *fakeProc) {
+		if p.pid != 1002 {
+			return
+		}
+		if err := os.WriteFile(views, []byte("fixed, and saved again\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+		r.e.Changed([]string{views}, protocol.TriggerWatch, r.clock.Now())
+	}
+	r.launch.mu.Unlock()
+	r.clock.awaitTimer(t, StormQuiet)
+	r.clock.Advance(StormQuiet) // the retry loads the held change
+	third := r.launch.proc(t, 3)
+	if third.loaded[views] != "fixed\n" {
+		t.Fatalf("the retry loaded %q", third.loaded[views])
+	}
+	third.becomeReady()
+	r.e.Status()
+	r.settle(t)
+	r.clock.awaitTimer(t, StormQuiet)
+	r.clock.Advance(StormQuiet) // the write after the load is sent, and reloads
+	r.e.Status()
+	r.settle(t)
+	if n := r.launch.started(); n != 4 {
+		t.Fatalf("%d processes, want 4: the write after the retry's load was dropped; the retry got %q", n, third.lines())
+	}
+	if got := r.launch.proc(t, 4).loaded[views]; got != "fixed, and saved again\n" {
+		t.Errorf("the last process loaded %q", got)
+	}
+	if got := r.launch.proc(t, 4).loaded[models]; got != "v0\n" {
+		t.Errorf("models.py loaded as %q", got)
+	}
+}
+
 // A single save goes to the server at once: no added delay.
 func TestSingleSaveIsSentAtOnce(t *testing.T) {
 	r := newRig(t, nil, nil)
@@ -234,9 +282,7 @@ func TestStormWithAFailedReload(t *testing.T) {
 // stormTest runs the storm; with failAfter, the first reload's process
 // fails that long after it starts.
 func stormTest(t *testing.T, failAfter time.Duration) {
-	// The test calls Changed itself: keep the watcher's own view of the
-	// same writes out of it.
-	r := newRig(t, nil, map[string]any{"watchExclude": []any{"storm.py"}}, "storm.py")
+	r := newRig(t, nil, nil, "storm.py")
 	r.running(t)
 	storm := filepath.Join(r.folder, "storm.py")
 	const (
@@ -260,7 +306,8 @@ func stormTest(t *testing.T, failAfter time.Duration) {
 			p.becomeReady() // serve once a process has had its start-up time
 		}
 		r.clock.Advance(step)
-		r.e.Status() // the loop has handled what the tick caused
+		r.e.Status() // the loop has handled the timers the tick fired
+		r.settle(t)  // and what the processes did
 	}
 	for i := 0; time.Duration(i)*step < length; i++ {
 		// Each write is longer than the last, so no two share a size
@@ -362,4 +409,26 @@ func TestPortInUseNextFree(t *testing.T) {
 	if got := r.rec.texts(); !strings.Contains(got, "Port 8000 is in use by another process. Starting on port 8001 instead.") {
 		t.Errorf("messages: %s", got)
 	}
+}
+
+// A fast reload that can't fork from a preloader says it started cold, and
+// why, in its status and its line: here, preloading is off.
+func TestReloadSaysColdWhenPreloadingIsOff(t *testing.T) {
+	r := newRig(t, nil, map[string]any{"preload": "off"}, "views.py")
+	r.running(t)
+	from := r.rec.mark()
+	r.save(t, filepath.Join(r.folder, "views.py"), "v1\n")
+	r.launch.proc(t, 2).becomeReady()
+	st := r.rec.awaitState(t, from, protocol.StateRunning)
+	if st.Start != protocol.StartCold || st.ColdReason != "preloading is off" {
+		t.Errorf("reload status: start %q, coldReason %q; want cold because preloading is off", st.Start, st.ColdReason)
+	}
+	r.rec.await(t, "the reload's line", func(r *recorder) bool {
+		for _, m := range r.messages {
+			if strings.Contains(m.Text, "reloaded in") {
+				return strings.HasSuffix(m.Text, " (cold: preloading is off)")
+			}
+		}
+		return false
+	})
 }

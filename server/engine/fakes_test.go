@@ -250,6 +250,10 @@ type fakeLauncher struct {
 	changed chan struct{}
 	// check, when set, answers CheckPython; it may block.
 	check func(ctx context.Context) *protocol.Error
+	// afterLoad, when set, runs once a process has read the tracked files,
+	// before Start returns: a write there lands right after the process
+	// loaded its code.
+	afterLoad func(*fakeProc)
 }
 
 func newFakeLauncher(tracked ...string) *fakeLauncher {
@@ -267,6 +271,17 @@ func (l *fakeLauncher) CheckPython(ctx context.Context, _, _ string, _ []string)
 }
 
 func (l *fakeLauncher) Start(spec supervisor.Spec) (Process, error) {
+	p := l.start(spec)
+	l.mu.Lock()
+	afterLoad := l.afterLoad
+	l.mu.Unlock()
+	if afterLoad != nil {
+		afterLoad(p)
+	}
+	return p, nil
+}
+
+func (l *fakeLauncher) start(spec supervisor.Spec) *fakeProc {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := &fakeProc{pid: 1000 + len(l.procs), spec: spec, tracked: l.tracked, loaded: map[string]string{},
@@ -278,7 +293,7 @@ func (l *fakeLauncher) Start(spec supervisor.Spec) (Process, error) {
 	l.procs = append(l.procs, p)
 	close(l.changed)
 	l.changed = make(chan struct{})
-	return p, nil
+	return p
 }
 
 // started is the number of processes started so far.
@@ -354,11 +369,13 @@ func (p *fakeProc) Stop(time.Duration) {
 	p.exit(-1)
 }
 
-func (p *fakeProc) AwaitReady(portcheck.Address, bool) bool {
+func (p *fakeProc) AwaitReady(ctx context.Context, _ portcheck.Address, _ bool) bool {
 	select {
 	case <-p.ready:
 		return true
 	case <-p.done:
+		return false
+	case <-ctx.Done():
 		return false
 	}
 }
@@ -372,6 +389,26 @@ func (p *fakeProc) exit(code int) {
 		p.code = code
 		close(p.done)
 	})
+}
+
+// exited reports whether the process has ended.
+func (p *fakeProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// isReady reports whether the process accepts connections.
+func (p *fakeProc) isReady() bool {
+	select {
+	case <-p.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 func (p *fakeProc) wasStopped() bool {
@@ -412,7 +449,8 @@ type rig struct {
 
 // newRig starts an engine on fakes. settings are on top of a fast-mode
 // default on 127.0.0.1:8000 whose "python" is this test binary (a file
-// that exists; the fake launcher never runs it).
+// that exists; the fake launcher never runs it), and which does not watch
+// the tracked files.
 func newRig(t *testing.T, prober portcheck.Prober, settings map[string]any, tracked ...string) *rig {
 	t.Helper()
 	folder, err := filepath.EvalSymlinks(t.TempDir())
@@ -428,7 +466,15 @@ func newRig(t *testing.T, prober portcheck.Prober, settings map[string]any, trac
 			t.Fatal(err)
 		}
 	}
-	all := map[string]any{"python": os.Args[0], "address": "127.0.0.1:8000", "onPortConflict": "fail"}
+	// The tests report their own writes to the tracked files. The real
+	// watcher would report them again, in real time: late enough, a change
+	// restarts the quiet period of a storm after a test advanced the clock
+	// past it.
+	var unwatched []any
+	for _, f := range tracked {
+		unwatched = append(unwatched, filepath.Base(f))
+	}
+	all := map[string]any{"python": os.Args[0], "address": "127.0.0.1:8000", "onPortConflict": "fail", "watchExclude": unwatched}
 	for k, v := range settings {
 		all[k] = v
 	}
@@ -457,6 +503,41 @@ func (r *rig) running(t *testing.T) *fakeProc {
 	p.becomeReady()
 	r.rec.awaitState(t, from, protocol.StateRunning)
 	return p
+}
+
+// settle waits until the engine has handled what its newest process did:
+// its exit (and then what the next process did), or its readiness. A
+// process reports both through goroutines of the engine's (the exit
+// watcher, AwaitReady) that post to its loop, so a call to the engine that
+// returns says nothing of them: the Go scheduler may leave them queued
+// while the test and the loop hand the processor to each other, for
+// thousands of steps of a fake clock (always, with GOMAXPROCS=1). Without
+// this wait, a test that drives time moves on without them.
+func (r *rig) settle(t *testing.T) {
+	t.Helper()
+	for {
+		n := r.launch.started()
+		p := r.launch.proc(t, n)
+		switch {
+		case p.exited():
+			// Every spawn reports its process, so a status with another
+			// pid after one with p's says the engine has left p.
+			r.rec.await(t, fmt.Sprintf("the exit of pid %d handled", p.pid), func(r *recorder) bool {
+				i := slices.IndexFunc(r.statuses, func(st protocol.Status) bool { return st.PID == p.pid })
+				return i >= 0 && r.statuses[len(r.statuses)-1].PID != p.pid
+			})
+			if r.launch.started() > n {
+				continue // the exit started another process
+			}
+		case p.isReady():
+			r.rec.await(t, fmt.Sprintf("pid %d running", p.pid), func(r *recorder) bool {
+				return slices.ContainsFunc(r.statuses, func(st protocol.Status) bool {
+					return st.State == protocol.StateRunning && st.PID == p.pid
+				})
+			})
+		}
+		return
+	}
 }
 
 // save writes content to path and reports it saved, now; it returns once

@@ -163,6 +163,17 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 		timeout += DebugAttachWait // the process serves once a debugger attached, or this passed
 	}
 	out := newOutput(s.Reload)
+	// The new process loads the files as they are now, changes held until
+	// now included: their stamps are what it will see. They are taken
+	// before it starts, never after: a process (a fork above all) may read a
+	// file before a stat after its start, and a write landing between the
+	// two would be stamped as loaded, its change dropped as a duplicate, and
+	// the process left on the older code. A stamp taken first is at worst
+	// older than what the process reads, which costs one more reload, never
+	// a lost change.
+	for _, t := range e.held {
+		e.fresh(t.path)
+	}
 	proc, err := e.startServer(p, state, supervisor.Spec{
 		Path:          p.python,
 		Args:          args,
@@ -180,12 +191,7 @@ func (e *Engine) spawn(p plan, state protocol.State) {
 	}
 	proc = e.wrap(h, proc)
 	e.proc, e.out, e.ready, e.pending = proc, out, false, pendingNone
-	// The new process loads the files as they are now: changes held until
-	// now are in what it loads. Their stamps are what it has seen.
-	for _, t := range e.held {
-		e.fresh(t.path)
-	}
-	e.held = nil
+	e.held = nil // in what the process loads
 	e.inflight = map[string]trigger{}
 	e.err = nil
 	e.setState(state)
@@ -273,7 +279,7 @@ func (e *Engine) ask(perr *protocol.Error, d portcheck.Decision) {
 func (e *Engine) awaitReady(proc Process, owned bool) {
 	addr := e.addr
 	e.wg.Go(func() {
-		if proc.AwaitReady(addr, owned) {
+		if proc.AwaitReady(e.ctx, addr, owned) {
 			e.post(func() { e.becameReady(proc) })
 		}
 	})

@@ -43,37 +43,52 @@ type warmth struct {
 	// process key setupKey: it would be unsafe to fork.
 	noSetup, setupKey string
 
-	dir    string // private folder of the shim's module list; "" until needed
-	script string // the preloader script, once written
+	dir string // private folder of the shim's module lists; "" until needed
+	// list is where the latest process lists its modules, one file per
+	// process: a preloader waits for the list of the process it was built
+	// for, which the next process's start must not delete. lists counts
+	// them; prevList is the one before, removed at the next start.
+	list, prevList string
+	lists          int
+	script         string // the preloader script, once written
 
 	plan       plan   // of the latest process
 	key        string // of the latest process: what a preloader for it must match
 	start      protocol.StartKind
 	coldReason string
+	setUpAhead bool // forked from levelSetup
 }
 
 // preloading reports whether reloads fork from a preloader under the
-// settings, on this platform. Only the fast mode's single process can be
-// forked; macOS's system libraries are known to crash in forked children,
-// so there it waits for "on".
+// settings, on this platform.
 func (e *Engine) preloading() bool {
-	s := e.settings
-	if s.Reload != protocol.ReloadFast || s.Preload == protocol.PreloadOff {
-		return false
-	}
-	if e.dbg.on {
-		return false // a debugged process starts under debug.py, in a fresh interpreter
+	return e.settings.Reload == protocol.ReloadFast && e.noPreload() == ""
+}
+
+// noPreload says why a fast reload can't fork from a preloader, or is "".
+// Only the fast mode's single process can be forked; macOS's system
+// libraries are known to crash in forked children, so there it waits for
+// "on".
+func (e *Engine) noPreload() string {
+	switch {
+	case e.settings.Preload == protocol.PreloadOff:
+		return "preloading is off"
+	case e.dbg.on:
+		return "a debugged process starts under the debugger, in a fresh interpreter"
 	}
 	if _, ok := e.launcher.(preloadLauncher); !ok {
-		return false
+		return "this launcher can't preload"
 	}
 	switch runtime.GOOS {
 	case "linux":
-		return true
+		return ""
 	case "windows":
-		return false // no fork
+		return "Windows has no fork"
 	default:
-		return s.Preload == protocol.PreloadOn
+		if e.settings.Preload == protocol.PreloadOn {
+			return ""
+		}
+		return "preloading is on for macOS only when set to on"
 	}
 }
 
@@ -95,16 +110,20 @@ func (e *Engine) serverEnv(p plan) []string {
 		return p.env
 	}
 	if e.warm.dir == "" {
-		dir, err := os.MkdirTemp("", "django-runserver-modules-")
+		dir, err := preload.ListDir()
 		if err != nil {
 			e.warm.missed = "no folder for the list of modules to preload: " + err.Error()
 			return p.env
 		}
 		e.warm.dir = dir
 	}
-	list := filepath.Join(e.warm.dir, "modules")
-	os.Remove(list) // a new preloader waits for this process's list
-	return append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list)
+	w := &e.warm
+	if w.prevList != "" {
+		os.Remove(w.prevList) // no preloader waits for it: the one after is listed or serving
+	}
+	w.lists++
+	w.prevList, w.list = w.list, filepath.Join(w.dir, fmt.Sprintf("modules-%d", w.lists))
+	return append(append([]string(nil), p.env...), preload.ModulesEnv+"="+w.list)
 }
 
 // startServer starts a server process: forked from a preloader on a
@@ -112,16 +131,24 @@ func (e *Engine) serverEnv(p plan) []string {
 // and why cold.
 func (e *Engine) startServer(p plan, state protocol.State, spec supervisor.Spec) (Process, error) {
 	w := &e.warm
-	w.plan, w.key, w.start, w.coldReason = p, e.processKey(p), "", ""
-	if !e.preloading() {
+	w.plan, w.key, w.start, w.coldReason, w.setUpAhead = p, e.processKey(p), "", "", false
+	if e.settings.Reload != protocol.ReloadFast {
 		e.dropPreloaders()
-		return e.launcher.Start(spec)
+		return e.launcher.Start(spec) // not ours to start: Django's reloader, or none
 	}
 	w.start = protocol.StartCold
+	if why := e.noPreload(); why != "" {
+		e.dropPreloaders()
+		if state == protocol.StateReloading {
+			w.coldReason = why
+		}
+		return e.launcher.Start(spec)
+	}
 	if state == protocol.StateReloading {
 		// From Django set up if nothing it read changed, else from the
 		// modules alone; the cold reason is the shallower level's.
 		proc, _ := e.fork(levelSetup, spec)
+		w.setUpAhead = proc != nil
 		why := ""
 		if proc == nil {
 			proc, why = e.fork(levelModules, spec)
@@ -180,8 +207,23 @@ func (e *Engine) preload() {
 	case !e.preloaded(levelModules):
 		e.dropPreloaders()
 		e.startPreloader(levelModules)
-	case !e.preloaded(levelSetup):
+	case e.usable(levelModules):
 		e.startSetup()
+	} // else the first level still imports: preloaderReady builds the second
+}
+
+// usable reports whether the preloader of level l is ready to fork for
+// the serving process.
+func (e *Engine) usable(l int) bool {
+	pre := e.warm.pre[l]
+	if !e.preloaded(l) {
+		return false
+	}
+	select {
+	case <-pre.Ready():
+		return pre.Err() == nil
+	default:
+		return false
 	}
 }
 
@@ -202,11 +244,13 @@ func (e *Engine) preloaded(l int) bool {
 	}
 }
 
-// startSetup starts the second level's preloader, unless it is known to be
-// unsafe under the serving process's key.
+// startSetup starts the second level's preloader, unless one is built or
+// being built for the serving process (replacing it would leave the next
+// reload nothing but the first level to fork from), or it is known to be
+// unsafe under that process's key.
 func (e *Engine) startSetup() {
 	w := &e.warm
-	if w.noSetup != "" && w.setupKey == w.key {
+	if e.preloaded(levelSetup) || w.noSetup != "" && w.setupKey == w.key {
 		return
 	}
 	w.noSetup = ""
@@ -219,7 +263,7 @@ func (e *Engine) startPreloader(l int) {
 	w := &e.warm
 	pl := e.launcher.(preloadLauncher)
 	p := w.plan
-	list := filepath.Join(w.dir, "modules")
+	list := w.list
 	pre, err := pl.StartPreloader(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), preload.ModulesEnv+"="+list),
@@ -303,7 +347,7 @@ func (e *Engine) closePreload() {
 	}
 	if e.warm.dir != "" {
 		os.RemoveAll(e.warm.dir)
-		e.warm.dir = ""
+		e.warm.dir, e.warm.list, e.warm.prevList = "", "", ""
 	}
 }
 

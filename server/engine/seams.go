@@ -40,11 +40,11 @@ type Process interface {
 	// and returns once it has exited.
 	Stop(grace time.Duration)
 	// AwaitReady blocks until the server accepts connections on addr and
-	// reports true, or reports false once the process has exited. With
-	// owned, the listener must also belong to this process tree: on a first
-	// start another program may take the port between our probe and
-	// Django's bind.
-	AwaitReady(addr portcheck.Address, owned bool) bool
+	// reports true, or reports false once the process has exited or ctx has
+	// ended. With owned, the listener must also belong to this process tree:
+	// on a first start another program may take the port between our probe
+	// and Django's bind.
+	AwaitReady(ctx context.Context, addr portcheck.Address, owned bool) bool
 }
 
 // Clock is the engine's time: when a change happened, and the timers of

@@ -34,13 +34,15 @@ func (systemLauncher) Start(spec supervisor.Spec) (Process, error) {
 // between Django versions.
 type systemProcess struct{ *supervisor.Process }
 
-func (p *systemProcess) AwaitReady(addr portcheck.Address, owned bool) bool {
+func (p *systemProcess) AwaitReady(ctx context.Context, addr portcheck.Address, owned bool) bool {
 	dial := addr.Dial()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-p.Done():
+			return false
+		case <-ctx.Done():
 			return false
 		case <-t.C:
 		}

@@ -1,9 +1,14 @@
-// Package listener owns a server's listening socket. The backend binds the
-// address once, when the server starts, and keeps the socket for the
-// server's whole life; each Django process serves on an inherited copy (the
-// pattern of systemfd and listenfd). While no process serves, connections
-// wait in the kernel's accept queue, or the backend answers them itself
-// (Serve), for example with the page of a failed server.
+// Package listener owns a server's listening socket, kept for the server's
+// whole life. A server's first process binds the address itself, as
+// runserver always does (its own bind and error messages decide whether the
+// address can be had), and sends its listening socket over its ready channel
+// (Ready); the backend keeps it (Adopt), and each later process serves on an
+// inherited copy (the pattern of systemfd and listenfd). The backend binds
+// the address itself (Listen) only to show the page of a server that failed
+// before any process served. While no process serves, connections wait in
+// the kernel's accept queue, or the backend answers them itself (Serve), for
+// example with the page of a failed server. Where a socket can't be handed
+// on, Unsupported says so, and each process binds the address itself.
 package listener
 
 import (
@@ -35,16 +40,18 @@ type Listener struct {
 	addr portcheck.Address
 	// sock is the kept socket: a blocking descriptor that never enters Go's
 	// poller, so handing it to a child changes nothing for the backend. It is
-	// nil where the platform can't hand a socket on (see Fallback).
+	// nil where the platform can't hand a socket on (see Unsupported).
 	sock *os.File
 
 	mu sync.Mutex
 	// While the backend serves: the server, its listener (a poller-managed
-	// copy of sock) and what ends its event streams. All nil otherwise.
+	// copy of sock), what ends its event streams and its open connections.
+	// All nil otherwise.
 	srv    *http.Server
 	ln     net.Listener
 	cancel context.CancelFunc
-	served chan struct{} // closed when srv.Serve returns
+	served chan struct{}   // closed when srv.Serve returns
+	conns  *sync.WaitGroup // one per connection the backend accepted, until closed
 	drains sync.WaitGroup
 	closed bool
 }
@@ -75,15 +82,6 @@ func Adopt(a portcheck.Address, sock *os.File) (*Listener, error) {
 // Address is the bound address.
 func (l *Listener) Address() portcheck.Address { return l.addr }
 
-// Fallback is empty when each process serves on the kept socket, and
-// otherwise says why it can't and what that costs.
-func (l *Listener) Fallback() string {
-	if l.sock != nil {
-		return ""
-	}
-	return fallbackReason
-}
-
 // Inherit adds the socket to a child's extra files (which become
 // descriptors 3, 4, … in the child) and returns them, with the environment
 // entry naming the socket's descriptor. It returns extra and "" where the
@@ -113,27 +111,44 @@ func (l *Listener) Serve(h http.Handler) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	conns := new(sync.WaitGroup)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnState:         countConns(conns),
 	}
-	// A kept-alive connection would outlive Pause and get the backend's
-	// answer after the next process serves.
+	// Every answer says "Connection: close": a kept-alive connection would
+	// outlive Pause and get the backend's answer after the next process
+	// serves, or be closed under a client that doesn't retry.
 	srv.SetKeepAlivesEnabled(false)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		srv.Serve(ln)
 	}()
-	l.srv, l.ln, l.cancel, l.served = srv, ln, cancel, served
+	l.srv, l.ln, l.cancel, l.served, l.conns = srv, ln, cancel, served, conns
 	return nil
+}
+
+// countConns counts a server's open connections in wg. http.Server reports
+// a new connection from its accept loop, before Serve can return.
+func countConns(wg *sync.WaitGroup) func(net.Conn, http.ConnState) {
+	return func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			wg.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			wg.Done()
+		}
+	}
 }
 
 // Pause stops the backend's serving at once, without closing the socket:
 // when it returns, the backend accepts no more connections, and the next
-// ones wait in the queue for a process. Requests already accepted finish in
-// the background (Close waits for them).
+// ones wait in the queue for a process. Every connection the backend
+// accepted gets its answer in the background (Close waits for them), even
+// one whose request comes after Pause.
 func (l *Listener) Pause() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -144,7 +159,7 @@ func (l *Listener) pauseLocked() {
 	if l.srv == nil {
 		return
 	}
-	srv := l.srv
+	srv, conns := l.srv, l.conns
 	l.cancel()
 	// Closing the copy wakes its Accept and returns once the descriptor is
 	// closed; the kept socket stays open and bound.
@@ -154,13 +169,29 @@ func (l *Listener) pauseLocked() {
 	l.drains.Add(1)
 	go func() {
 		defer l.drains.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-		defer cancel()
-		if srv.Shutdown(ctx) != nil {
-			srv.Close()
-		}
+		// Not srv.Shutdown: a server shutting down closes a connection
+		// whose request it reads from then on, unanswered, and a client
+		// that connected just before Pause sees an empty response.
+		// Without keep-alives each connection ends after its one answer.
+		waitFor(conns, drainTimeout)
+		srv.Close()
 	}()
-	l.srv, l.ln, l.cancel, l.served = nil, nil, nil, nil
+	l.srv, l.ln, l.cancel, l.served, l.conns = nil, nil, nil, nil, nil
+}
+
+// waitFor waits until wg is done, or for timeout.
+func waitFor(wg *sync.WaitGroup, timeout time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // Close stops serving, waits for the backend's requests to end and closes

@@ -88,18 +88,7 @@ func TestHandoff(t *testing.T) {
 		}
 		l.Pause()
 		// Nothing accepts now: this request waits in the queue.
-		queued := make(chan string, 1)
-		go func() {
-			c := http.Client{Timeout: 30 * time.Second}
-			resp, err := c.Get(url)
-			if err != nil {
-				queued <- err.Error()
-				return
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			queued <- string(b)
-		}()
+		queued := testenv.GetLater(url)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		var env string
 		cmd.ExtraFiles, env = l.Inherit(nil)
@@ -157,5 +146,47 @@ func TestPauseEndsStreams(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if !strings.Contains(string(b), "hello") {
 		t.Fatalf("stream read %q, %v", b, err)
+	}
+}
+
+// Connections the backend accepted before Pause get their answer, even
+// when their request comes after it, each with "Connection: close" so that
+// none is kept alive past the handoff; the next ones go to the next
+// process.
+func TestPauseAnswersWhatItAccepted(t *testing.T) {
+	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	l, err := Listen(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "backend") }))
+	silent := make([]net.Conn, 5)
+	for i := range silent {
+		c, err := net.Dial("tcp", a.Dial())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent[i] = c
+	}
+	// The queue is first in, first out: once this later connection has its
+	// answer, the backend has accepted the silent ones.
+	if got := get(t, "http://"+a.Dial()+"/"); got != "backend" {
+		t.Fatalf("backend served %q", got)
+	}
+	l.Pause()
+	for i, c := range silent {
+		fmt.Fprintf(c, "GET /late HTTP/1.1\r\nHost: %s\r\n\r\n", a.Dial())
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("connection %d, accepted before Pause and asked after: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "backend" || !resp.Close {
+			t.Errorf("connection %d got %q, close %v; want the backend's answer and Connection: close", i, b, resp.Close)
+		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
-const fallbackReason = ""
+// Unsupported is empty: a Unix process can serve on a socket the backend
+// keeps.
+const Unsupported = ""
 
 // bind keeps a blocking duplicate of a fresh listener's descriptor. Every
 // duplicate shares one open file description, and with it O_NONBLOCK: a

@@ -9,10 +9,11 @@ import (
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
-// fallbackReason says why Windows keeps today's behaviour: a socket is
-// handed to another process with WSADuplicateSocket for that process's id,
-// after it started, which runserver has no way to receive.
-const fallbackReason = "on Windows each Django process binds the address itself, so a request that arrives while the server reloads can fail"
+// Unsupported says why a Windows process can't serve on a socket the
+// backend keeps, and what that costs: a socket is handed to another process
+// with WSADuplicateSocket for that process's id, after it started, which
+// runserver has no way to receive.
+const Unsupported = "on Windows each Django process binds the address itself, so a request that arrives while the server reloads can fail"
 
 // bind only probes the address: each process binds it itself.
 func bind(a portcheck.Address) (*os.File, error) {

@@ -15,10 +15,6 @@ import (
 // its own limit (net.core.somaxconn), as it does for Go's listeners.
 const backlog = 4096
 
-// Supported is empty where a process can serve on a socket the backend
-// keeps, and otherwise says why it can't and what that costs.
-const Supported = fallbackReason
-
 // Ready is the channel on which a process says it serves: a Unix socket
 // pair, one end for the process, one for the backend. A process that bound
 // the address itself (a server's first) sends its listening socket along,

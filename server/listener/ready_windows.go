@@ -9,14 +9,10 @@ import (
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
-// Supported is empty where a process can serve on a socket the backend
-// keeps, and otherwise says why it can't and what that costs.
-const Supported = fallbackReason
-
-var errUnsupported = errors.New(fallbackReason)
+var errUnsupported = errors.New(Unsupported)
 
 // Ready is the channel on which a process says it serves. Windows has
-// none: readiness is a connect (see Supported).
+// none: readiness is a connect (see Unsupported).
 type Ready struct{}
 
 // NewReady fails on Windows.

@@ -42,3 +42,9 @@ func adopt(pid int) func() int {
 		return -1
 	}
 }
+
+// alive reports whether a process with the id pid exists: one of another
+// user's counts too (EPERM), so its folder is left alone.
+func alive(pid int) bool {
+	return syscall.Kill(pid, 0) != syscall.ESRCH
+}

@@ -9,3 +9,7 @@ func awaitGone(int) {}
 
 // adopt is never reached on Windows: no process is forked there.
 func adopt(int) func() int { return func() int { return -1 } }
+
+// alive is never reached on Windows: no preloader runs there, so no
+// module-list folder is made.
+func alive(int) bool { return true }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -131,8 +132,28 @@ func fetch(t *testing.T, method, url string, header map[string]string) (*http.Re
 
 var tagRe = regexp.MustCompile(`<script src="/__django_runserver__/live.js" data-page="([0-9a-f]+)"></script>`)
 
-// HTML pages get one tag before the last </body>, with Content-Length
-// fixed; everything else is left as Django made it.
+// The first request finds built what Django leaves lazy: the server did it
+// before it said it serves.
+func TestLiveFirstRequestFindsDjangoWarm(t *testing.T) {
+	dir := testenv.Project(t, "livesite")
+	ln, base := liveListener(t)
+	s := startLive(t, dir, ln)
+	s.waitReady(t)
+	_, body := fetch(t, "GET", base+"/warm", nil)
+	var warm map[string]bool
+	if err := json.Unmarshal(body, &warm); err != nil || len(warm) == 0 {
+		t.Fatalf("/warm answered %q: %v\n%s", body, err, s.out)
+	}
+	for what, built := range warm {
+		if !built {
+			t.Errorf("the first request found the %s not built", what)
+		}
+	}
+}
+
+// HTML pages get one tag before the last </body>, or at the end of a
+// document that omits it, with Content-Length fixed; everything else (a
+// fragment too) is left as Django made it.
 func TestLivePages(t *testing.T) {
 	dir := testenv.Project(t, "livesite")
 	ln, base := liveListener(t)
@@ -154,7 +175,17 @@ func TestLivePages(t *testing.T) {
 		t.Fatalf("HEAD's Content-Length is %d, want Django's own %d", head.ContentLength, want)
 	}
 
-	for _, path := range []string{"/nobody", "/csp", "/version"} {
+	resp, body = fetch(t, "GET", base+"/nobody", nil)
+	if !tagRe.Match(body) || !bytes.HasSuffix(body, []byte("<p>no end of body\n"+string(tagRe.Find(body)))) {
+		t.Errorf("the document without </body> lacks the tag at its end:\n%s", body)
+	}
+	if resp.ContentLength != int64(len(body)) {
+		t.Errorf("Content-Length %d for a body of %d bytes", resp.ContentLength, len(body))
+	}
+	if _, body := fetch(t, "GET", base+"/fragment", nil); string(body) != `<p id="fragment">a fragment</p>` {
+		t.Errorf("the fragment changed: %s", body)
+	}
+	for _, path := range []string{"/csp", "/version"} {
 		_, body := fetch(t, "GET", base+path, nil)
 		if bytes.Contains(body, []byte("__django_runserver__")) {
 			t.Errorf("%s got the script:\n%s", path, body)

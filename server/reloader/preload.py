@@ -84,7 +84,7 @@ def main():
     plan = None
     if not unsafe:
         unsafe, plan = _inspect(inherited | set(reserved) | {ctl.fileno()}, origins)
-    stamps = _stamps(read)
+    stamps = _stamps(shim, read)
     reply = {"ready": imported}
     if unsafe:
         reply["unsafe"], reply["advice"] = unsafe
@@ -720,10 +720,11 @@ def _findable(name):
     return "." not in name or name.endswith((".py", ".pyc", ".so", ".pyd", ".pth", ".dist-info", ".egg-info", ".egg-link"))
 
 
-def _stamps(extra):
-    """The state of everything imported code came from: module files,
-    package folders (a new module in one may shadow nothing yet, but is
-    found by a later import), sys.path entries and their .pth files, the
+def _stamps(shim, extra):
+    """The state of everything imported code came from: module files, found
+    as the shim finds them (a settings module that overwrote its __file__
+    too), package folders (a new module in one may shadow nothing yet, but
+    is found by a later import), sys.path entries and their .pth files, the
     interpreter, and extra paths."""
     paths = {sys.executable, os.path.realpath(sys.executable)}
     paths.update(extra)
@@ -734,10 +735,9 @@ def _stamps(extra):
             paths.update(os.path.join(entry, n) for n in os.listdir(entry) if n.endswith(".pth"))
         except OSError:
             pass
-    for module in list(sys.modules.values()):
-        spec = getattr(module, "__spec__", None)
-        origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
-        if isinstance(origin, str):
+    for name, module in list(sys.modules.items()):
+        origin = shim.module_origin(name, module)
+        if origin is not None:
             paths.add(origin)
         for d in getattr(module, "__path__", None) or ():
             if isinstance(d, str):

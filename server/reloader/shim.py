@@ -157,7 +157,12 @@ def _install_reloader(changes):
                     paths.append(item)
                 watched = self._watched(paths)
                 for path in watched:
-                    self.notify_file_changed(path)
+                    self.notify_file_changed(path)  # a module never returns: exit 3
+                # Templates and locale files (Django reset its caches) and
+                # static files (served from disk) are served as they are now.
+                seen = set(watched)
+                for path in watched + _static(p for p in paths if _resolve(Path(p)) not in seen):
+                    print("%s changed, served without a restart." % path, file=sys.stderr, flush=True)
                 yield
 
         def _watched(self, paths):
@@ -185,12 +190,14 @@ def _install_reloader(changes):
                 if name in self._seen:
                     continue
                 self._seen.add(name)
-                spec = getattr(module, "__spec__", None)
-                origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
-                if isinstance(origin, str):
+                origin = module_origin(name, module)
+                if origin is not None:
                     self._module_files.add(_resolve(origin))
+            if not hasattr(self, "_settings_file"):
+                settings = settings_origin()
+                self._settings_file = {_resolve(settings)} if settings else set()
             extra = {_resolve(p) for p in list(self.extra_files) + list(autoreload._error_files)}
-            return self._module_files | extra
+            return self._module_files | self._settings_file | extra
 
         @classmethod
         def check_availability(cls):
@@ -205,6 +212,9 @@ def _install_reloader(changes):
         sys.stderr.flush()
         os._exit(3)
 
+    # runserver's banner names the reloader's class: "Watching for file
+    # changes with django-runserver" tells a user what watches their files.
+    StdinReloader.__name__ = StdinReloader.__qualname__ = "django-runserver"
     autoreload.get_reloader = StdinReloader
     autoreload.trigger_reload = trigger_reload
     return True
@@ -221,15 +231,81 @@ def _list_modules():
     # is in no module), for a preloader that sets Django up.
     lines = ["#settings\t" + os.environ.get("DJANGO_SETTINGS_MODULE", "")]
     for name, module in _modules():
-        spec = getattr(module, "__spec__", None)
-        origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
-        lines.append(name + "\t" + (origin if isinstance(origin, str) else ""))
+        lines.append(name + "\t" + (module_origin(name, module) or ""))
     try:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         os.replace(path + ".tmp", path)
     except OSError:
         pass  # no list, no preloader: every reload starts cold
+
+
+def module_origin(name, module):
+    """The file the module sys.modules holds as name was loaded from, or
+    None. Its __spec__ says so, unless the module's own code replaced it: a
+    settings module that ends with
+    globals().update(import_module('local_settings').__dict__), as
+    graphite-web's does, takes the other module's __spec__ and __file__,
+    and would never be watched. A spec named otherwise is looked up again,
+    as the import found it."""
+    spec = getattr(module, "__spec__", None)
+    if spec is not None and spec.name != name and name != "__main__":
+        found = find_origin(name)
+        if found is not None:
+            return found
+    origin = spec.origin if spec is not None and spec.has_location else getattr(module, "__file__", None)
+    return origin if isinstance(origin, str) else None
+
+
+def settings_origin():
+    """The file DJANGO_SETTINGS_MODULE names, whatever the module says of
+    itself: the settings are always watched."""
+    name = os.environ.get("DJANGO_SETTINGS_MODULE")
+    return find_origin(name) if name else None
+
+
+def find_origin(name):
+    """Where the import system finds the module name on its path now, or
+    None: PathFinder, not importlib.util.find_spec, which answers with the
+    __spec__ of a module already imported."""
+    from importlib.machinery import PathFinder
+    parent, _, _ = name.rpartition(".")
+    path = None
+    if parent:
+        path = getattr(sys.modules.get(parent), "__path__", None)
+        if path is None:
+            return None  # not a submodule of a package (os.path), or the package is gone
+    try:
+        spec = PathFinder.find_spec(name, path)
+    except (ImportError, ValueError, AttributeError, TypeError):
+        return None
+    if spec is None or not spec.has_location or not isinstance(spec.origin, str):
+        return None
+    return spec.origin
+
+
+_static_roots = None
+
+
+def static_roots():
+    """The folders Django's staticfiles finders serve from, once set up."""
+    global _static_roots
+    if _static_roots is None:
+        _static_roots = []
+        try:
+            from django.contrib.staticfiles import finders
+            for finder in finders.get_finders():
+                _static_roots += [os.path.realpath(root) for _, root in getattr(finder, "locations", [])]
+                _static_roots += [os.path.realpath(s.location) for s in getattr(finder, "storages", {}).values()]
+        except Exception:  # noqa: BLE001 - no staticfiles app, or settings it can't read
+            pass
+    return _static_roots
+
+
+def _static(paths):
+    """Those of paths that staticfiles serves, in order."""
+    roots = static_roots()
+    return sorted(p for p in paths if any(os.path.realpath(p).startswith(root + os.sep) for root in roots))
 
 
 def _modules():

@@ -217,6 +217,15 @@ func wantStart(t *testing.T, what string, st protocol.Status, want protocol.Star
 	}
 }
 
+// wantSetUpAhead fails the test unless the status says what the view saw:
+// Django set up "ahead", in the preloader, or "here".
+func wantSetUpAhead(t *testing.T, what string, st protocol.Status, setup string) {
+	t.Helper()
+	if st.SetUpAhead != (setup == "ahead") {
+		t.Errorf("%s: the status says setUpAhead=%v, but the view saw Django set up %s", what, st.SetUpAhead, setup)
+	}
+}
+
 func wantBody(t *testing.T, what, body string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -248,6 +257,7 @@ func TestPreloadServesFreshCode(t *testing.T) {
 		st, body := editView(c, url, views, "edited")
 		wantStart(t, "a view", st, protocol.StartWarm, "")
 		wantBody(t, "a view", body, "view=edited", "setup=ahead")
+		wantSetUpAhead(t, "a view", st, "ahead")
 
 		for _, e := range []struct{ what, file, old, new, want, setup string }{
 			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text", "here"},
@@ -259,6 +269,7 @@ func TestPreloadServesFreshCode(t *testing.T) {
 			st, body = edit(c, url, e.file, e.old, e.new)
 			wantStart(t, e.what, st, protocol.StartWarm, "")
 			wantBody(t, e.what, body, e.want, "setup="+e.setup)
+			wantSetUpAhead(t, e.what, st, e.setup)
 			if e.setup == "here" {
 				awaitSetUp(c, from) // rebuilt from what the reload loaded
 			}
@@ -306,6 +317,65 @@ func TestPreloadReportsModelChecks(t *testing.T) {
 			t.Errorf("warm start %d: %v", i+1, err)
 		}
 	}
+}
+
+// TestSettingsWhoseFileIsOverwritten: settings that end as graphite-web's
+// do, with globals().update(import_module('local_settings').__dict__),
+// take the other module's __file__ and __spec__. An edit of the real
+// settings file still reloads, warm, and the new value is served, not the
+// one Django was set up with ahead.
+func TestSettingsWhoseFileIsOverwritten(t *testing.T) {
+	dir, vendor := preloadProject(t)
+	settings := filepath.Join(dir, "mysite", "settings.py")
+	b, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwrite := "\nfrom importlib import import_module\nglobals().update(import_module('local_settings').__dict__)\n"
+	if err := os.WriteFile(settings, append(b, overwrite...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "local_settings.py"), []byte("LOCAL_MARK = 'local'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	warmUp(c, url, filepath.Join(dir, "polls", "views.py"), 0)
+
+	st, body := edit(c, url, settings, "settings1", "settings2")
+	wantStart(t, "the settings", st, protocol.StartWarm, "")
+	wantBody(t, "the settings", body, "setting=settings2", "setup=here")
+}
+
+// TestPreloadKeepsTheSecondLevel: a second level that is ready before the
+// first (here the first imports slowly; on a loaded machine the two
+// race) is kept when the first becomes ready, so the next view edit still
+// skips the set-up. Replacing it left that edit to fork from the first
+// level, Django set up in the server.
+func TestPreloadKeepsTheSecondLevel(t *testing.T) {
+	dir, vendor := preloadProject(t)
+	// Slow only in the first level's preloader, whose last argument names
+	// its level.
+	if err := os.WriteFile(filepath.Join(vendor, "vendorpkg", "__init__.py"), []byte(`import time
+with open('/proc/self/cmdline', 'rb') as f:
+    if f.read().split(b'\0')[-2:-1] == [b'modules']:
+        time.sleep(3)
+VALUE = 'vendor1'
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(testenv.Django{Python: testenv.Python(t)}, testenv.FreePort(t), vendor), dir)
+	url := c.StartRunning("").URL
+	views := filepath.Join(dir, "polls", "views.py")
+	warmUp(c, url, views, 0)
+	if err := c.Editor.Await(fakeeditor.AwaitTimeout, 0, fakeeditor.TextContains(protocol.MethodLogMessage, "Python reloads start warm")); err != nil {
+		t.Fatalf("the first level: %v", err)
+	}
+	st, body := editView(c, url, views, "kept")
+	wantStart(t, "a view after the first level was ready", st, protocol.StartWarm, "")
+	wantBody(t, "a view after the first level was ready", body, "setup=ahead")
 }
 
 // TestPreloadForkSafety: two successive warm children draw different random

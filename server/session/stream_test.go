@@ -44,10 +44,3 @@ func TestStreamAnswersBadFramesAndGoesOn(t *testing.T) {
 		t.Errorf("at the end: %v, want EOF", err)
 	}
 }
-
-func TestStreamTruncatedFrame(t *testing.T) {
-	s := newStream(io.NopCloser(strings.NewReader("Content-Length: 50\r\n\r\n{\"jsonrpc\"")), nopCloser{io.Discard})
-	if _, _, err := s.ReadFrame(context.Background()); err != io.ErrUnexpectedEOF {
-		t.Errorf("err = %v, want ErrUnexpectedEOF", err)
-	}
-}

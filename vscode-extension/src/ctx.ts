@@ -7,7 +7,6 @@ import * as vscode from "vscode";
 import * as lc from "vscode-languageclient/node";
 import { Commands } from "./commandIds";
 import { Config, configSection } from "./config";
-import { SettingDiagnostics } from "./diagnostics";
 import { contextKeys, ContextKeys } from "./enablement";
 import { Debugger } from "./debug";
 import {
@@ -24,6 +23,7 @@ import { PythonInterpreters } from "./python";
 import { RestartLimiter } from "./restartLimiter";
 import { resolveServerPath } from "./serverBinary";
 import { ServerStore } from "./serverStore";
+import { SettingDiagnostics } from "./settingDiagnostics";
 import { changedRestartKeys, restartBackendKey, settingId } from "./settings";
 import { StatusBar } from "./statusBar";
 import { BackendHealth, pickShownFolder, statusBarModel } from "./statusView";

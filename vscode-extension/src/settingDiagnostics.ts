@@ -1,126 +1,79 @@
-// Diagnostics about a setting, placed where the user set it. The backend reads no editor's files:
-// it publishes a bind error on manage.py line 1 and names the setting in `data.setting`. This
-// module finds the line of `.vscode/settings.json` or the `.code-workspace` file that sets
-// `djangoRunserver.<setting>` and moves the diagnostic there. Pure (no `vscode` import), so it is
-// unit tested; diagnostics.ts applies it to the language client's diagnostics.
+// Moves the backend's diagnostics about a setting to the line that sets it, as the language
+// client's handleDiagnostics middleware. Finding the line is settingLocation.ts and keeping moved
+// diagnostics in step is diagnosticRouter.ts; this file reads the settings files and turns their
+// answers into VS Code diagnostics.
 
-import { Node, parseTree } from "jsonc-parser";
-import { settingId } from "./settings";
+import { readFileSync } from "node:fs";
+import * as vscode from "vscode";
+import { DiagnosticData } from "./protocol";
+import { DiagnosticRouter, Placement } from "./diagnosticRouter";
+import { locateSetting, SettingsFile } from "./settingLocation";
+import { settingPointer } from "./settings";
 
-/** A zero-based position, as VS Code and LSP count: UTF-16 code units within a line. */
-export interface Position {
-    line: number;
-    character: number;
-}
+export class SettingDiagnostics {
+    private readonly router = new DiagnosticRouter<vscode.Diagnostic>();
 
-export interface Range {
-    start: Position;
-    end: Position;
-}
-
-/** A settings file that may set the setting, and where its settings object is. */
-export interface SettingsFile {
-    uri: string;
-    /** The file's text; undefined when it does not exist or cannot be read. */
-    text: string | undefined;
-    /** The path of the settings object: [] in settings.json, ["settings"] in a .code-workspace file. */
-    under: readonly string[];
-}
-
-/** Where a setting is set: the file, and the range of its `"key": value` property. */
-export interface SettingLocation {
-    uri: string;
-    range: Range;
-}
-
-/**
- * settingRange finds the `"djangoRunserver.<key>": value` property in a settings file's text, JSON
- * with comments and trailing commas as VS Code writes and reads it. When a key is repeated the last
- * one wins, as in VS Code.
- */
-export function settingRange(text: string, key: string, under: readonly string[] = []): Range | undefined {
-    let node = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
-    for (const name of under) {
-        node = property(node, name)?.children?.[1];
-    }
-    const found = property(node, settingId(key));
-    if (!found) return undefined;
-    return { start: positionAt(text, found.offset), end: positionAt(text, found.offset + found.length) };
-}
-
-/** property returns the last property of an object node with the given key. */
-function property(object: Node | undefined, key: string): Node | undefined {
-    if (object?.type !== "object") return undefined;
-    let found: Node | undefined;
-    for (const prop of object.children ?? []) {
-        if (prop.children?.[0]?.value === key && prop.children.length === 2) found = prop;
-    }
-    return found;
-}
-
-function positionAt(text: string, offset: number): Position {
-    const before = text.slice(0, offset);
-    const line = (before.match(/\r\n|\r|\n/g) ?? []).length;
-    const lineStart = Math.max(before.lastIndexOf("\n"), before.lastIndexOf("\r")) + 1;
-    return { line, character: offset - lineStart };
-}
-
-/**
- * locateSetting returns the first of the files, in the order given, that sets the key. Give them
- * in VS Code's order of precedence: the folder's `.vscode/settings.json`, then the workspace file.
- */
-export function locateSetting(files: readonly SettingsFile[], key: string): SettingLocation | undefined {
-    for (const file of files) {
-        if (file.text === undefined) continue;
-        const range = settingRange(file.text, key, file.under);
-        if (range) return { uri: file.uri, range };
-    }
-    return undefined;
-}
-
-/** Where a diagnostic goes: a file, and the diagnostic to show there. */
-export interface Placement<D> {
-    uri: string;
-    diagnostic: D;
-}
-
-/**
- * DiagnosticRouter keeps track of diagnostics that were moved from the file the backend published
- * them on to another file, so that each later publish for the first file (a clear, above all)
- * updates both. Several files can move diagnostics into one: two folders into one workspace file.
- */
-export class DiagnosticRouter<D> {
-    /** For each target file, the diagnostics each published file placed there. */
-    private readonly placed = new Map<string, Map<string, D[]>>();
-
-    /**
-     * publish takes the backend's diagnostics for a file, places each with `place` (undefined keeps
-     * it as it is), and returns every file whose diagnostics changed, with its full new list.
-     */
-    publish(source: string, diagnostics: readonly D[], place: (d: D) => Placement<D> | undefined): [string, D[]][] {
-        const touched = new Set<string>([source]);
-        for (const [target, bySource] of this.placed) {
-            if (bySource.delete(source)) touched.add(target);
-        }
-        for (const d of diagnostics) {
-            const p = place(d) ?? { uri: source, diagnostic: d };
-            let bySource = this.placed.get(p.uri);
-            if (!bySource) this.placed.set(p.uri, (bySource = new Map()));
-            bySource.set(source, [...(bySource.get(source) ?? []), p.diagnostic]);
-            touched.add(p.uri);
-        }
-        return [...touched].map((uri) => [uri, this.diagnosticsOf(uri)]);
+    /** handle is the middleware: it publishes each file whose diagnostics changed through `next`. */
+    handle(uri: vscode.Uri, diagnostics: vscode.Diagnostic[], next: (uri: vscode.Uri, diagnostics: vscode.Diagnostic[]) => void): void {
+        const uris = new Map<string, vscode.Uri>([[uri.toString(), uri]]);
+        const changed = this.router.publish(uri.toString(), diagnostics, (d) => {
+            const placed = place(uri, d);
+            if (placed) uris.set(placed.uri, vscode.Uri.parse(placed.uri));
+            return placed;
+        });
+        for (const [target, list] of changed) next(uris.get(target) ?? vscode.Uri.parse(target), list);
     }
 
-    /** diagnosticsOf lists what a file shows: what any publish placed there. */
-    private diagnosticsOf(uri: string): D[] {
-        const bySource = this.placed.get(uri);
-        if (bySource && bySource.size === 0) this.placed.delete(uri);
-        return [...(bySource?.values() ?? [])].flat();
-    }
-
-    /** clear forgets everything, when the language client clears its diagnostics. */
+    /** clear forgets where diagnostics went, when the client's own are cleared (it stopped). */
     clear(): void {
-        this.placed.clear();
+        this.router.clear();
     }
+}
+
+/**
+ * place moves a diagnostic about a setting to where the folder's settings set it. When no settings
+ * file does (the default, or user settings), it stays and says which setting to change.
+ */
+function place(source: vscode.Uri, d: vscode.Diagnostic): Placement<vscode.Diagnostic> | undefined {
+    const setting = (d as { data?: DiagnosticData }).data?.setting;
+    if (!setting) return undefined;
+    const found = locateSetting(settingsFiles(source), setting);
+    if (!found) {
+        return { uri: source.toString(), diagnostic: copy(d, d.range, `${d.message} ${settingPointer(setting)}`) };
+    }
+    const { start, end } = found.range;
+    return { uri: found.uri, diagnostic: copy(d, new vscode.Range(start.line, start.character, end.line, end.character), d.message) };
+}
+
+/** settingsFiles lists the files that can set a setting for a file's folder, the winning one first. */
+function settingsFiles(uri: vscode.Uri): SettingsFile[] {
+    const files: SettingsFile[] = [];
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    if (folder) files.push(settingsFile(vscode.Uri.joinPath(folder.uri, ".vscode", "settings.json"), []));
+    const workspaceFile = vscode.workspace.workspaceFile;
+    if (workspaceFile?.scheme === "file") files.push(settingsFile(workspaceFile, ["settings"]));
+    return files;
+}
+
+/** settingsFile reads a settings file as the editor has it: unsaved edits count. */
+function settingsFile(uri: vscode.Uri, under: string[]): SettingsFile {
+    const open = vscode.workspace.textDocuments.find((doc) => doc.uri.toString() === uri.toString());
+    let text: string | undefined = open?.getText();
+    if (text === undefined) {
+        try {
+            text = readFileSync(uri.fsPath, "utf8");
+        } catch {
+            // No such file: nothing set there.
+        }
+    }
+    return { uri: uri.toString(), text, under };
+}
+
+function copy(d: vscode.Diagnostic, range: vscode.Range, message: string): vscode.Diagnostic {
+    const out = new vscode.Diagnostic(range, message, d.severity);
+    out.code = d.code;
+    out.source = d.source;
+    out.tags = d.tags;
+    out.relatedInformation = d.relatedInformation;
+    return out;
 }

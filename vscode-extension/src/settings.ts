@@ -1,7 +1,7 @@
 // Maps the extension's `djangoRunserver.*` settings to what the backend reads (protocol Settings).
 // Pure: the VS Code side (config.ts) reads the values and hands them in, so this is unit tested.
 
-import { FolderSettingsSection, Settings, SettingsPayload, SettingsSection } from "./protocol";
+import { FolderSettingsSection, SettingEffect, SettingEffects, Settings, SettingsPayload, SettingsSection } from "./protocol";
 
 /** Every `djangoRunserver.*` setting, as VS Code's configuration returns it. */
 export interface ExtensionSettings extends Settings {
@@ -11,30 +11,15 @@ export interface ExtensionSettings extends Settings {
     serverPath?: string;
 }
 
-/** The keys the backend reads, in the order of protocol/README.md. */
-export const backendKeys = [
-    "python",
-    "managePy",
-    "address",
-    "args",
-    "env",
-    "envFile",
-    "reload",
-    "watchExclude",
-    "onPortConflict",
-    "startupTimeout",
-    "watch",
-    "pollInterval",
-    "browserReload",
-    "preload",
-] as const satisfies readonly (keyof Settings)[];
+/** The keys the backend reads, in the order of protocol.go (and of protocol/README.md's table). */
+export const backendKeys = Object.keys(SettingEffects) as readonly (keyof Settings)[];
 
 /**
- * Keys whose change reaches a running server only on its next start: the user is offered a restart.
- * The backend applies the watcher's settings (watchExclude, watch, pollInterval) and onPortConflict
- * at once; startupTimeout matters only while starting, and preload from the next reload.
+ * Keys whose change reaches a running server only when it restarts: the user is offered a restart.
+ * protocol.go's SettingEffects says which; the backend applies the others at once or when next
+ * needed.
  */
-export const restartServerKeys = ["python", "managePy", "address", "args", "env", "envFile", "reload", "browserReload"] as const;
+export const restartServerKeys = backendKeys.filter((key) => SettingEffects[key] === SettingEffect.Restart);
 
 /** settingId is the VS Code setting that holds a key of the backend's settings. */
 export function settingId(key: string): string {

@@ -102,3 +102,16 @@ func TestTerminalNamesBadFlagValuesByTheirFlags(t *testing.T) {
 		t.Errorf("the output names an editor's setting:\n%s", out)
 	}
 }
+
+// run -h names its arguments before its flags.
+func TestTerminalHelpShowsTheArguments(t *testing.T) {
+	code, out := runTerminalCommand(t, "-h")
+	if code != 0 {
+		t.Errorf("run -h exited %d, want 0", code)
+	}
+	for _, want := range []string{"usage: django-runserver run [flags] [DIR] [ADDRESS]", "-python", "-preload"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run -h lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,16 @@ const usage = `usage:
   django-runserver --version
 
 run flags:
+`
+
+// runUsage is run -h: its arguments, then its flags.
+const runUsage = `usage: django-runserver run [flags] [DIR] [ADDRESS]
+
+Runs the Django project in DIR (default: the current folder) with fast reload,
+as manage.py runserver ADDRESS would (default: 127.0.0.1:8000; 8001,
+0:8000 and [::1]:8000 work too). Ctrl-C stops it.
+
+flags:
 `
 
 func run(args []string, stdin io.ReadCloser, stdout, stderr io.WriteCloser) int {
@@ -98,6 +109,10 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	o := &runOptions{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.python, "python", "", "Python interpreter (default: .venv or venv in DIR, else python3 on PATH)")
 	fs.StringVar(&o.reload, "reload", "fast", "reload mode: fast, django or off")
 	fs.StringVar(&o.managePy, "manage-py", "", "path to manage.py (default: DIR/manage.py or one level down)")
@@ -116,7 +131,9 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 
 func runTerminal(args []string, stdout, stderr io.Writer) int {
 	fs, o := newRunFlags(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	dir, address := ".", ""

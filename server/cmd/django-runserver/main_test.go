@@ -56,6 +56,17 @@ func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "the reload's status line", func() bool {
 		return strings.Contains(out.String(), "reloaded in")
 	})
+	// A template and a static file are served as they are now, and the
+	// terminal says so.
+	for _, f := range []struct{ path, old, new string }{
+		{filepath.Join(dir, "polls", "templates", "polls", "index.html"), "</h1>", "!</h1>"},
+		{filepath.Join(dir, "polls", "static", "polls", "style.css"), "sans-serif", "serif"},
+	} {
+		testenv.Rewrite(t, f.path, f.old, f.new)
+		testenv.Eventually(t, 10*time.Second, "a line for "+f.path, func() bool {
+			return strings.Contains(out.String(), f.path+" changed, served without a restart.")
+		})
+	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +77,7 @@ func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
 		t.Errorf("port %d still held after Ctrl-C", port)
 	}
 	text := out.String()
-	for _, want := range []string{"running at " + url, "stopped"} {
+	for _, want := range []string{"running at " + url, "stopped", "Watching for file changes with django-runserver"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, text)
 		}

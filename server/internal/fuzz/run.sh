@@ -18,6 +18,7 @@ FUZZTIME=${FUZZTIME:-}
 # package:target:inputs, in the order of the issue: frames and messages,
 # then Django's output, then the other parsers of outside input.
 targets=(
+  ./server/framing:FuzzRead:30000x
   ./server/session:FuzzStreamFrames:60000x
   ./server/session:FuzzValidate:20000x
   ./server/session:FuzzSession:10000x

@@ -12,8 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,65 +70,6 @@ func (s *server) save(old, new string) {
 	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
 }
 
-// poller requests a page every 10 ms until stopped, each request on a
-// new connection (as a browser's refresh after a reload makes: a
-// kept-alive one would hide refused connections) and without waiting for
-// the one before, so that many wait in the queue through each reload.
-type poller struct {
-	ok, failed atomic.Int64
-	lastErr    atomic.Value
-	done       chan struct{}
-	wg         sync.WaitGroup
-}
-
-func poll(url string) *poller {
-	p := &poller{done: make(chan struct{})}
-	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.done:
-				return
-			case <-tick.C:
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.request(c, url)
-			}()
-		}
-	}()
-	return p
-}
-
-func (p *poller) request(c *http.Client, url string) {
-	resp, err := c.Get(url)
-	if err == nil {
-		_, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("HTTP %s", resp.Status)
-		}
-	}
-	if err != nil {
-		p.failed.Add(1)
-		p.lastErr.Store(err.Error())
-		return
-	}
-	p.ok.Add(1)
-}
-
-// stop stops requesting, and returns once every request has its answer.
-func (p *poller) stop() (ok, failed int64, last any) {
-	close(p.done)
-	p.wg.Wait()
-	return p.ok.Load(), p.failed.Load(), p.lastErr.Load()
-}
-
 // A page requested every 10 ms while 20 saved Python edits reload the
 // server: no request fails. A POST sent while the server reloads (the old
 // process has exited, the new one does not serve yet) reaches the view
@@ -141,7 +80,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" {
 			t.Errorf("running status: browserReload=%v note=%q, want on and no note", s.st.BrowserReload, s.st.BrowserReloadNote)
 		}
-		p := poll(s.base + "/version")
+		p := testenv.Poll(s.base+"/version", testenv.OnlyOK)
 		const reloads = 20
 		var posted <-chan string
 		for i := 1; i <= reloads; i++ {
@@ -153,7 +92,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 			s.save(old, new)
 			testenv.WaitBody(t, s.base+"/version", new)
 		}
-		ok, failed, last := p.stop()
+		ok, failed, last := p.Stop()
 		t.Logf("Django %s: %d requests during %d reloads, %d failed", d.Version, ok+failed, reloads, failed)
 		if failed != 0 {
 			t.Errorf("%d of %d requests failed; the last: %v", failed, ok+failed, last)
@@ -169,6 +108,40 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		}
 		if s.st.Reloads != reloads {
 			t.Errorf("reloads = %d, want %d", s.st.Reloads, reloads)
+		}
+	})
+}
+
+// A page requested every 10 ms through 20 rounds of a saved SyntaxError
+// and its fix: every request gets an answer, the failed server's page or
+// the view's, none a connection closed without one; above all when the
+// page hands the address back to the fixed server.
+func TestNoRequestLostFromFailedToRunning(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		s := serve(t, d)
+		p := testenv.Poll(s.base+"/version", testenv.Answered)
+		const rounds = 20
+		for i := 1; i <= rounds; i++ {
+			v := fmt.Sprintf("v%d", i)
+			s.ed.AwaitState(s.edit(v+`"`, v), "", protocol.StateFailed)
+			// The page answers before the fix, so the fix takes the address
+			// back from it.
+			testenv.Eventually(t, 30*time.Second, "the failed server's page", func() bool {
+				_, err := testenv.Get(s.base + "/version")
+				return err != nil && strings.Contains(err.Error(), "503")
+			})
+			next := fmt.Sprintf("v%d", i+1)
+			s.ed.AwaitState(s.edit(v, next+`"`), "", protocol.StateRunning)
+			testenv.WaitBody(t, s.base+"/version", next)
+		}
+		ok, failed, last := p.Stop()
+		pages := p.Count(http.StatusServiceUnavailable)
+		t.Logf("Django %s: %d requests over %d failures and fixes: %d served, %d error pages, %d lost", d.Version, ok+failed, rounds, ok-pages, pages, failed)
+		if failed != 0 {
+			t.Errorf("%d of %d requests got no answer; the last: %v", failed, ok+failed, last)
+		}
+		if pages < rounds || ok-pages < rounds {
+			t.Errorf("%d error pages and %d pages served, want at least %d of each", pages, ok-pages, rounds)
 		}
 	})
 }

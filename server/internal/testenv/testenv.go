@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/django-runserver/django-runserver/internal/corpus"
 )
 
 // Python returns an interpreter that can import Django: $DJANGO_RUNSERVER_PYTHON,
@@ -51,29 +53,7 @@ func Root() string {
 func Project(t testing.TB, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), name)
-	src := filepath.Join(Root(), "testdata", name)
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.Name() == "__pycache__" || info.Name() == "db.sqlite3" {
-			if info.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
+	if err := corpus.CopyTree(filepath.Join(Root(), "testdata", name), dst); err != nil {
 		t.Fatal(err)
 	}
 	real, err := filepath.EvalSymlinks(dst)
@@ -116,10 +96,21 @@ func Get(url string) (string, error) {
 // delivers the answer's body, or the error's text: for a request sent while
 // nothing serves, which waits for the server.
 func PostLater(url, body string) <-chan string {
+	return later(func(c *http.Client) (*http.Response, error) {
+		return c.Post(url, "text/plain", strings.NewReader(body))
+	})
+}
+
+// GetLater is PostLater's GET.
+func GetLater(url string) <-chan string {
+	return later(func(c *http.Client) (*http.Response, error) { return c.Get(url) })
+}
+
+func later(send func(*http.Client) (*http.Response, error)) <-chan string {
 	answer := make(chan string, 1)
 	go func() {
-		c := http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		resp, err := c.Post(url, "text/plain", strings.NewReader(body))
+		c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := send(c)
 		if err != nil {
 			answer <- err.Error()
 			return

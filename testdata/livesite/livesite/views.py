@@ -20,7 +20,38 @@ def version(request):
 
 
 def nobody(request):
-    return HttpResponse("<html><p>no end of body", content_type="text/html")
+    # A whole document that omits </body>, as HTML allows.
+    return HttpResponse("<!DOCTYPE html>\n<!-- no end tags -->\n<html><title>nobody</title><p>no end of body\n",
+                        content_type="text/html")
+
+
+def warm(request):
+    """What Django had built when this request came: a server's first
+    request finds it all ready."""
+    from django.contrib.staticfiles import finders
+    from django.template import engines
+    from django.template.base import filter_re
+    from django.conf import settings
+    from django.urls import URLResolver, get_resolver
+    from django.utils.functional import empty
+    from django.utils.translation import trans_real
+    resolvers, pending = [], [get_resolver()]
+    while pending:
+        resolvers.append(pending.pop())
+        pending += [p for p in resolvers[-1].url_patterns if isinstance(p, URLResolver)]
+    return JsonResponse({
+        "url reverse tables": all(r._populated for r in resolvers),
+        "namespaced url reverse tables": len(resolvers) > 1 and resolvers[-1]._populated,
+        "template engines": bool(engines._engines),
+        "template syntax": filter_re._wrapped is not empty,
+        "static finders": finders.get_finder.cache_info().currsize > 0,
+        "translations": settings.LANGUAGE_CODE in trans_real._translations,
+    })
+
+
+def fragment(request):
+    # What htmx swaps into a page: no document of its own.
+    return HttpResponse('<p id="fragment">a fragment</p>', content_type="text/html")
 
 
 def csp(request):

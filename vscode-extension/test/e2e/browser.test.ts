@@ -223,7 +223,7 @@ describe("the live browser in Chromium", () => {
         await screenshot("6-fixed");
     });
 
-    step("pages the script must leave alone still serve: CSP, gzip, no </body>", async () => {
+    step("pages the script must leave alone still serve: CSP, gzip, a fragment; a document without </body> gets it", async () => {
         await live.page.goto(`${base}/csp`);
         await live.shows("the CSP page", "p", (t) => t === "strict");
         assert.ok(!(await live.page.content()).includes("live.js"), "no tag under a CSP that forbids it");
@@ -235,7 +235,12 @@ describe("the live browser in Chromium", () => {
         await screenshot("8-gzip");
         await live.page.goto(`${base}/nobody`);
         await live.shows("the page without </body>", "p", (t) => t === "no end of body");
+        assert.ok((await live.page.content()).includes("live.js"), "a document without </body> gets the tag at its end");
         await screenshot("9-no-body-end");
+        await live.page.goto(`${base}/fragment`);
+        await live.shows("the htmx-style fragment", "#fragment", (t) => t === "a fragment");
+        assert.ok(!(await live.page.content()).includes("live.js"), "no tag in a fragment");
+        await screenshot("10-fragment");
     });
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Settings } from "../../src/protocol";
+import { SettingEffect, SettingEffects, Settings } from "../../src/protocol";
 import { buildSettingsPayload, changedRestartKeys, ExtensionSettings, settingPointer, toBackendSettings } from "../../src/settings";
 
 /** What VS Code returns for a folder with no settings of its own: the package.json defaults. */
@@ -23,6 +23,24 @@ const defaults: ExtensionSettings = {
     serverPath: "",
 };
 
+/** A value other than the default for every backend key. */
+const nonDefaults: Required<Settings> = {
+    python: "/usr/bin/python3",
+    managePy: "src/manage.py",
+    address: "0.0.0.0:9000",
+    args: ["--insecure"],
+    env: { DEBUG: "1" },
+    envFile: ".env",
+    reload: "django",
+    watchExclude: ["media/**"],
+    onPortConflict: "nextFree",
+    startupTimeout: 5,
+    watch: "poll",
+    pollInterval: 0.5,
+    browserReload: false,
+    preload: "off",
+};
+
 describe("toBackendSettings", () => {
     it("drops the extension-only keys and empty strings that mean 'not set'", () => {
         const kept = ["address", "args", "env", "reload", "watchExclude", "onPortConflict", "startupTimeout", "watch", "pollInterval", "browserReload", "preload"] as const;
@@ -30,23 +48,7 @@ describe("toBackendSettings", () => {
     });
 
     it("passes every backend key through", () => {
-        const backend: Required<Settings> = {
-            python: "/usr/bin/python3",
-            managePy: "src/manage.py",
-            address: "0.0.0.0:9000",
-            args: ["--insecure"],
-            env: { DEBUG: "1" },
-            envFile: ".env",
-            reload: "django",
-            watchExclude: ["media/**"],
-            onPortConflict: "nextFree",
-            startupTimeout: 5,
-            watch: "poll",
-            pollInterval: 0.5,
-            browserReload: false,
-            preload: "off",
-        };
-        assert.deepEqual(toBackendSettings({ ...backend, openBrowser: true, serverPath: "/opt/django-runserver" }), backend);
+        assert.deepEqual(toBackendSettings({ ...nonDefaults, openBrowser: true, serverPath: "/opt/django-runserver" }), nonDefaults);
     });
 
     it("uses the Python extension's interpreter unless python is set", () => {
@@ -91,6 +93,13 @@ describe("changedRestartKeys", () => {
     it("settings applied at once do not: the watcher's, the port conflict policy, the extension's own", () => {
         const now: Partial<ExtensionSettings> = { watchExclude: ["x"], watch: "poll", pollInterval: 2, onPortConflict: "fail", openBrowser: true };
         assert.deepEqual(changedRestartKeys(base, change(now), "file:///a"), []);
+    });
+    it("offers a restart for exactly the keys whose effect is restart in protocol.go", () => {
+        assert.deepEqual(Object.keys(nonDefaults).sort(), Object.keys(SettingEffects).sort());
+        for (const [key, value] of Object.entries(nonDefaults)) {
+            const want = SettingEffects[key] === SettingEffect.Restart ? [key] : [];
+            assert.deepEqual(changedRestartKeys(base, change({ [key]: value }), "file:///a"), want, key);
+        }
     });
     it("a new interpreter from the Python extension counts as python", () => {
         assert.deepEqual(changedRestartKeys(base, change({}, "/venv/bin/python"), "file:///a"), ["python"]);

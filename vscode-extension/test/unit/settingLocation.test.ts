@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DiagnosticRouter, locateSetting, Placement, settingRange } from "../../src/settingDiagnostics";
+import { locateSetting, settingRange } from "../../src/settingLocation";
 
 describe("settingRange", () => {
     it("finds the property's line and span in settings.json with comments and a trailing comma", () => {
@@ -82,57 +82,5 @@ describe("locateSetting", () => {
         ];
         assert.equal(locateSetting(files, "address")?.uri, workspaceFile.uri);
         assert.equal(locateSetting(files, "python"), undefined);
-    });
-});
-
-describe("DiagnosticRouter", () => {
-    type D = { message: string; setting?: string };
-    const managePy = "file:///shop/manage.py";
-    const settings = "file:///shop/.vscode/settings.json";
-    /** Moves diagnostics about the address to settings.json, as the extension does when it sets it. */
-    const toSettings = (d: D): Placement<D> | undefined =>
-        d.setting === "address" ? { uri: settings, diagnostic: { message: `${d.message} (moved)` } } : undefined;
-
-    it("moves a bind error to settings.json and keeps the rest where they were published", () => {
-        const router = new DiagnosticRouter<D>();
-        const out = router.publish(managePy, [{ message: "port in use", setting: "address" }, { message: "other" }], toSettings);
-        assert.deepEqual(new Map(out), new Map([
-            [managePy, [{ message: "other" }]],
-            [settings, [{ message: "port in use (moved)" }]],
-        ]));
-    });
-
-    it("clears the moved diagnostic when the backend clears manage.py", () => {
-        const router = new DiagnosticRouter<D>();
-        router.publish(managePy, [{ message: "port in use", setting: "address" }], toSettings);
-        assert.deepEqual(new Map(router.publish(managePy, [], toSettings)), new Map([
-            [managePy, []],
-            [settings, []],
-        ]));
-        assert.deepEqual(router.publish(managePy, [], toSettings), [[managePy, []]], "settings.json is left alone once clear");
-    });
-
-    it("keeps what each published file placed in a shared target", () => {
-        const router = new DiagnosticRouter<D>();
-        const other = "file:///blog/manage.py";
-        router.publish(managePy, [{ message: "shop", setting: "address" }], toSettings);
-        const both = new Map(router.publish(other, [{ message: "blog", setting: "address" }], toSettings));
-        assert.deepEqual(both.get(settings), [{ message: "shop (moved)" }, { message: "blog (moved)" }]);
-        const one = new Map(router.publish(managePy, [], toSettings));
-        assert.deepEqual(one.get(settings), [{ message: "blog (moved)" }]);
-    });
-
-    it("keeps the target's own diagnostics beside the moved ones", () => {
-        const router = new DiagnosticRouter<D>();
-        router.publish(settings, [{ message: "own" }], toSettings);
-        const out = new Map(router.publish(managePy, [{ message: "port in use", setting: "address" }], toSettings));
-        assert.deepEqual(out.get(settings), [{ message: "own" }, { message: "port in use (moved)" }]);
-    });
-
-    it("forgets everything on clear", () => {
-        const router = new DiagnosticRouter<D>();
-        router.publish(managePy, [{ message: "port in use", setting: "address" }], toSettings);
-        router.clear();
-        assert.deepEqual(router.publish(managePy, [], toSettings), [[managePy, []]]);
     });
 });

@@ -68,6 +68,9 @@ func servedAhead(t *testing.T, c *fakeeditor.Env, url, views string, n int, want
 		value := fmt.Sprintf("ahead%d", i)
 		st, body := editView(c, url, views, value)
 		wantStart(t, "a view edit", st, protocol.StartWarm, "")
+		if !st.SetUpAhead {
+			t.Errorf("a view edit: the status does not say it was forked from Django set up ahead: %+v", st)
+		}
 		wantBody(t, "a view edit", body, append([]string{"view=" + value, "setup=ahead"}, want...)...)
 	}
 }

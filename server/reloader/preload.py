@@ -202,7 +202,7 @@ def _set_up(settings, origins):
         if not settings:
             return ("the server named no settings module", "Set DJANGO_SETTINGS_MODULE in manage.py or the environment."), []
         os.environ["DJANGO_SETTINGS_MODULE"] = settings  # as manage.py set it
-    read, reading = set(), [True]
+    read, reading = set(), [False]
 
     def audit(event, args):
         # Stays installed in every child (a hook can't be removed): it
@@ -222,18 +222,31 @@ def _set_up(settings, origins):
         if isinstance(path, (str, bytes)):
             read.add(os.path.abspath(os.fsdecode(path)))
 
-    before = origins.snapshot()  # not read while the hook records
+    def step(who, run):
+        """Run one part of the set-up, recording what it reads; put what
+        it leaves open, that the audit hook can't place, down to who."""
+        before = origins.snapshot()  # not recorded as read
+        reading[0] = True
+        try:
+            run()
+        finally:
+            reading[0] = False
+            origins.blame(before, who)
+
     sys.addaudithook(audit)
+    name = os.environ["DJANGO_SETTINGS_MODULE"]
     try:
         with _Quiet():
+            import importlib
+
             import django
-            django.setup()
+            # The settings first, as Django imports them first: what they
+            # open is then told from what the apps open.
+            step("the settings module %s" % name, lambda: importlib.import_module(name))
+            step("Django's set-up (the apps' models, or a ready())", django.setup)
     except BaseException as e:  # noqa: B036 - the server sets up on its own
         return ("Django's set-up failed in the preloader: %s: %s" % (type(e).__name__, e),
                 "A cold start shows the same error, if it is one."), []
-    finally:
-        reading[0] = False
-        origins.blame(before, "Django's set-up (the settings module %s or an app's ready())" % os.environ.get("DJANGO_SETTINGS_MODULE"))
     return None, sorted(read)
 
 
@@ -293,12 +306,23 @@ def _threads():
 
 
 def _open_fds():
+    """The descriptors open now: not the one the listing itself used, which
+    a descriptor opened next would take."""
     for d in ("/proc/self/fd", "/dev/fd"):
         try:
-            return {int(n) for n in os.listdir(d)}
+            listed = {int(n) for n in os.listdir(d)}
         except OSError:
             continue
+        return {fd for fd in listed if _is_open(fd)}
     return set()
+
+
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
 
 
 def _reserve_fds(inherited):
@@ -557,7 +581,7 @@ def _inspect(expected, origins):
             st = os.fstat(fd)
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         except OSError:
-            continue  # the listing's own descriptor, closed by now
+            continue  # closed since the listing
         try:
             target = os.readlink("/proc/self/fd/%d" % fd)
         except OSError:
@@ -589,7 +613,7 @@ def _inspect(expected, origins):
             return _refused("%s keeps a socket open (%s)" % (where, _socket_name(fd, target)),
                             "Every forked server would share that one connection. Connect on first use "
                             "(in a request), not at import, in the settings or in ready().")
-        return _refused("%s keeps %s open" % (where, target),
+        return _refused("%s keeps %s open" % (where, _ANON_INODES.get(target, target)),
                         "An event loop or notifier made at import would be shared by every forked server. "
                         "Create it on first use, or in the command that needs it.")
     for target, ends in pipes.items():
@@ -605,6 +629,16 @@ def _inspect(expected, origins):
     if written:
         _flush_writers()
     return None, plan
+
+
+# What the kernel's names of descriptors without a file are, for the user.
+_ANON_INODES = {
+    "anon_inode:[eventpoll]": "an epoll instance (an event loop's poller, such as Twisted's reactor)",
+    "anon_inode:[eventfd]": "an eventfd (an event loop's waker)",
+    "anon_inode:[timerfd]": "a timerfd",
+    "anon_inode:[signalfd]": "a signalfd",
+    "anon_inode:inotify": "an inotify instance (a file watcher)",
+}
 
 
 def _dev(st):

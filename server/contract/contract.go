@@ -131,6 +131,8 @@ type PreloadReply struct {
 	Ready *int `json:"ready"`
 	// Unsafe: why forking it would not be safe, with Ready.
 	Unsafe string `json:"unsafe"`
+	// Advice: what the user can change to make an unsafe preloader safe.
+	Advice string `json:"advice"`
 	// Forked: the pid of the new server.
 	Forked int `json:"forked"`
 	// Sibling: the forked child is the backend's own, to wait for.

@@ -114,6 +114,7 @@ type fakePreloader struct {
 func (p *fakePreloader) PID() int               { return p.pid }
 func (p *fakePreloader) Ready() <-chan struct{} { return p.ready }
 func (p *fakePreloader) Err() error             { return p.err }
+func (p *fakePreloader) Advice() string         { return "" }
 func (p *fakePreloader) Imported() int          { return 42 }
 func (p *fakePreloader) Done() <-chan struct{}  { return p.done }
 

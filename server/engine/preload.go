@@ -284,7 +284,7 @@ func (e *Engine) preloaderReady(l int, pre Preloader, key string, took time.Dura
 	err := pre.Err()
 	switch {
 	case l == levelModules && err != nil:
-		e.log(protocol.MessageWarning, fmt.Sprintf("%s cannot preload: %v; reloads start cold until it changes", e.name(), err))
+		e.log(protocol.MessageWarning, withAdvice(fmt.Sprintf("%s cannot preload: %v; reloads start cold until it changes.", e.name(), err), pre.Advice()))
 	case l == levelModules:
 		e.log(protocol.MessageInfo, fmt.Sprintf("%s preloaded %d modules in %.0f ms (pid %d): Python reloads start warm",
 			e.name(), pre.Imported(), ms, pre.PID()))
@@ -296,12 +296,20 @@ func (e *Engine) preloaderReady(l int, pre Preloader, key string, took time.Dura
 		if !strings.Contains(err.Error(), "set-up failed") {
 			w.noSetup, w.setupKey = err.Error(), key // a set-up that failed may not fail next time
 		}
-		e.log(protocol.MessageInfo, fmt.Sprintf("%s cannot set Django up ahead of a reload: %v; reloads fork from the preloaded modules and set Django up themselves",
-			e.name(), err))
+		e.log(protocol.MessageInfo, withAdvice(fmt.Sprintf("%s cannot set Django up ahead of a reload: %v; reloads still fork from the preloaded modules, and set Django up themselves.",
+			e.name(), err), pre.Advice()))
 	default:
 		e.log(protocol.MessageInfo, fmt.Sprintf("%s set Django up ahead: preloaded %d modules in %.0f ms (pid %d): reloads that change no settings, model or app skip Django's set-up",
 			e.name(), pre.Imported(), ms, pre.PID()))
 	}
+}
+
+// withAdvice is line, then what the user can change, if anything.
+func withAdvice(line, advice string) string {
+	if advice == "" {
+		return line
+	}
+	return line + " " + advice
 }
 
 // dropPreloader retires the preloader of level l: it takes no more forks,

@@ -80,6 +80,9 @@ type Preloader interface {
 	// Ready is closed once it can fork, or failed: then Err says why.
 	Ready() <-chan struct{}
 	Err() error
+	// Advice is what the user can change so that it could fork, when Err
+	// says it can't because of the project's code, or "".
+	Advice() string
 	// Imported is the number of modules it imported.
 	Imported() int
 	// Fork starts a server process from it; preload.ErrLoading while it

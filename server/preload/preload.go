@@ -67,6 +67,7 @@ type Preloader struct {
 
 	ready    chan struct{} // closed once the preloader is ready or gone
 	readyErr error         // valid after ready: why it can't fork, or nil
+	advice   string        // valid after ready: what the user can change, when it can't
 	imported int           // valid after ready: how many modules it imported
 
 	conn    *net.UnixConn              // set before ready closes
@@ -162,6 +163,7 @@ func (p *Preloader) run(ln *net.UnixListener, dir string) {
 			if r.Unsafe != "" {
 				why = errors.New(r.Unsafe)
 			}
+			p.advice = r.Advice // before setReady: read after Ready
 			p.setReady(*r.Ready, why)
 		case r.Exit != 0:
 			p.mu.Lock()
@@ -223,6 +225,11 @@ func (p *Preloader) Ready() <-chan struct{} { return p.ready }
 
 // Err is why the preloader can't fork, or nil. Valid after Ready.
 func (p *Preloader) Err() error { return p.readyErr }
+
+// Advice is what the user can change so that the preloader could fork,
+// when Err says it can't because of the project's code, or "". Valid after
+// Ready.
+func (p *Preloader) Advice() string { return p.advice }
 
 // Imported is how many modules the preloader imported. Valid after Ready.
 func (p *Preloader) Imported() int { return p.imported }

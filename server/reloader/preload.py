@@ -20,7 +20,10 @@ default) or "setup"; the backend keeps one preloader of each. The preloader
 * records the state of every file it imported or, while setting up, read,
   of every package folder and sys.path entry, of manage.py (at "setup": it
   chooses the settings), and of the interpreter, and says {"ready": N}, or
-  {"ready": N, "unsafe": why} when forking it would not be safe;
+  {"ready": N, "unsafe": why, "advice": what the user can change} when
+  forking it would not be safe (see _inspect: what a child may share of
+  what loading left open, and what it does first to hold what a cold start
+  would);
 * then serves requests, one JSON object a line:
   {"fork": {"args": [SHIM, MODE, manage.py, ...], "dir": D, "env": [K=V, ...]}}
   comes with at least three file descriptors (SCM_RIGHTS): the new server's
@@ -58,27 +61,37 @@ def main():
     # The fork freezes what is loaded by then (see _fork).
     gc.disable()
     inherited = _open_fds()  # a cold start inherits these too
+    reserved = _reserve_fds(inherited)
     ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ctl.connect(os.environ.pop(SOCKET_ENV))
+    title = _Title()
+    environ = dict(os.environ)
     shim = _load_shim(shim_path)
     sys.argv = [manage]
     sys.path[0] = os.path.dirname(os.path.abspath(manage))
     settings, names = _preloadable(modules_file, workspace)
-    imported = _import_all(names)
-    unsafe, read = "", []
+    origins = _Origins(workspace, (shim_path,))
+    imported = _import_all(names, origins)
+    unsafe, read = None, []
     if level == "setup":
-        unsafe, read = _set_up(settings)
+        unsafe, read = _set_up(settings, origins)
         read.append(os.path.abspath(manage))
         if not unsafe:
-            imported += _import_all(names)  # those that needed the settings
+            imported += _import_all(names, origins)  # those that needed the settings
             _check_models_ahead()
-    unsafe = unsafe or _unsafe(inherited | {ctl.fileno()})
+            _close_databases()
+    origins.stop()
+    plan = None
+    if not unsafe:
+        unsafe, plan = _inspect(inherited | set(reserved) | {ctl.fileno()}, origins)
     stamps = _stamps(shim, read)
     reply = {"ready": imported}
     if unsafe:
-        reply["unsafe"] = unsafe
+        reply["unsafe"], reply["advice"] = unsafe
     _send(ctl, reply)
-    Preloader(ctl, shim, stamps, unsafe).serve()
+    if plan:
+        plan.environ(environ)
+    Preloader(ctl, shim, stamps, unsafe and unsafe[0], plan, reserved, title).serve()
 
 
 def _load_shim(path):
@@ -103,11 +116,8 @@ def _preloadable(modules_file, workspace):
             continue
         if not name or name == "__main__" or name.startswith(("django_runserver_", "#")):
             continue
-        if path:
-            real = os.path.realpath(path)
-            third_party = "site-packages" in real.split(os.sep) or "dist-packages" in real.split(os.sep)
-            if real.startswith(workspace) and not third_party:
-                continue  # the project's own code: always imported fresh
+        if path and os.path.realpath(path).startswith(workspace) and not _third_party(path):
+            continue  # the project's own code: always imported fresh
         names.append(name)
     return settings, names
 
@@ -153,9 +163,11 @@ class _Quiet:
             os.close(fd)
 
 
-def _import_all(names):
+def _import_all(names, origins):
     """Import each module, in the order the server did. A module that fails
-    here (most often one that needs the settings) is left to the child."""
+    here (most often one that needs the settings) is left to the child.
+    What each import leaves open is put down to it, for a resource the
+    audit hook can't place (an epoll, a thread a C extension started)."""
     import importlib
     hidden = os.environ.pop("DJANGO_SETTINGS_MODULE", None)
     count = 0
@@ -164,30 +176,33 @@ def _import_all(names):
             for name in names:
                 if name in sys.modules:
                     continue
+                before = origins.snapshot()
                 try:
                     importlib.import_module(name)
                     count += 1
                 except BaseException:  # noqa: B036 - any failure only means "not preloaded"
                     pass
+                origins.blame(before, "the import of module %s" % name)
     finally:
         if hidden is not None:
             os.environ["DJANGO_SETTINGS_MODULE"] = hidden
     return count
 
 
-def _set_up(settings):
+def _set_up(settings, origins):
     """Set Django up, as the server's manage.py does before its command
-    runs. Return why the preloader can't be used, or "", and the files and
+    runs. Return why the preloader can't be used and what the user can do
+    (a pair), or None, and the files and
     folders the set-up read besides modules (an .env file the settings
     read, a folder an app listed), which are stamped with the modules. A
     child still runs django.setup(), which then finds the apps ready."""
     if not hasattr(sys, "addaudithook"):
-        return "Python 3.8 or newer is needed to see what Django's set-up reads", []
+        return ("Python 3.8 or newer is needed to see what Django's set-up reads", "Use Python 3.8 or newer."), []
     if not os.environ.get("DJANGO_SETTINGS_MODULE"):
         if not settings:
-            return "the server named no settings module", []
+            return ("the server named no settings module", "Set DJANGO_SETTINGS_MODULE in manage.py or the environment."), []
         os.environ["DJANGO_SETTINGS_MODULE"] = settings  # as manage.py set it
-    read, reading = set(), [True]
+    read, reading = set(), [False]
 
     def audit(event, args):
         # Stays installed in every child (a hook can't be removed): it
@@ -207,16 +222,45 @@ def _set_up(settings):
         if isinstance(path, (str, bytes)):
             read.add(os.path.abspath(os.fsdecode(path)))
 
+    def step(who, run):
+        """Run one part of the set-up, recording what it reads; put what
+        it leaves open, that the audit hook can't place, down to who."""
+        before = origins.snapshot()  # not recorded as read
+        reading[0] = True
+        try:
+            run()
+        finally:
+            reading[0] = False
+            origins.blame(before, who)
+
     sys.addaudithook(audit)
+    name = os.environ["DJANGO_SETTINGS_MODULE"]
     try:
         with _Quiet():
+            import importlib
+
             import django
-            django.setup()
+            # The settings first, as Django imports them first: what they
+            # open is then told from what the apps open.
+            step("the settings module %s" % name, lambda: importlib.import_module(name))
+            step("Django's set-up (the apps' models, or a ready())", django.setup)
     except BaseException as e:  # noqa: B036 - the server sets up on its own
-        return "Django's set-up failed in the preloader: %s: %s" % (type(e).__name__, e), []
-    finally:
-        reading[0] = False
-    return "", sorted(read)
+        return ("Django's set-up failed in the preloader: %s: %s" % (type(e).__name__, e),
+                "A cold start shows the same error, if it is one."), []
+    return None, sorted(read)
+
+
+def _close_databases():
+    """Close the database connections the set-up opened (an AppConfig.ready()
+    that queries): a connection shared by every child would interleave their
+    queries on one socket or file. Django opens a connection again when a
+    query needs one, so a child reconnects as a cold start connects."""
+    try:
+        from django.db import connections
+        for conn in connections.all():
+            conn.close()
+    except Exception:  # noqa: BLE001 - what is still open is inspected next
+        pass
 
 
 def _check_models_ahead():
@@ -262,33 +306,429 @@ def _threads():
 
 
 def _open_fds():
+    """The descriptors open now: not the one the listing itself used, which
+    a descriptor opened next would take."""
     for d in ("/proc/self/fd", "/dev/fd"):
         try:
-            return {int(n) for n in os.listdir(d)}
+            listed = {int(n) for n in os.listdir(d)}
         except OSError:
             continue
+        return {fd for fd in listed if _is_open(fd)}
     return set()
 
 
-def _unsafe(expected):
-    """Why a fork of this process would not be safe, or "": another thread,
-    or a file or socket an import left open, which every child would share.
-    expected are the descriptors that are no import's doing."""
-    threads = _threads()
-    if threads != 1:
-        return "an imported module started a thread (%d threads)" % threads
-    listing = _open_fds()
-    for fd in sorted(listing - expected - {0, 1, 2}):
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+def _reserve_fds(inherited):
+    """Hold the descriptors a forked child takes as 0, 1, 2, 3, ... (up to
+    MAX_FDS: its pipes, the live browser's socket and ready pipe), so that
+    no file an import opens, which a child keeps, gets one of those
+    numbers. /dev/null stands in for them; a child replaces those it
+    receives and closes the rest."""
+    reserved = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            if fd >= MAX_FDS:
+                os.close(fd)
+                break
+            reserved.append(fd)
+    except OSError:
+        pass
+    return [fd for fd in reserved if fd not in inherited]
+
+
+def _third_party(path):
+    parts = os.path.realpath(path).split(os.sep)
+    return "site-packages" in parts or "dist-packages" in parts
+
+
+# Where a thread was started, on its Thread object, while modules load.
+_SITE = "_django_runserver_started_at"
+
+
+class _Origins:
+    """Where the resources this process holds were opened, in words for the
+    user: the innermost frame of the project's code on the stack at the
+    time, else of third-party code (never the standard library's or ours).
+    The audit hook sees files ("open", "sqlite3.connect") and sockets (at
+    "socket.connect" and "socket.bind", once they have a descriptor); a
+    wrapper of Thread.start sees threads. What neither sees (an epoll, a
+    thread a C extension started) is put down to the import, or the set-up,
+    during which it appeared."""
+
+    def __init__(self, workspace, ours):
+        import sysconfig
+        self.workspace = os.path.realpath(workspace) + os.sep
+        self.ours = {os.path.abspath(__file__)} | {os.path.abspath(p) for p in ours}
+        paths = sysconfig.get_paths()
+        self.stdlib = tuple({os.path.join(paths[k], "") for k in ("stdlib", "platstdlib")})
+        self.paths = {}     # real path: where it was last opened
+        self.fds = {}       # descriptor: where its socket connected or bound
+        self.during = {}    # descriptor: the import or set-up it appeared in
+        self.thread_during = []
+        self.on = True
+        if hasattr(sys, "addaudithook"):
+            sys.addaudithook(self._audit)
+        self.start = threading.Thread.start
+        origins = self
+
+        def start(thread):
+            if origins.on:
+                setattr(thread, _SITE, origins.site(sys._getframe(1)))
+            return origins.start(thread)
+
+        threading.Thread.start = start
+
+    def stop(self):
+        """Stop recording (the hook stays, as a hook must: it returns at
+        once), and give threading its own start back."""
+        self.on = False
+        threading.Thread.start = self.start
+
+    def _audit(self, event, args):
+        if not self.on:
+            return
+        if event in ("open", "sqlite3.connect"):
+            path = args[0]
+            if not isinstance(path, (str, bytes)) or path in (":memory:", b":memory:"):
+                return
+            frame = sys._getframe(1)
+            if frame.f_code.co_filename.startswith("<frozen"):
+                return  # the import system, reading a module
+            self.paths[os.path.realpath(os.fsdecode(path))] = self.site(frame)
+        elif event in ("socket.connect", "socket.bind"):
+            try:
+                fd = args[0].fileno()
+            except (AttributeError, OSError):
+                return
+            self.fds[fd] = self.site(sys._getframe(1))
+
+    def site(self, frame):
+        """Where frame's stack is, for the user: "FILE, line N (module M)"."""
+        inner, configuring_logging = None, False
+        while frame is not None:
+            name = frame.f_code.co_filename
+            module = frame.f_globals.get("__name__", "")
+            configuring_logging = configuring_logging or module == "logging.config"
+            if not (name.startswith("<") or name.startswith(self.stdlib) and not _third_party(name)
+                    or os.path.abspath(name) in self.ours):
+                real = os.path.realpath(name)
+                here = "%s, line %d (module %s)" % (self._shown(real), frame.f_lineno, module)
+                if real.startswith(self.workspace) and not _third_party(real):
+                    return here  # the project's own code: what the user can change
+                inner = inner or (here, module)
+            frame = frame.f_back
+        if inner and configuring_logging and inner[1].split(".")[0] == "django":
+            return "the LOGGING setting of %s" % os.environ.get("DJANGO_SETTINGS_MODULE", "the settings")
+        return inner and inner[0]
+
+    def _shown(self, path):
+        return path[len(self.workspace):] if path.startswith(self.workspace) else path
+
+    def snapshot(self):
+        return _open_fds(), _threads()
+
+    def blame(self, before, who):
+        fds, threads = before
+        for fd in _open_fds() - fds:
+            self.during[fd] = who
+        if _threads() > threads:
+            self.thread_during.append(who)
+
+    def opened(self, fd, target):
+        """Where descriptor fd, whose link reads target, was opened."""
+        path = target[:-len(" (deleted)")] if target.endswith(" (deleted)") else target
+        return self.fds.get(fd) or self.paths.get(path) or self.during.get(fd) or "an imported module"
+
+    def thread(self):
+        """Where the extra thread was started."""
+        for t in threading.enumerate():
+            if getattr(t, _SITE, None):
+                return getattr(t, _SITE)
+        return self.thread_during[0] if self.thread_during else "an imported module"
+
+
+# How much shared memory a child may be given its own copy of.
+MAX_SHARED_COPY = 64 << 20
+
+
+class _ChildPlan:
+    """What a forked child does, before the shim runs, so that it holds
+    what a cold start would hold: its own open file description of each
+    file an import opened (an offset of its own; a file opened for writing
+    that the preloader never wrote to starts empty, as the open did), its
+    own copy of each self-pipe, and its own copy of shared memory an import
+    mapped (multiprocessing's Value and locks), as the preloader left it.
+    See the table in docs/design.md."""
+
+    def __init__(self):
+        self.reopen = []   # (fd, flags, offset, truncate)
+        self.pipes = []    # (read fd, write fd)
+        self.maps = []     # (start, size, prot, offset, key, contents)
+        self.sizes = {}    # key: size of the file to map from
+        self.map_fds = {}  # key: descriptors open on the mapped file
+        self.set, self.unset = {}, []  # what loading did to the environment
+
+    def environ(self, before):
+        """Record what the imports and the set-up did to the environment (a
+        settings module that reads .env, as django-environ's read_env()
+        does, sets variables): a child takes the backend's environment,
+        then this, as a cold start's set-up would leave it."""
+        self.set = {k: v for k, v in os.environ.items() if before.get(k) != v}
+        self.unset = [k for k in before if k not in os.environ]
+
+    def apply_environ(self):
+        os.environ.update(self.set)
+        for k in self.unset:
+            os.environ.pop(k, None)
+
+    def apply(self):
+        for fd, flags, offset, truncate in self.reopen:
+            try:
+                new = os.open("/proc/self/fd/%d" % fd, flags | os.O_CLOEXEC)
+                if truncate:
+                    os.ftruncate(new, 0)
+                elif not flags & os.O_APPEND:
+                    os.lseek(new, offset, os.SEEK_SET)
+            except OSError:
+                continue  # it stays shared: what every fork did before
+            os.dup2(new, fd, inheritable=os.get_inheritable(fd))
+            os.close(new)
+        for r, w in self.pipes:
+            pair = os.pipe()
+            for old, new in zip((r, w), pair):
+                inheritable, blocking = os.get_inheritable(old), os.get_blocking(old)
+                os.dup2(new, old, inheritable=inheritable)
+                os.close(new)
+                os.set_blocking(old, blocking)
+        if self.maps:
+            self._copy_maps()
+
+    def _copy_maps(self):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        MAP_SHARED, MAP_FIXED = 0x01, 0x10
+        files = {}
+        for start, size, prot, offset, key, contents in self.maps:
+            try:
+                if key not in files:
+                    files[key] = os.memfd_create("django-runserver-copy", os.MFD_CLOEXEC)
+                    os.ftruncate(files[key], self.sizes[key])
+                fd = files[key]
+                os.pwrite(fd, contents, offset)
+            except (OSError, AttributeError) as e:
+                print("django-runserver: this server shares memory with the others forked from its preloader: %s" % e,
+                      file=sys.stderr, flush=True)
+                return
+            if libc.mmap(start, size, prot, MAP_SHARED | MAP_FIXED, fd, offset) != start:
+                print("django-runserver: this server shares memory with the others forked from its preloader: mmap: %s"
+                      % os.strerror(ctypes.get_errno()), file=sys.stderr, flush=True)
+        for key, fd in files.items():
+            for old in self.map_fds.get(key, ()):
+                os.dup2(fd, old, inheritable=os.get_inheritable(old))
+            os.close(fd)
+
+
+def _shared_maps():
+    """The shared mappings of this process that a cold start would make
+    afresh: anonymous ones and those of deleted or memfd files (what
+    multiprocessing's Value, Array and locks map). Those of a file still on
+    disk are left alone: a cold start maps the same file. Linux only."""
+    found = []
+    try:
+        with open("/proc/self/maps") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        parts = line.split(None, 5)
+        if len(parts) < 6 or parts[1][3] != "s":
+            continue
+        path = parts[5].strip()
+        if path.startswith("/SYSV") or not (path.endswith(" (deleted)") or path.startswith("/memfd:")):
+            continue
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        found.append((start, end - start, parts[1], int(parts[2], 16), (parts[3], int(parts[4])), path))
+    return found
+
+
+def _refused(what, advice):
+    return (what, advice), None
+
+
+def _inspect(expected, origins):
+    """Whether forking this process is safe, resource by resource (the
+    table in docs/design.md): (None, the plan each child follows), or
+    ((why not, what the user can change), None). expected are the
+    descriptors no import opened."""
+    if _threads() != 1:
+        return _refused("%s started a thread" % origins.thread(),
+                        "A forked server would run without that thread, and another thread can hold a lock at the fork. "
+                        "Start it on first use (in a request or a management command) rather than at import.")
+    plan, pipes, written = _ChildPlan(), {}, False
+    shared = {}  # mapped file's key: descriptors open on it
+    for fd in sorted(_open_fds() - expected - {0, 1, 2}):
+        try:
+            st = os.fstat(fd)
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue  # closed since the listing
         try:
             target = os.readlink("/proc/self/fd/%d" % fd)
         except OSError:
             target = "descriptor %d" % fd
+        where = origins.opened(fd, target)
+        if stat.S_ISCHR(st.st_mode):
+            continue  # /dev/null, /dev/urandom: nothing a child could share
+        if stat.S_ISREG(st.st_mode) and (target.endswith(" (deleted)") or target.startswith("/memfd:")):
+            shared.setdefault((_dev(st), st.st_ino), []).append(fd)  # mapped, copied below; else a temporary file
+            continue
+        if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+            offset = os.lseek(fd, 0, os.SEEK_CUR)
+            access = flags & os.O_ACCMODE
+            if access == os.O_RDONLY or flags & os.O_APPEND:
+                plan.reopen.append((fd, flags, offset, False))
+                written = written or access != os.O_RDONLY
+                continue
+            if offset == 0 and st.st_size == 0:
+                plan.reopen.append((fd, flags, 0, True))
+                written = True
+                continue
+            return _refused("%s keeps %s open for writing, and wrote to it" % (where, target),
+                            "Every forked server would write over the others' output. Open it for appending "
+                            "(mode 'a'), or on first use.")
+        if stat.S_ISFIFO(st.st_mode):
+            pipes.setdefault(target, []).append((fd, flags & os.O_ACCMODE, where))
+            continue
+        if stat.S_ISSOCK(st.st_mode):
+            return _refused("%s keeps a socket open (%s)" % (where, _socket_name(fd, target)),
+                            "Every forked server would share that one connection. Connect on first use "
+                            "(in a request), not at import, in the settings or in ready().")
+        return _refused("%s keeps %s open" % (where, _ANON_INODES.get(target, target)),
+                        "An event loop or notifier made at import would be shared by every forked server. "
+                        "Create it on first use, or in the command that needs it.")
+    for target, ends in pipes.items():
+        modes = sorted(mode for _, mode, _ in ends)
+        if modes != [os.O_RDONLY, os.O_WRONLY]:
+            return _refused("%s keeps a pipe to another process open (%s)" % (ends[0][2], target),
+                            "Every forked server would share it with that process. Start the process, "
+                            "and open the pipe, on first use.")
+        plan.pipes.append(tuple(fd for fd, _, _ in sorted(ends, key=lambda e: e[1])))
+    why = _plan_maps(plan, shared)
+    if why:
+        return why, None
+    if written:
+        _flush_writers()
+    return None, plan
+
+
+# What the kernel's names of descriptors without a file are, for the user.
+_ANON_INODES = {
+    "anon_inode:[eventpoll]": "an epoll instance (an event loop's poller, such as Twisted's reactor)",
+    "anon_inode:[eventfd]": "an eventfd (an event loop's waker)",
+    "anon_inode:[timerfd]": "a timerfd",
+    "anon_inode:[signalfd]": "a signalfd",
+    "anon_inode:inotify": "an inotify instance (a file watcher)",
+}
+
+
+def _dev(st):
+    return "%02x:%02x" % (os.major(st.st_dev), os.minor(st.st_dev))
+
+
+def _socket_name(fd, target):
+    try:
+        s = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return target
+    try:
+        peer = s.getpeername()
+        return "connected to %s" % (peer if isinstance(peer, str) else "%s:%s" % peer[:2])
+    except OSError:
         try:
-            os.fstat(fd)
+            return "bound to %s" % (s.getsockname(),)
         except OSError:
-            continue  # the listing's own descriptor, closed by now
-        return "an imported module keeps %s open" % target
-    return ""
+            return target
+    finally:
+        s.close()
+
+
+def _plan_maps(plan, shared):
+    """Plan a copy of each shared mapping a cold start would make afresh,
+    as it is now; or say why not."""
+    maps, total = _shared_maps(), 0
+    for start, size, perms, offset, key, path in maps:
+        total += size
+        if total > MAX_SHARED_COPY or perms[0] != "r":
+            return ("an imported module shares %s (%d MiB of memory) with every process forked from this one" % (path, total >> 20),
+                    "Create the shared memory on first use, not at import.")
+    import ctypes
+    for start, size, perms, offset, key, path in maps:
+        prot = (1 if "r" in perms else 0) | (2 if "w" in perms else 0) | (4 if "x" in perms else 0)
+        plan.maps.append((start, size, prot, offset, key, ctypes.string_at(start, size)))
+        plan.sizes[key] = max(plan.sizes.get(key, 0), offset + size)
+        plan.map_fds[key] = shared.pop(key, [])
+    for key, fds in shared.items():
+        # A deleted file open, and not mapped: a temporary file that a fork
+        # shares as any file opened for writing.
+        plan.reopen.extend((fd, fcntl.fcntl(fd, fcntl.F_GETFL), os.lseek(fd, 0, os.SEEK_CUR), False) for fd in fds)
+    return None
+
+
+def _flush_writers():
+    """Flush every open Python file that writes, once, before any fork: a
+    buffered line would otherwise be written again by every child. The
+    parked preloader writes nothing more."""
+    import io
+    for obj in gc.get_objects():
+        if isinstance(obj, io.IOBase):
+            try:
+                if not obj.closed and obj.writable():
+                    obj.flush()
+            except (OSError, ValueError):
+                pass
+
+
+class _Title:
+    """The command line of this process as ps shows it, where Linux allows:
+    the memory of the original argv (/proc/self/stat's arg_start and
+    arg_end), which a forked server overwrites with the command a cold
+    start shows, "python manage.py runserver ...", and not the
+    preloader's. The environment that follows is left alone, so a title
+    longer than the preloader's command line is cut."""
+
+    def __init__(self):
+        self.area = None
+        if not sys.platform.startswith("linux"):
+            return
+        try:
+            with open("/proc/self/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            self.area = int(fields[45]), int(fields[46])  # fields 48 and 49, counted from 1 with pid and comm
+        except (OSError, IndexError, ValueError):
+            return
+        self.python = (getattr(sys, "orig_argv", None) or [sys.executable])[0]
+
+    def set(self, args):
+        if not self.area:
+            return
+        start, end = self.area
+        size = end - start
+        data = b"\0".join(os.fsencode(a) for a in [self.python] + list(args))[:size - 1]
+        try:
+            import ctypes
+            ctypes.memmove(start, data + b"\0" * (size - len(data)), size)
+        except (ImportError, OSError, ValueError):
+            pass
 
 
 def _stat(path):
@@ -404,8 +844,9 @@ def _exit_code(status):
 
 
 class Preloader:
-    def __init__(self, ctl, shim, stamps, unsafe):
+    def __init__(self, ctl, shim, stamps, unsafe, plan, reserved, title):
         self.ctl, self.shim, self.stamps, self.unsafe = ctl, shim, stamps, unsafe
+        self.plan, self.reserved, self.title = plan, reserved, title
         self.stale = ""
         self.children = set()
         self.retiring = False
@@ -518,9 +959,15 @@ class Preloader:
             for target, fd in enumerate(high):
                 os.dup2(fd, target)  # inheritable, as a cold start's are
                 os.close(fd)
+            for fd in self.reserved:
+                if fd >= len(high):
+                    os.close(fd)
+            self.plan.apply()
+            self.title.set(request["args"][2:])  # manage.py runserver ADDRESS ...
             if "env" in request:
                 os.environ.clear()
                 os.environ.update(kv.split("=", 1) for kv in request["env"] if "=" in kv)
+                self.plan.apply_environ()
             if "random" in sys.modules:
                 sys.modules["random"].seed()  # also done at fork by random itself, since 3.7
             os.chdir(request["dir"])

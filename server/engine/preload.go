@@ -348,6 +348,8 @@ func (e *Engine) startNote() string {
 		return ""
 	case e.warm.coldReason != "":
 		return " (cold: " + e.warm.coldReason + ")"
+	case e.warm.setUpAhead:
+		return " (" + string(e.warm.start) + ", Django set up ahead)"
 	default:
 		return " (" + string(e.warm.start) + ")"
 	}

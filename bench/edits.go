@@ -450,11 +450,7 @@ func runEdits(cfg *config, env *env, r *report) {
 
 	progress("edits: idle CPU of every server at once (%s)", cfg.idle)
 	idleRows(r, "idle", idleSettle, cfg.idle, save, warm, b, plains)
-	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
-		s := newSample("MB")
-		s.add(float64(kb) / 1024)
-		r.put("rss/running", s)
-	}
+	putMemMB(r, "rss/running", b.pid(), "VmHWM")
 	r.notes["py/warm-save"] = preloadNote(wb)
 	progress("edits: the preloader's memory and rebuild time (mysite)")
 	measurePreload(r, wb, warmSite, warmPort, "preload/mysite", cfg.reps)

@@ -60,11 +60,7 @@ func runHeavy(cfg *config, env *env, r *report) {
 	}
 	runRounds("heavy", trials, cfg.reps, map[int]time.Time{})
 	r.putTrials(trials)
-	if kb, err := memKB(o.b.pid(), "VmHWM"); err == nil {
-		m := newSample("MB")
-		m.add(float64(kb) / 1024)
-		r.put("rss/heavy", m)
-	}
+	putMemMB(r, "rss/heavy", o.b.pid(), "VmHWM")
 	r.notes["heavy/warm-save"] = preloadNote(warm.b)
 	progress("heavy: the preloader's memory and rebuild time")
 	measurePreload(r, warm.b, warmSite, warmPort, "preload/heavy", cfg.reps)

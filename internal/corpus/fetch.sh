@@ -11,11 +11,9 @@
 # packages.txt once the corpus tests pass on it.
 set -eu
 
-cache=${1:?usage: fetch.sh CACHE}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../debs/unpack.sh"
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/../debs/debs.sh"
+cache=$(cache_dir "${1:?usage: fetch.sh CACHE}")
 
 grep -v '^#' "$here/packages.txt" | while read -r package version; do
 	[ -n "$package" ] || continue

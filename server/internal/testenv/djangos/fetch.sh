@@ -15,11 +15,9 @@
 # versions.txt.
 set -eu
 
-cache=${1:?usage: fetch.sh CACHE}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../../../../internal/debs/unpack.sh"
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/../../../../internal/debs/debs.sh"
+cache=$(cache_dir "${1:?usage: fetch.sh CACHE}")
 
 # The machine's Debian mirror: the first URI of a source that serves the
 # main archive (not -security), in deb822 or one-line format.

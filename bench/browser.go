@@ -189,25 +189,59 @@ func runBrowser(cfg *config, env *env, r *report) {
 		return
 	}
 	// As a user runs it: preloading as the default has it.
-	b, port, err := startOurs(env, site.dir, "auto")
+	srv, port, err := startOurs(env, site.dir, "auto")
 	if err != nil {
 		r.fail("browser, ours: %v", err)
 		return
 	}
-	srv := &ours{b: b, save: true}
 	defer srv.close()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	shown, failures, total, failed, err := pageRounds(cfg, "ours", func(last time.Time) (time.Duration, int64, int64, error) {
+		return oursPageShows(srv, site, base, last)
+	})
+	if err != nil {
+		r.fail("browser, ours: %v", err)
+		return
+	}
+	r.put("browser/ours", shown)
+	r.put("failed/ours", failures)
+	r.failedTotals = append(r.failedTotals, failedTotal{"ours", total, failed})
 
-	shown, failures := newSample("ms"), newSample("requests")
-	var total, failed int64
+	eachDjango(env, r, "browser", []string{noreload, stat, watchman},
+		func(key string) (*livesite, error) { return newLivesite(cfg, "livesite-"+key) },
+		func(s *livesite, port int, reloader string) (*plain, error) {
+			return startPlain(env.python, s.dir, port, reloader, fmt.Sprintf("http://127.0.0.1:%d/version", port))
+		},
+		func(key string, p *plain, s *livesite, port int) {
+			base := fmt.Sprintf("http://127.0.0.1:%d", port)
+			shown, failures, total, failed, err := pageRounds(cfg, key, func(last time.Time) (time.Duration, int64, int64, error) {
+				return refreshShows(p, s, base, last)
+			})
+			p.close()
+			if err != nil {
+				r.fail("browser, %s: %v", key, err)
+			}
+			if key == rowKey[noreload] {
+				r.put("browser/floor", shown)
+				return // the floor is down on purpose during each save
+			}
+			r.put("failed/"+key, failures)
+			r.failedTotals = append(r.failedTotals, failedTotal{key, total, failed})
+		})
+}
+
+// pageRounds saves cfg.reps+1 times with measure, the first a warm-up left
+// out, and returns the times until the page showed each save and the
+// requests that failed meanwhile; on an error, what it measured until then.
+func pageRounds(cfg *config, key string, measure func(last time.Time) (time.Duration, int64, int64, error)) (shown, failures *sample, total, failed int64, err error) {
+	shown, failures = newSample("ms"), newSample("requests")
 	last := time.Now()
 	for i := 0; i <= cfg.reps; i++ {
-		progress("browser, ours: save %d of %d%s", i+1, cfg.reps+1, map[bool]string{true: " (warm-up)"}[i == 0])
-		d, t, f, err := oursPageShows(srv, site, base, last)
+		progress("browser, %s: save %d of %d%s", key, i+1, cfg.reps+1, map[bool]string{true: " (warm-up)"}[i == 0])
+		d, t, f, err := measure(last)
 		last = time.Now()
 		if err != nil {
-			r.fail("browser, ours: %v", err)
-			return
+			return shown, failures, total, failed, err
 		}
 		if i > 0 {
 			shown.addDuration(d)
@@ -215,56 +249,7 @@ func runBrowser(cfg *config, env *env, r *report) {
 			total, failed = total+t, failed+f
 		}
 	}
-	r.put("browser/ours", shown)
-	r.put("failed/ours", failures)
-	r.failedTotals = append(r.failedTotals, failedTotal{"ours", total, failed})
-
-	for _, reloader := range []string{noreload, stat, watchman} {
-		key := rowKey[reloader]
-		if reloader == watchman && env.watchmanUnavailable != "" {
-			r.unavailable(key, env.watchmanUnavailable)
-			continue
-		}
-		s, port, err := withFreePort(newLivesite(cfg, "livesite-"+key))
-		if err != nil {
-			r.fail("browser: %v", err)
-			return
-		}
-		base := fmt.Sprintf("http://127.0.0.1:%d", port)
-		p, err := startPlain(env.python, s.dir, port, reloader, base+"/version")
-		if err != nil {
-			if reloader == watchman {
-				r.unavailable(key, err.Error())
-			} else {
-				r.fail("browser, %s: %v", key, err)
-			}
-			continue
-		}
-		shown, failures := newSample("ms"), newSample("requests")
-		var total, failed int64
-		last := time.Now()
-		for i := 0; i <= cfg.reps; i++ {
-			progress("browser, %s: save %d of %d%s", key, i+1, cfg.reps+1, map[bool]string{true: " (warm-up)"}[i == 0])
-			d, t, f, err := refreshShows(p, s, base, last)
-			last = time.Now()
-			if err != nil {
-				r.fail("browser, %s: %v", key, err)
-				break
-			}
-			if i > 0 {
-				shown.addDuration(d)
-				failures.add(float64(f))
-				total, failed = total+t, failed+f
-			}
-		}
-		p.close()
-		if reloader == noreload {
-			r.put("browser/floor", shown)
-			continue // the floor is down on purpose during each save
-		}
-		r.put("failed/"+key, failures)
-		r.failedTotals = append(r.failedTotals, failedTotal{key, total, failed})
-	}
+	return shown, failures, total, failed, nil
 }
 
 // oursPageShows saves the view with a page open and returns the time from

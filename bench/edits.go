@@ -304,7 +304,7 @@ func idleRows(r *report, prefix string, settle, window time.Duration, cold, warm
 
 // startOurs starts our backend on a folder and its server in fast mode,
 // with preload auto or off (cold).
-func startOurs(env *env, dir, preload string) (*backend, int, error) {
+func startOurs(env *env, dir, preload string) (*ours, int, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
@@ -329,7 +329,49 @@ func startOurs(env *env, dir, preload string) (*backend, int, error) {
 			return nil, 0, err
 		}
 	}
-	return b, port, nil
+	return &ours{b: b, save: true}, port, nil
+}
+
+// startPlainEditing starts Django's runserver on s, ready once the view its
+// Python edit changes serves.
+func startPlainEditing(env *env) func(s *site, port int, reloader string) (*plain, error) {
+	return func(s *site, port int, reloader string) (*plain, error) {
+		return startPlain(env.python, s.dir, port, reloader, s.pyEdit(port).url)
+	}
+}
+
+// eachDjango starts Django's runserver under each of reloaders, each on a
+// site of its own (newSite, by the row's key) and a free port, and hands it
+// to use, which closes it. A watchman this machine lacks is reported
+// unavailable, and a server that fails to start is reported and skipped;
+// it returns false, having failed the report, when a site can't be made.
+func eachDjango[S any](env *env, r *report, what string, reloaders []string,
+	newSite func(key string) (S, error),
+	start func(s S, port int, reloader string) (*plain, error),
+	use func(key string, p *plain, s S, port int)) bool {
+	for _, reloader := range reloaders {
+		key := rowKey[reloader]
+		if reloader == watchman && env.watchmanUnavailable != "" {
+			r.unavailable(key, env.watchmanUnavailable)
+			continue
+		}
+		s, port, err := withFreePort(newSite(key))
+		if err != nil {
+			r.fail("%s: %v", what, err)
+			return false
+		}
+		p, err := start(s, port, reloader)
+		if err != nil {
+			if reloader == watchman {
+				r.unavailable(key, err.Error())
+			} else {
+				r.fail("%s, %s: %v", what, key, err)
+			}
+			continue
+		}
+		use(key, p, s, port)
+	}
+	return true
 }
 
 // rowKey names each of Django's ways in sample keys.
@@ -357,12 +399,12 @@ func runEdits(cfg *config, env *env, r *report) {
 		r.fail("edits: %v", err)
 		return
 	}
-	b, oursPort, err := startOurs(env, oursSite.dir, "off")
+	save, oursPort, err := startOurs(env, oursSite.dir, "off")
 	if err != nil {
 		r.fail("edits, ours: %v", err)
 		return
 	}
-	save, watch := &ours{b: b, save: true}, &ours{b: b}
+	b, watch := save.b, &ours{b: save.b}
 	closers = append(closers, save.close)
 	add("fast-save", save, oursSite, oursPort)
 
@@ -372,39 +414,24 @@ func runEdits(cfg *config, env *env, r *report) {
 		r.fail("edits: %v", err)
 		return
 	}
-	wb, warmPort, err := startOurs(env, warmSite.dir, "auto")
+	warm, warmPort, err := startOurs(env, warmSite.dir, "auto")
 	if err != nil {
 		r.fail("edits, ours warm: %v", err)
 		return
 	}
-	warm := &ours{b: wb, save: true}
+	wb := warm.b
 	closers = append(closers, warm.close)
 	pyTrials = append(pyTrials, newTrial("py/warm-save", warm, warmSite.pyEdit(warmPort), warmPort))
 
 	plains := map[string]*plain{}
-	for _, reloader := range []string{stat, watchman, noreload} {
-		key := rowKey[reloader]
-		if reloader == watchman && env.watchmanUnavailable != "" {
-			r.unavailable(key, env.watchmanUnavailable)
-			continue
-		}
-		s, port, err := withFreePort(newSampleSite(cfg, "mysite-"+key))
-		if err != nil {
-			r.fail("edits: %v", err)
-			return
-		}
-		p, err := startPlain(env.python, s.dir, port, reloader, s.pyEdit(port).url)
-		if err != nil {
-			if reloader == watchman {
-				r.unavailable(key, err.Error())
-			} else {
-				r.fail("edits, %s: %v", key, err)
-			}
-			continue
-		}
-		plains[key] = p
-		closers = append(closers, p.close)
-		add(key, p, s, port)
+	if !eachDjango(env, r, "edits", []string{stat, watchman, noreload},
+		func(key string) (*site, error) { return newSampleSite(cfg, "mysite-"+key) }, startPlainEditing(env),
+		func(key string, p *plain, s *site, port int) {
+			plains[key] = p
+			closers = append(closers, p.close)
+			add(key, p, s, port)
+		}) {
+		return
 	}
 	add("fast-watch", watch, oursSite, oursPort)
 
@@ -423,11 +450,7 @@ func runEdits(cfg *config, env *env, r *report) {
 
 	progress("edits: idle CPU of every server at once (%s)", cfg.idle)
 	idleRows(r, "idle", idleSettle, cfg.idle, save, warm, b, plains)
-	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
-		s := newSample("MB")
-		s.add(float64(kb) / 1024)
-		r.put("rss/running", s)
-	}
+	putMemMB(r, "rss/running", b.pid(), "VmHWM")
 	r.notes["py/warm-save"] = preloadNote(wb)
 	progress("edits: the preloader's memory and rebuild time (mysite)")
 	measurePreload(r, wb, warmSite, warmPort, "preload/mysite", cfg.reps)

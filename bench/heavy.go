@@ -29,49 +29,41 @@ func runHeavy(cfg *config, env *env, r *report) {
 			return
 		}
 	}
-	b, port, err := startOurs(env, heavy.dir, "off")
+	o, port, err := startOurs(env, heavy.dir, "off")
 	if err != nil {
 		r.fail("heavy, ours: %v", err)
 		return
 	}
-	o := &ours{b: b, save: true}
 	defer o.close()
 	trials := []*trial{newTrial("heavy/fast-save", o, heavy.pyEdit(port), port)}
 	warmSite := copies["warm"]
-	wb, warmPort, err := startOurs(env, warmSite.dir, "auto")
+	warm, warmPort, err := startOurs(env, warmSite.dir, "auto")
 	if err != nil {
 		r.fail("heavy, ours warm: %v", err)
 		return
 	}
-	warm := &ours{b: wb, save: true}
 	defer warm.close()
 	trials = append(trials, newTrial("heavy/warm-save", warm, warmSite.pyEdit(warmPort), warmPort))
-	for _, reloader := range []string{stat, noreload} {
-		key := rowKey[reloader]
-		s := copies[key]
-		port, err := freePort()
-		if err != nil {
-			r.fail("heavy: %v", err)
-			return
+	var plains []*plain
+	defer func() {
+		for _, p := range plains {
+			p.close()
 		}
-		p, err := startPlain(env.python, s.dir, port, reloader, s.pyEdit(port).url)
-		if err != nil {
-			r.fail("heavy, %s: %v", key, err)
-			continue
-		}
-		defer p.close()
-		trials = append(trials, newTrial("heavy/"+key, p, s.pyEdit(port), port))
+	}()
+	if !eachDjango(env, r, "heavy", []string{stat, noreload},
+		func(key string) (*site, error) { return copies[key], nil }, startPlainEditing(env),
+		func(key string, p *plain, s *site, port int) {
+			plains = append(plains, p)
+			trials = append(trials, newTrial("heavy/"+key, p, s.pyEdit(port), port))
+		}) {
+		return
 	}
 	runRounds("heavy", trials, cfg.reps, map[int]time.Time{})
 	r.putTrials(trials)
-	if kb, err := memKB(b.pid(), "VmHWM"); err == nil {
-		m := newSample("MB")
-		m.add(float64(kb) / 1024)
-		r.put("rss/heavy", m)
-	}
-	r.notes["heavy/warm-save"] = preloadNote(wb)
+	putMemMB(r, "rss/heavy", o.b.pid(), "VmHWM")
+	r.notes["heavy/warm-save"] = preloadNote(warm.b)
 	progress("heavy: the preloader's memory and rebuild time")
-	measurePreload(r, wb, warmSite, warmPort, "preload/heavy", cfg.reps)
+	measurePreload(r, warm.b, warmSite, warmPort, "preload/heavy", cfg.reps)
 	progress("heavy: where a reload's time goes")
 	measureAnatomy(r, env.python, heavy.dir, "heavysite.settings", "anatomy/heavy", cfg.reps)
 }

@@ -119,11 +119,7 @@ func measurePreload(r *report, b *backend, s *site, port int, prefix string, rep
 	setup, _ := latest(ps, 0, true)
 	rss := map[string]int{prefix + "/rss": modules.pid, prefix + "/rss-setup": setup.pid, prefix + "/rss-django": st.PID}
 	for key, pid := range rss {
-		if kb, err := memKB(pid, "VmRSS"); err == nil {
-			m := newSample("MB")
-			m.add(float64(kb) / 1024)
-			r.put(key, m)
-		}
+		putMemMB(r, key, pid, "VmRSS")
 	}
 	e := s.pyEdit(port)
 	rebuild := newSample("ms")

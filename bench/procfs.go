@@ -12,6 +12,16 @@ import (
 	"github.com/django-runserver/django-runserver/internal/procfs"
 )
 
+// putMemMB records field of pid's /proc status (VmRSS, VmHWM) in MB as key,
+// where /proc has it.
+func putMemMB(r *report, key string, pid int, field string) {
+	if kb, err := memKB(pid, field); err == nil {
+		m := newSample("MB")
+		m.add(float64(kb) / 1024)
+		r.put(key, m)
+	}
+}
+
 // memKB reads a field of /proc/PID/status such as VmRSS or VmHWM, in KiB.
 func memKB(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

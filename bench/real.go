@@ -115,11 +115,11 @@ func runRealProject(cfg *config, env *env, r *report, p realProject, cache strin
 	warmCold := map[string]*ours{}
 	ports := map[string]int{}
 	for key, preload := range map[string]string{"warm": "auto", "cold": "off"} {
-		b, port, err := startOurs(&corpusEnv, sites[key].dir, preload)
+		o, port, err := startOurs(&corpusEnv, sites[key].dir, preload)
 		if err != nil {
 			return fmt.Errorf("ours %s: %w", key, err)
 		}
-		warmCold[key], ports[key] = &ours{b: b, save: true}, port
+		warmCold[key], ports[key] = o, port
 		closers = append(closers, warmCold[key].close)
 	}
 	plains := map[string]*plain{}

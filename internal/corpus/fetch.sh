@@ -11,10 +11,9 @@
 # packages.txt once the corpus tests pass on it.
 set -eu
 
-cache=${1:?usage: fetch.sh CACHE}
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/../debs/debs.sh"
+cache=$(cache_dir "${1:?usage: fetch.sh CACHE}")
 
 grep -v '^#' "$here/packages.txt" | while read -r package version; do
 	[ -n "$package" ] || continue
@@ -31,13 +30,7 @@ grep -v '^#' "$here/packages.txt" | while read -r package version; do
 	work=$(mktemp -d "$cache/.fetch-$package.XXXXXX")
 	# As root, apt hands the download to its _apt user, who can't write here.
 	(cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$package=$version" >/dev/null)
-	mkdir -p "$work/root"
-	for deb in "$work"/*.deb; do
-		dpkg-deb -x "$deb" "$work/root"
-		dpkg-deb -W --showformat='${Package} ${Version}\n' "$deb" >>"$work/root/PACKAGES"
-	done
-	rm -rf "$dest"
-	mv "$work/root" "$dest"
+	unpack_debs "$work" "$dest"
 	rm -rf "$work"
 	echo "$package $version: unpacked into $dest"
 done

@@ -170,15 +170,23 @@ func TestSaveDuringReload(t *testing.T) {
 	}
 }
 
+// reloadBroken runs a rig that tracks views.py and models.py and saves
+// views.py broken: it returns the paths, the recorder's mark before the save
+// and the reload's process (the second), started and not yet ready.
+func reloadBroken(t *testing.T) (r *rig, views, models string, from int, second *fakeProc) {
+	t.Helper()
+	r = newRig(t, nil, nil, "views.py", "models.py")
+	r.running(t)
+	views, models = filepath.Join(r.folder, "views.py"), filepath.Join(r.folder, "models.py")
+	from = r.rec.mark()
+	r.save(t, views, "broken\n")
+	return r, views, models, from, r.launch.proc(t, 2)
+}
+
 // Changes held while a reload failed are in what the retry loads: they
 // cost no further restart.
 func TestRetryLoadsWhatWasHeld(t *testing.T) {
-	r := newRig(t, nil, nil, "views.py", "models.py")
-	r.running(t)
-	views, models := filepath.Join(r.folder, "views.py"), filepath.Join(r.folder, "models.py")
-	from := r.rec.mark()
-	r.save(t, views, "broken\n")
-	second := r.launch.proc(t, 2)
+	r, views, models, from, second := reloadBroken(t)
 	r.save(t, models, "held while reloading\n")
 	second.exit(1) // an import error before serving
 	r.rec.awaitState(t, from, protocol.StateFailed)
@@ -205,12 +213,7 @@ func TestRetryLoadsWhatWasHeld(t *testing.T) {
 // changes are held, still reaches that process: it reloads onto the new
 // content instead of serving the older code.
 func TestWriteRightAfterTheLoadIsNotLost(t *testing.T) {
-	r := newRig(t, nil, nil, "views.py", "models.py")
-	r.running(t)
-	views, models := filepath.Join(r.folder, "views.py"), filepath.Join(r.folder, "models.py")
-	from := r.rec.mark()
-	r.save(t, views, "broken\n")
-	second := r.launch.proc(t, 2)
+	r, views, models, from, second := reloadBroken(t)
 	r.save(t, views, "fixed\n") // held: the reload runs
 	second.exit(1)
 	r.rec.awaitState(t, from, protocol.StateFailed)

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/contract"
@@ -21,45 +20,6 @@ import (
 // The fakes of what a fast reload uses beyond starting a process: the
 // preloaders, the live browser's sockets and the debugger's relay. Each
 // keeps what the engine did with it on a board that tests wait on.
-
-// board is state that tests wait on: every update wakes the waiters.
-type board struct {
-	mu      sync.Mutex
-	changed chan struct{}
-}
-
-func (b *board) update(f func()) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	f()
-	if b.changed != nil {
-		close(b.changed)
-	}
-	b.changed = make(chan struct{})
-}
-
-// await waits until cond, called under the board's lock, holds.
-func (b *board) await(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		b.mu.Lock()
-		ok := cond()
-		if b.changed == nil {
-			b.changed = make(chan struct{})
-		}
-		ch := b.changed
-		b.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("waited %s for %s", waitFor, what)
-		}
-	}
-}
 
 // fakePreloaders start preloaders whose forks are the launcher's fake
 // processes.

@@ -27,10 +27,59 @@ import (
 // waitFor bounds every wait: generous, for a loaded machine.
 const waitFor = 20 * time.Second
 
+// board is state that tests wait on: every update wakes the waiters.
+type board struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every update
+}
+
+// update changes the state under the board's lock, and wakes the waiters.
+func (b *board) update(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f()
+	if b.changed != nil {
+		close(b.changed)
+	}
+	b.changed = make(chan struct{})
+}
+
+// await waits until cond, called under the board's lock, holds.
+func (b *board) await(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	b.wait(t, cond, func() string { return fmt.Sprintf("waited %s for %s", waitFor, what) })
+}
+
+// wait waits until cond holds; past waitFor, the test fails with what
+// failure, called under the board's lock, says.
+func (b *board) wait(t *testing.T, cond func() bool, failure func() string) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		b.mu.Lock()
+		ok := cond()
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			b.mu.Lock()
+			msg := failure()
+			b.mu.Unlock()
+			t.Fatal(msg)
+		}
+	}
+}
+
 // recorder is a Notifier that keeps everything.
 type recorder struct {
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced on every record
+	board
 	statuses []protocol.Status
 	messages []Message
 	diags    map[string][]protocol.Diagnostic
@@ -38,52 +87,31 @@ type recorder struct {
 }
 
 func newRecorder() *recorder {
-	return &recorder{changed: make(chan struct{}), diags: map[string][]protocol.Diagnostic{}}
-}
-
-func (r *recorder) record(f func()) {
-	r.mu.Lock()
-	f()
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
+	return &recorder{diags: map[string][]protocol.Diagnostic{}}
 }
 
 func (r *recorder) Status(st protocol.Status) {
-	r.record(func() { r.statuses = append(r.statuses, st) })
+	r.update(func() { r.statuses = append(r.statuses, st) })
 }
 func (r *recorder) Log(protocol.LogParams) {}
 func (r *recorder) Diagnostics(uri string, d []protocol.Diagnostic) {
-	r.record(func() { r.diags[uri] = d })
+	r.update(func() { r.diags[uri] = d })
 }
-func (r *recorder) ShowMessage(m Message)                { r.record(func() { r.messages = append(r.messages, m) }) }
-func (r *recorder) LogMessage(m Message)                 { r.record(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) ShowMessage(m Message)                { r.update(func() { r.messages = append(r.messages, m) }) }
+func (r *recorder) LogMessage(m Message)                 { r.update(func() { r.messages = append(r.messages, m) }) }
 func (r *recorder) DebugReady(protocol.DebugReadyParams) {}
 func (r *recorder) DebugGone(protocol.DebugGoneParams)   {}
 func (r *recorder) Ask(_ context.Context, _ protocol.MessageType, msg string, _ ...string) string {
-	r.record(func() { r.asked = append(r.asked, msg) })
+	r.update(func() { r.asked = append(r.asked, msg) })
 	return ""
 }
 
 // await waits until cond holds over what was recorded.
 func (r *recorder) await(t *testing.T, what string, cond func(r *recorder) bool) {
 	t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		r.mu.Lock()
-		ok, ch := cond(r), r.changed
-		r.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			t.Fatalf("waited %s for %s; statuses: %s; messages: %v", waitFor, what, states(r.statuses), r.messages)
-		}
-	}
+	r.wait(t, func() bool { return cond(r) }, func() string {
+		return fmt.Sprintf("waited %s for %s; statuses: %s; messages: %v", waitFor, what, states(r.statuses), r.messages)
+	})
 }
 
 // awaitStatus waits for a status since from that satisfies cond, and
@@ -142,10 +170,9 @@ func states(sts []protocol.Status) string {
 
 // fakeClock is time that moves only when a test advances it.
 type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	timers  []*fakeTimer
-	changed chan struct{} // closed and replaced when a timer is added
+	board  // updated when a timer is added
+	now    time.Time
+	timers []*fakeTimer
 }
 
 type fakeTimer struct {
@@ -158,7 +185,7 @@ type fakeTimer struct {
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC), changed: make(chan struct{})}
+	return &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -168,12 +195,11 @@ func (c *fakeClock) Now() time.Time {
 }
 
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, d: d, at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	close(c.changed)
-	c.changed = make(chan struct{})
+	t := &fakeTimer{c: c, d: d, f: f}
+	c.update(func() {
+		t.at = c.now.Add(d)
+		c.timers = append(c.timers, t)
+	})
 	return t
 }
 
@@ -216,27 +242,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 // the clock fires it.
 func (c *fakeClock) awaitTimer(t *testing.T, d time.Duration) {
 	t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		c.mu.Lock()
-		ok := slices.ContainsFunc(c.timers, func(x *fakeTimer) bool { return x.d == d && !x.stopped && !x.fired })
-		ch := c.changed
-		c.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("no %s timer was set within %s", d, waitFor)
-		}
-	}
+	c.wait(t, func() bool { return c.pendingLocked(d) }, func() string {
+		return fmt.Sprintf("no %s timer was set within %s", d, waitFor)
+	})
 }
 
 // pending reports whether a timer of duration d waits to fire.
 func (c *fakeClock) pending(d time.Duration) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.pendingLocked(d)
+}
+
+// pendingLocked is pending, with the clock's lock held.
+func (c *fakeClock) pendingLocked(d time.Duration) bool {
 	return slices.ContainsFunc(c.timers, func(x *fakeTimer) bool { return x.d == d && !x.stopped && !x.fired })
 }
 
@@ -247,9 +266,8 @@ func (c *fakeClock) pending(d time.Duration) bool {
 type fakeLauncher struct {
 	tracked []string
 
-	mu      sync.Mutex
-	procs   []*fakeProc
-	changed chan struct{}
+	board // updated when a process starts
+	procs []*fakeProc
 	// check, when set, answers CheckPython; it may block.
 	check func(ctx context.Context) *protocol.Error
 	// afterLoad, when set, runs once a process has read the tracked files,
@@ -262,7 +280,7 @@ type fakeLauncher struct {
 }
 
 func newFakeLauncher(tracked ...string) *fakeLauncher {
-	return &fakeLauncher{tracked: tracked, changed: make(chan struct{})}
+	return &fakeLauncher{tracked: tracked}
 }
 
 func (l *fakeLauncher) CheckPython(ctx context.Context, _, _ string, _ []string) *protocol.Error {
@@ -293,20 +311,19 @@ func (l *fakeLauncher) startFrom(spec supervisor.Spec, forked string) *fakeProc 
 }
 
 func (l *fakeLauncher) start(spec supervisor.Spec, forked string) *fakeProc {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	p := &fakeProc{pid: 1000 + len(l.procs), spec: spec, tracked: l.tracked, loaded: map[string]string{},
-		ready: make(chan struct{}), done: make(chan struct{}), forked: forked}
-	if l.sockets != nil {
-		p.readyCh = l.sockets.claim()
-	}
-	for _, f := range l.tracked {
-		b, _ := os.ReadFile(f)
-		p.loaded[f] = string(b)
-	}
-	l.procs = append(l.procs, p)
-	close(l.changed)
-	l.changed = make(chan struct{})
+	var p *fakeProc
+	l.update(func() {
+		p = &fakeProc{pid: 1000 + len(l.procs), spec: spec, tracked: l.tracked, loaded: map[string]string{},
+			ready: make(chan struct{}), done: make(chan struct{}), forked: forked}
+		if l.sockets != nil {
+			p.readyCh = l.sockets.claim()
+		}
+		for _, f := range l.tracked {
+			b, _ := os.ReadFile(f)
+			p.loaded[f] = string(b)
+		}
+		l.procs = append(l.procs, p)
+	})
 	return p
 }
 
@@ -320,24 +337,12 @@ func (l *fakeLauncher) started() int {
 // proc waits for the nth process (1-based) to start, and returns it.
 func (l *fakeLauncher) proc(t *testing.T, n int) *fakeProc {
 	t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		l.mu.Lock()
-		var p *fakeProc
-		if len(l.procs) >= n {
-			p = l.procs[n-1]
-		}
-		ch := l.changed
-		l.mu.Unlock()
-		if p != nil {
-			return p
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("process %d did not start within %s", n, waitFor)
-		}
-	}
+	l.wait(t, func() bool { return len(l.procs) >= n }, func() string {
+		return fmt.Sprintf("process %d did not start within %s", n, waitFor)
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.procs[n-1]
 }
 
 type fakeProc struct {
@@ -432,19 +437,15 @@ func (p *fakeProc) exit(code int) {
 }
 
 // exited reports whether the process has ended.
-func (p *fakeProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *fakeProc) exited() bool { return closed(p.done) }
 
 // isReady reports whether the process accepts connections.
-func (p *fakeProc) isReady() bool {
+func (p *fakeProc) isReady() bool { return closed(p.ready) }
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-p.ready:
+	case <-ch:
 		return true
 	default:
 		return false

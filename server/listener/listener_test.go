@@ -22,6 +22,19 @@ import (
 
 // TestMain lets the test binary be the child: it serves on the inherited
 // socket until it has answered LISTENER_TEST_REQUESTS requests.
+// listenLoopback keeps a listener on a free loopback port, closed at the
+// test's end.
+func listenLoopback(t *testing.T) (*Listener, portcheck.Address) {
+	t.Helper()
+	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	l, err := Listen(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, a
+}
+
 func TestMain(m *testing.M) {
 	if n := os.Getenv("LISTENER_TEST_REQUESTS"); n != "" {
 		os.Exit(child(n))
@@ -69,12 +82,7 @@ func get(t *testing.T, url string) string {
 // answers a request that waited in the queue while nothing accepted), exits,
 // and the backend serves again: twice over, with no refused connection.
 func TestHandoff(t *testing.T) {
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
-	l, err := Listen(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, a := listenLoopback(t)
 	if err := portcheck.Probe(a); err == nil {
 		t.Fatal("the address is free while the listener holds it")
 	}
@@ -124,12 +132,7 @@ func TestHandoff(t *testing.T) {
 // Pause ends the backend's event streams (their context), so a browser
 // reconnects, to the next process.
 func TestPauseEndsStreams(t *testing.T) {
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
-	l, err := Listen(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, a := listenLoopback(t)
 	started := make(chan struct{})
 	l.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "data: hello\n\n")
@@ -155,12 +158,7 @@ func TestPauseEndsStreams(t *testing.T) {
 // none is kept alive past the handoff; the next ones go to the next
 // process.
 func TestPauseAnswersWhatItAccepted(t *testing.T) {
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
-	l, err := Listen(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, a := listenLoopback(t)
 	l.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "backend") }))
 	silent := make([]net.Conn, 5)
 	for i := range silent {

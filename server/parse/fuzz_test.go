@@ -11,22 +11,26 @@ import (
 // Fuzz targets for every parser of Django's output. Seeds: the captured
 // Django output in testdata/django-output, plus testdata/fuzz/<Fuzz…>.
 
-func fuzzSeedOutput(f *testing.F) {
+// fuzzSeedOutput seeds f with the captured output, and with seeds.
+func fuzzSeedOutput(f *testing.F, seeds ...string) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "django-output", "*.txt"))
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(string(b))
 		}
 	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
 }
 
 // FuzzTracebackParser feeds arbitrary text line by line: no panic, frames
 // bounded, every traceback well formed, Locate and Summary safe.
 func FuzzTracebackParser(f *testing.F) {
-	fuzzSeedOutput(f)
-	f.Add("Traceback (most recent call last):\n  File \"/p/x.py\", line 3, in <module>\n    import y\nModuleNotFoundError: No module named 'y'\n")
-	f.Add("Traceback (most recent call last):\n  File \"/p/x.py\", line 9\n    def f(:\n         ^\nSyntaxError: invalid syntax\n")
-	f.Add("Traceback (most recent call last):\n  File \"\", line -1, in \n.\n")
+	fuzzSeedOutput(f,
+		"Traceback (most recent call last):\n  File \"/p/x.py\", line 3, in <module>\n    import y\nModuleNotFoundError: No module named 'y'\n",
+		"Traceback (most recent call last):\n  File \"/p/x.py\", line 9\n    def f(:\n         ^\nSyntaxError: invalid syntax\n",
+		"Traceback (most recent call last):\n  File \"\", line -1, in \n.\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		var p TracebackParser
 		for _, line := range strings.Split(text, "\n") {
@@ -67,10 +71,7 @@ func FuzzTracebackParser(f *testing.F) {
 // FuzzReloadLines: Django's reloader lines ("… changed, reloading.",
 // "Watching for file changes with …").
 func FuzzReloadLines(f *testing.F) {
-	fuzzSeedOutput(f)
-	f.Add("/p/polls/views.py changed, reloading.")
-	f.Add(" changed, reloading. \r")
-	f.Add("Watching for file changes with StatReloader")
+	fuzzSeedOutput(f, "/p/polls/views.py changed, reloading.", " changed, reloading. \r", "Watching for file changes with StatReloader")
 	f.Fuzz(func(t *testing.T, line string) {
 		path, ok := ReloadTriggered(line)
 		if ok {

@@ -112,6 +112,18 @@ func liveListener(t *testing.T) (*listener.Listener, string) {
 	return ln, "http://" + a.Dial()
 }
 
+// serveLivesite runs a copy of livesite under the shim on a kept listener
+// and waits until it serves: it returns the copy, the listener, its URL and
+// the server.
+func serveLivesite(t *testing.T, extra ...string) (dir string, ln *listener.Listener, base string, s *liveServer) {
+	t.Helper()
+	dir = testenv.Project(t, "livesite")
+	ln, base = liveListener(t)
+	s = startLive(t, dir, ln, extra...)
+	s.waitReady(t)
+	return dir, ln, base, s
+}
+
 func fetch(t *testing.T, method, url string, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
@@ -136,10 +148,7 @@ var tagRe = regexp.MustCompile(`<script src="/__django_runserver__/live.js" data
 // The first request finds built what Django leaves lazy: the server did it
 // before it said it serves.
 func TestLiveFirstRequestFindsDjangoWarm(t *testing.T) {
-	dir := testenv.Project(t, "livesite")
-	ln, base := liveListener(t)
-	s := startLive(t, dir, ln)
-	s.waitReady(t)
+	_, _, base, s := serveLivesite(t)
 	_, body := fetch(t, "GET", base+"/warm", nil)
 	var warm map[string]bool
 	if err := json.Unmarshal(body, &warm); err != nil || len(warm) == 0 {
@@ -156,10 +165,7 @@ func TestLiveFirstRequestFindsDjangoWarm(t *testing.T) {
 // document that omits it, with Content-Length fixed; everything else (a
 // fragment too) is left as Django made it.
 func TestLivePages(t *testing.T) {
-	dir := testenv.Project(t, "livesite")
-	ln, base := liveListener(t)
-	s := startLive(t, dir, ln)
-	s.waitReady(t)
+	_, _, base, s := serveLivesite(t)
 
 	resp, body := fetch(t, "GET", base+"/", nil)
 	if n := len(tagRe.FindAll(body, -1)); n != 1 {
@@ -277,10 +283,7 @@ func expectLine(t *testing.T, lines chan string, want string) {
 // restart, a CSS change swaps stylesheets, and a page from another process
 // reloads at once. --nothreading: the stream doesn't take the one thread.
 func TestLiveEvents(t *testing.T) {
-	dir := testenv.Project(t, "livesite")
-	ln, base := liveListener(t)
-	s := startLive(t, dir, ln, "--nothreading")
-	s.waitReady(t)
+	dir, _, base, s := serveLivesite(t, "--nothreading")
 	_, body := fetch(t, "GET", base+"/", nil)
 	page := string(tagRe.FindSubmatch(body)[1])
 
@@ -315,10 +318,7 @@ func TestLiveEvents(t *testing.T) {
 // edits, each a new process on the same socket) sees no failed request,
 // and a POST sent during a reload reaches the view once.
 func TestLiveReloadsLoseNoRequest(t *testing.T) {
-	dir := testenv.Project(t, "livesite")
-	ln, base := liveListener(t)
-	s := startLive(t, dir, ln)
-	s.waitReady(t)
+	dir, ln, base, s := serveLivesite(t)
 
 	var ok, failed atomic.Int64
 	var lastErr atomic.Value

@@ -19,6 +19,16 @@ import (
 	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
+// mysiteOnAHeldPort copies mysite and picks a free port, which another
+// process then holds on host: it returns the copy, the port and the
+// holder's pid.
+func mysiteOnAHeldPort(t *testing.T, host string) (dir string, port, holder int) {
+	t.Helper()
+	dir = testenv.Project(t, "mysite")
+	port = testenv.FreePort(t)
+	return dir, port, holdPort(t, host, port)
+}
+
 // holdPort starts another process listening on host:port and returns its pid.
 func holdPort(t *testing.T, host string, port int) int {
 	t.Helper()
@@ -56,9 +66,7 @@ func TestPortHeldByAnotherProcess(t *testing.T) {
 		{"ipv6", "::1", "[::1]:%d"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := testenv.Project(t, "mysite")
-			port := testenv.FreePort(t)
-			holder := holdPort(t, tc.host, port)
+			dir, port, holder := mysiteOnAHeldPort(t, tc.host)
 			c := fakeeditor.New(t, Serve)
 			address := fmt.Sprintf(tc.address, port)
 			c.Initialize(settings(t, port, "address", address, "onPortConflict", "fail"), dir)
@@ -95,9 +103,7 @@ func TestPortHeldByAnotherProcess(t *testing.T) {
 // concerns; an editor moves it to the line that sets the address (the VS
 // Code extension does, shown by its own tests).
 func TestBindErrorNamesTheAddressSetting(t *testing.T) {
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	holdPort(t, "127.0.0.1", port)
+	dir, port, _ := mysiteOnAHeldPort(t, "127.0.0.1")
 	settingsJSON := filepath.Join(dir, ".vscode", "settings.json")
 	os.MkdirAll(filepath.Dir(settingsJSON), 0o755)
 	os.WriteFile(settingsJSON, []byte(fmt.Sprintf("{\n  \"editor.tabSize\": 4,\n  \"djangoRunserver.address\": \"127.0.0.1:%d\"\n}\n", port)), 0o644)
@@ -112,9 +118,7 @@ func TestBindErrorNamesTheAddressSetting(t *testing.T) {
 }
 
 func TestNextFreeStartsOnTheSuggestedPort(t *testing.T) {
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	holdPort(t, "127.0.0.1", port)
+	dir, port, _ := mysiteOnAHeldPort(t, "127.0.0.1")
 	c := fakeeditor.New(t, Serve)
 	c.Initialize(settings(t, port, "onPortConflict", "nextFree"), dir)
 	from := c.Mark()
@@ -133,9 +137,7 @@ func TestNextFreeStartsOnTheSuggestedPort(t *testing.T) {
 }
 
 func TestAskOffersTheSuggestedPort(t *testing.T) {
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	holdPort(t, "127.0.0.1", port)
+	dir, port, _ := mysiteOnAHeldPort(t, "127.0.0.1")
 	c := fakeeditor.New(t, Serve)
 	asked := make(chan protocol.ShowMessageRequestParams, 1)
 	c.Answer(func(p protocol.ShowMessageRequestParams) string {

@@ -165,10 +165,7 @@ func (s *Session) dispatch(ctx context.Context, req *jsonrpc2.Request) (any, err
 		return nil, s.saved(p.TextDocument.URI)
 	case protocol.MethodStart:
 		var p protocol.StartParams
-		if err := decode(req, &p); err != nil {
-			return nil, err
-		}
-		e, err := s.engine(p.Folder)
+		e, err := s.decodeEngine(req, &p, &p.Folder)
 		if err != nil {
 			return nil, err
 		}
@@ -179,10 +176,7 @@ func (s *Session) dispatch(ctx context.Context, req *jsonrpc2.Request) (any, err
 		return e.Start(p.Address), nil
 	case protocol.MethodStop, protocol.MethodRestart, protocol.MethodStatus:
 		var p protocol.FolderParams
-		if err := decode(req, &p); err != nil {
-			return nil, err
-		}
-		e, err := s.engine(p.Folder)
+		e, err := s.decodeEngine(req, &p, &p.Folder)
 		if err != nil {
 			return nil, err
 		}
@@ -204,6 +198,15 @@ func (s *Session) dispatch(ctx context.Context, req *jsonrpc2.Request) (any, err
 		return nil, nil
 	}
 	return nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "unknown method %q", req.Method())
+}
+
+// decodeEngine decodes req's params into p, and returns the engine of the
+// folder they name: folder points into p.
+func (s *Session) decodeEngine(req *jsonrpc2.Request, p any, folder *string) (*engine.Engine, error) {
+	if err := decode(req, p); err != nil {
+		return nil, err
+	}
+	return s.engine(*folder)
 }
 
 // decode unmarshals params; absent params decode as {}.

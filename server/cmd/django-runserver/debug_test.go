@@ -21,15 +21,7 @@ func TestTerminalDebugSaysWhereToAttach(t *testing.T) {
 	if exec.Command(py, "-c", "import debugpy").Run() != nil {
 		t.Fatalf("%s cannot import debugpy: run `make test`, which installs Debian's python3-debugpy", py)
 	}
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	cmd := exec.Command(testenv.Binary(t), "run", "-debug", "--python", py, dir, fmt.Sprint(port))
-	var out testenv.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	_, port, cmd, out := startTerminal(t, "-debug")
 	where := regexp.MustCompile(`debugger of pid \d+ listening on (127\.0\.0\.1:\d+) \(Debug Adapter Protocol`)
 	var addr string
 	testenv.Eventually(t, 60*time.Second, "the line that says where to attach", func() bool {

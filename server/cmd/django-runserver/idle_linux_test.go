@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,15 +17,7 @@ const idleBound = 0.05
 // The backend is quiet from the first second: once the server is ready,
 // nothing it runs polls (readiness, a port's holder, retries).
 func TestTerminalIsIdleRightAfterStart(t *testing.T) {
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	cmd := exec.Command(testenv.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("%d", port))
-	var out testenv.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	_, _, cmd, out := startTerminal(t)
 	testenv.Eventually(t, 60*time.Second, "the server running", func() bool {
 		return strings.Contains(out.String(), "running at")
 	})

@@ -39,16 +39,26 @@ func TestTerminalExplainsAHeldPort(t *testing.T) {
 	}
 }
 
-func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	cmd := exec.Command(testenv.Binary(t), "run", "--python", testenv.Python(t), dir, fmt.Sprintf("%d", port))
-	var out testenv.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+// startTerminal starts `django-runserver run` with flags on a copy of mysite
+// and a free port, its output gathered in out. The test's end kills and
+// reaps it if it still runs.
+func startTerminal(t *testing.T, flags ...string) (dir string, port int, cmd *exec.Cmd, out *testenv.Buffer) {
+	t.Helper()
+	dir = testenv.Project(t, "mysite")
+	port = testenv.FreePort(t)
+	args := append(append([]string{"run"}, flags...), "--python", testenv.Python(t), dir, fmt.Sprint(port))
+	cmd = exec.Command(testenv.Binary(t), args...)
+	out = &testenv.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return dir, port, cmd, out
+}
+
+func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
+	dir, port, cmd, out := startTerminal(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	testenv.WaitBody(t, url, "Django Runserver sample")
 	testenv.Rewrite(t, filepath.Join(dir, "polls", "views.py"), "hello from the view", "hello from the terminal")

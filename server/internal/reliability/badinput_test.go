@@ -80,9 +80,7 @@ func TestBadFolderURIs(t *testing.T) {
 }
 
 func TestBadParams(t *testing.T) {
-	ws := tinyProject(t, t.TempDir(), "ws", "v1")
-	ed := newEditor(t)
-	ed.Initialize(settings(t, testenv.FreePort(t)), ws)
+	ws, _, ed := openTiny(t, newEditor, "ws", "v1")
 	for _, tc := range []struct {
 		method string
 		params any
@@ -118,10 +116,7 @@ func TestBadParams(t *testing.T) {
 // error message, a start fails with invalid-settings, and nothing is
 // spawned.
 func TestWrongSettingTypes(t *testing.T) {
-	ws := tinyProject(t, t.TempDir(), "ws", "v1")
-	port := testenv.FreePort(t)
-	ed := newEditor(t)
-	ed.Initialize(settings(t, port), ws)
+	ws, port, ed := openTiny(t, newEditor, "ws", "v1")
 	for _, tc := range []struct {
 		key   string
 		value any
@@ -186,10 +181,7 @@ func TestWrongSettingTypes(t *testing.T) {
 }
 
 func TestBadEnvFile(t *testing.T) {
-	ws := tinyProject(t, t.TempDir(), "ws", "v1")
-	port := testenv.FreePort(t)
-	ed := newEditor(t)
-	ed.Initialize(settings(t, port), ws)
+	ws, port, ed := openTiny(t, newEditor, "ws", "v1")
 	writeFile(t, filepath.Join(ws, "dir.env", "x"), "")
 	for _, tc := range []struct {
 		name, file, content, hint string
@@ -373,9 +365,7 @@ func TestNotAPython(t *testing.T) {
 		{"shell metacharacters", "python3; touch " + filepath.Join(tmp, "pwned"), names},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := tinyProject(t, t.TempDir(), "ws", "v1")
-			ed := newEditor(t)
-			ed.Initialize(settings(t, testenv.FreePort(t), "python", tc.python), dir)
+			dir, _, ed := openTiny(t, newEditor, "ws", "v1", "python", tc.python)
 			st := ed.Start(dir)
 			if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {
 				t.Fatalf("start = %s %+v, want failed python-not-found", st.State, st.Error)

@@ -31,6 +31,18 @@ func newBinaryEditor(t testing.TB) *fakeeditor.Env {
 	return fakeeditor.NewBinary(t, testenv.Binary(t))
 }
 
+// openTiny makes a tiny project called name at version in a temporary
+// folder, and initializes a new editor on it with the settings on a free
+// port and kv. The folder outlives the editor: its session ends first.
+func openTiny(t testing.TB, newEd func(testing.TB) *fakeeditor.Env, name, version string, kv ...any) (dir string, port int, ed *fakeeditor.Env) {
+	t.Helper()
+	dir = tinyProject(t, t.TempDir(), name, version)
+	port = testenv.FreePort(t)
+	ed = newEd(t)
+	ed.Initialize(settings(t, port, kv...), dir)
+	return dir, port, ed
+}
+
 // tinyApp is a whole Django project in one module: settings, URLs and a
 // view. It starts in a fraction of mysite's time, so loops of real
 // start/reload/stop cycles fit in CI.

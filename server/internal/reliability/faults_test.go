@@ -19,9 +19,7 @@ import (
 // 2, 4 and 8 s; the sixth within the minute is not restarted. A save then
 // brings it back.
 func TestCrashRestartsWithBackoff(t *testing.T) {
-	dir := tinyProject(t, t.TempDir(), "crashy", "v1")
-	ed := newEditor(t)
-	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	dir, _, ed := openTiny(t, newEditor, "crashy", "v1")
 	running := ed.StartRunning(dir)
 
 	wantDelays := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
@@ -132,10 +130,7 @@ func TestBackendKilledLeavesNoDjango(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
 		for _, mode := range []string{"fast", "django", "off"} {
 			t.Run(mode, func(t *testing.T) {
-				dir := tinyProject(t, t.TempDir(), "victim", "v1")
-				port := testenv.FreePort(t)
-				ed := newBinaryEditor(t)
-				ed.Initialize(settings(t, port, "python", django.Python, "env", django.Env, "reload", mode), dir)
+				dir, port, ed := openTiny(t, newBinaryEditor, "victim", "v1", "python", django.Python, "env", django.Env, "reload", mode)
 				running := ed.StartRunning(dir)
 				waitBody(t, running.URL, "tiny v1", 10*time.Second)
 				tree := descendants(running.PID)
@@ -171,10 +166,7 @@ func TestStdinClosedExitsCleanly(t *testing.T) {
 		{"mid-body", "Content-Length: 100\r\n\r\n{\"jsonrpc\":\"2.0\","},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := tinyProject(t, t.TempDir(), "ws", "v1")
-			port := testenv.FreePort(t)
-			ed := newBinaryEditor(t)
-			ed.Initialize(settings(t, port), dir)
+			dir, port, ed := openTiny(t, newBinaryEditor, "ws", "v1")
 			running := ed.StartRunning(dir)
 			tree := descendants(running.PID)
 			if tc.partial != "" {

@@ -94,9 +94,7 @@ func TestPreflightBoundedMemory(t *testing.T) {
 	if err := os.WriteFile(flood, []byte("#!/bin/sh\nhead -c 134217728 /dev/zero\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dir := tinyProject(t, t.TempDir(), "ws", "v1")
-	ed := newBinaryEditor(t)
-	ed.Initialize(settings(t, testenv.FreePort(t), "python", flood), dir)
+	dir, _, ed := openTiny(t, newBinaryEditor, "ws", "v1", "python", flood)
 	st := ed.Start(dir)
 	if st.State != protocol.StateFailed || st.Error == nil || st.Error.Code != protocol.CodePythonNotFound {
 		t.Errorf("start = %s %+v, want failed python-not-found", st.State, st.Error)

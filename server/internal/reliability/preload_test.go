@@ -17,10 +17,7 @@ import (
 // with the modules imported, one with Django set up too) wait beside it:
 // within 2 s all are gone and the port is free.
 func TestBackendKilledLeavesNoPreloader(t *testing.T) {
-	dir := tinyProject(t, t.TempDir(), "warm", "v0")
-	port := testenv.FreePort(t)
-	ed := newBinaryEditor(t)
-	ed.Initialize(settings(t, port, "preload", "auto"), dir)
+	dir, port, ed := openTiny(t, newBinaryEditor, "warm", "v0", "preload", "auto")
 	running := ed.StartRunning(dir)
 	deadline := time.Now().Add(fakeeditor.AwaitTimeout)
 	for i := 1; running.Start != protocol.StartWarm; i++ {

@@ -124,9 +124,7 @@ func TestSaveAndCheckoutStorm(t *testing.T) {
 // the previous one: exactly one more reload follows, and the newest content
 // is served. Repeated, to catch races.
 func TestSaveDuringReload(t *testing.T) {
-	dir := tinyProject(t, t.TempDir(), "racy", "v0")
-	ed := newEditor(t)
-	ed.Initialize(settings(t, testenv.FreePort(t)), dir)
+	dir, _, ed := openTiny(t, newEditor, "racy", "v0")
 	running := ed.StartRunning(dir)
 	reloads := 0
 	for i := range 5 {

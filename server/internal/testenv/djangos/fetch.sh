@@ -15,10 +15,9 @@
 # versions.txt.
 set -eu
 
-cache=${1:?usage: fetch.sh CACHE}
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/../../../../internal/debs/debs.sh"
+cache=$(cache_dir "${1:?usage: fetch.sh CACHE}")
 
 # The machine's Debian mirror: the first URI of a source that serves the
 # main archive (not -security), in deb822 or one-line format.
@@ -78,13 +77,7 @@ grep -v '^#' "$here/versions.txt" | while read -r version suite; do
 	esac
 	work=$(mktemp -d "$cache/.fetch-$version.XXXXXX")
 	(cd "$work" && papt "$suite" apt-get download python3-django python3-asgiref python3-sqlparse >/dev/null)
-	mkdir -p "$work/root"
-	for deb in "$work"/*.deb; do
-		dpkg-deb -x "$deb" "$work/root"
-		dpkg-deb -W --showformat='${Package} ${Version}\n' "$deb" >>"$work/root/PACKAGES"
-	done
-	rm -rf "$dest"
-	mv "$work/root" "$dest"
+	unpack_debs "$work" "$dest"
 	# The package lists served this fetch only: a warm run never reads them.
 	rm -rf "$work" "$state"
 	echo "Django $version: $(paste -sd' ' "$dest/PACKAGES")"

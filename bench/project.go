@@ -162,9 +162,12 @@ var contribApps = []string{
 }
 
 // contribNeeds is a Python statement that fails when an app's library is
-// missing.
+// missing, or can't be preloaded: Debian's libgdal loads OpenBLAS, which
+// starts its threads at load, and no preloader forks with a thread, so the
+// heavy project would measure cold starts only.
 var contribNeeds = map[string]string{
-	"gis":      "from django.contrib.gis.gdal import libgdal",
+	"gis": "from django.contrib.gis.gdal import libgdal\nimport os, sys\nn = len(os.listdir('/proc/self/task'))\n" +
+		"if n > 1: sys.exit('its libraries start threads at import (OpenBLAS), so no preloader could fork')",
 	"postgres": "import psycopg2",
 }
 

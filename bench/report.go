@@ -290,7 +290,7 @@ func (r *report) markdown() string {
 		"%d models each (foreign keys, admin registrations with list filters and search, migrations). The view\n"+
 		"`app01/views.py` is edited as in section 1.", heavyApps, heavyModels)
 	if len(r.heavyLeftOut) > 0 {
-		fmt.Fprintf(&b, " Left out, for want of a library: %s.", strings.Join(r.heavyLeftOut, "; "))
+		fmt.Fprintf(&b, " Left out: %s.", strings.Join(r.heavyLeftOut, "; "))
 	}
 	b.WriteString("\n\n")
 	r.table(&b, []row{

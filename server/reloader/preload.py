@@ -571,6 +571,11 @@ def _inspect(expected, origins):
     ((why not, what the user can change), None). expected are the
     descriptors no import opened."""
     if _threads() != 1:
+        if threading.active_count() == 1:  # no thread of Python's: a C library started it
+            return _refused("%s started a thread from a C library it loads" % origins.thread(),
+                            "A forked server would run without that thread, and another thread can hold a lock at the fork. "
+                            "OpenBLAS (loaded by numpy, scipy or GDAL) starts its threads as it loads: "
+                            "OPENBLAS_NUM_THREADS=1 in the server's environment keeps it to one.")
         return _refused("%s started a thread" % origins.thread(),
                         "A forked server would run without that thread, and another thread can hold a lock at the fork. "
                         "Start it on first use (in a request or a management command) rather than at import.")

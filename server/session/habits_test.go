@@ -139,6 +139,18 @@ func TestHabitThread(t *testing.T) {
 	wantBody(t, "a view edit", body, "view=edited")
 }
 
+// TestHabitCThread: a thread a C library starts as it loads (OpenBLAS's,
+// under numpy, scipy or GDAL) is refused as well, with what the user can
+// set for the commonest one.
+func TestHabitCThread(t *testing.T) {
+	c, dir, url := habitServer(t, testenv.Django{Python: testenv.Python(t)}, "cthread")
+	awaitLog(c, 0, "the import of module cthreadlib started a thread from a C library it loads")
+	awaitLog(c, 0, "OPENBLAS_NUM_THREADS=1")
+	st, body := editView(c, url, filepath.Join(dir, "habits", "views.py"), "edited")
+	wantStart(t, "a view edit", st, protocol.StartCold, "started a thread from a C library")
+	wantBody(t, "a view edit", body, "view=edited")
+}
+
 // TestHabitSocket: a connection the settings open would be one for every
 // forked server: level 2 is refused, naming the settings' line and the
 // peer, and what to change; reloads still fork from level 1.

@@ -11,6 +11,8 @@ if 'sharedmem' in settings.HABITS:
     import shmlib
 if 'thread' in settings.HABITS:
     import threadlib  # noqa: F401
+if 'cthread' in settings.HABITS:
+    import cthreadlib  # noqa: F401
 
 VIEW = 'v1'
 

@@ -68,7 +68,7 @@ func (e *Engine) noPreload() string {
 		return "a debugged process starts under the debugger, in a fresh interpreter"
 	}
 	if e.preloaders == nil {
-		return "this launcher can't preload"
+		return "this engine was given no preloaders"
 	}
 	switch runtime.GOOS {
 	case "linux":

@@ -214,10 +214,10 @@ func (e *Engine) spawn(p plan, ev event) {
 
 // onParentDeath is what the kernel sends the process when the backend dies
 // (Linux). In fast and off modes the process is the server: SIGKILL. Under
-// Django's own reloader it is the reloader, and its child serves: a SIGKILL
-// would leave the child serving, so it gets SIGTERM, on which it exits
-// through subprocess.run, which kills the child. (The shim also takes its
-// process group down on stdin EOF, on every platform.)
+// Django's own reloader it is the reloader, and its child serves: it gets
+// SIGTERM, on which Django kills the child as it exits. The shim makes the
+// child die with the reloader however the reloader dies, and takes its
+// process group down on stdin EOF, on every platform.
 func onParentDeath(mode protocol.ReloadMode) supervisor.ParentDeath {
 	if mode == protocol.ReloadDjango {
 		return supervisor.TerminateOnParentDeath

@@ -825,19 +825,6 @@ def _fork_sibling():
     return pid, True
 
 
-def _die_with_backend():
-    """Ask Linux to kill this forked server when its parent, the backend,
-    dies, as the backend asks for every process it starts itself. (Its
-    stdin's end does the same everywhere, once the shim reads it.)"""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the backend died before the call
-        os._exit(1)
-
-
 def _send(ctl, obj):
     ctl.sendall(json.dumps(obj).encode() + b"\n")
 
@@ -909,13 +896,16 @@ class Preloader:
             # all of it, writing to every page (copy-on-write), hundreds of
             # milliseconds into its start.
             gc.freeze()
+            preloader, backend = os.getpid(), os.getppid()
             try:
                 pid, sibling = _fork_sibling()
             except OSError as e:
                 _send(self.ctl, {"error": "the fork failed: %s" % e})
                 return
             if pid == 0:
-                self._child(request, fds)  # never returns
+                # Killed with its parent, as the backend asks for every
+                # process it starts itself.
+                self._child(request, fds, backend if sibling else preloader)  # never returns
             if not sibling:
                 try:
                     os.setpgid(pid, pid)  # as the child does: whichever runs first
@@ -945,11 +935,11 @@ class Preloader:
             return {"stale": "the preloader has %d threads" % threads}
         return None
 
-    def _child(self, request, fds):
+    def _child(self, request, fds, parent):
         try:
             os.setpgid(0, 0)
             gc.enable()
-            _die_with_backend()
+            self.shim.die_with_parent(parent)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             self.selector.close()

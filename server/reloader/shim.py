@@ -12,6 +12,9 @@ The backend runs:  python shim.py MODE manage.py runserver ADDRESS [args...]
   always does: template and locale receivers reset their caches and swallow
   the event; any other watched file ends the process with exit code 3, and
   the backend starts a fresh one.
+* In "django" mode, Django's reloader restarts a child that serves. The
+  child runs through this file too, and dies with its parent however the
+  parent dies: Django kills it only when its SIGTERM handler runs to the end.
 * When the server thread dies before serving (an import error, a failed
   system check), the traceback is already on stderr; exit 1 so the backend
   can report it and wait for the next change.
@@ -31,6 +34,9 @@ EXIT_INTERRUPTED = 130
 EXIT_SERVER_DIED = 1  # before serving: the traceback is on stderr
 EXIT_RELOAD = 3  # a watched module changed: start a new process
 MODULES_ENV = "DJANGO_RUNSERVER_MODULES"
+# Names Django's reloader to the child it starts, in "django" mode. Between
+# the two Python processes only, so not in the contract.
+_RELOADER_ENV = "DJANGO_RUNSERVER_RELOADER_PID"
 
 
 def _interrupted(signum, frame):
@@ -78,6 +84,12 @@ def main():
         os.environ.pop("RUN_MAIN", None)
     if mode == "fast" and os.environ.get("RUN_MAIN") == "true":  # the browser's side: live.py, beside this file
         load_beside("django_runserver_live", "live.py").install(sys.modules[__name__])
+    if mode == "django":
+        reloader = os.environ.pop(_RELOADER_ENV, "")
+        if os.environ.get("RUN_MAIN") == "true" and reloader.isdigit():
+            die_with_parent(int(reloader))
+        else:
+            _start_children_through_shim(mode)
     import runpy
     runpy.run_path(manage, run_name="__main__")
 
@@ -109,6 +121,47 @@ def _read_stdin(changes):
             changes.put(path if path else _SERVING)
     changes.put(_EOF)
     _exit_tree()
+
+
+def _start_children_through_shim(mode):
+    """Make Django's reloader start its serving child through this file, as
+    python shim.py MODE manage.py ..., so that the child dies with it.
+
+    Django's reloader ends its child from its SIGTERM handler, the signal
+    the backend's death sends it: the handler raises SystemExit, and
+    subprocess.run kills the child on the way out. A second SIGTERM raised
+    inside that kill ends the reloader before the kill is sent (a backend's
+    threads die one by one, and each death may signal), and the reloader's
+    own stdin watch never gets to take the group down. The child then
+    served on, alone."""
+    try:
+        from django.utils import autoreload
+        original = autoreload.get_child_arguments
+    except (ImportError, AttributeError):  # before Django 2.2: its reloader's SIGTERM alone
+        return
+
+    def get_child_arguments():
+        args = original()
+        tail = len(sys.argv)
+        if args[-tail:] != sys.argv:  # started some other way (python -m, an .exe): leave it
+            return args
+        return args[:-tail] + [os.path.abspath(__file__), mode] + args[-tail:]
+
+    autoreload.get_child_arguments = get_child_arguments
+    os.environ[_RELOADER_ENV] = str(os.getpid())
+
+
+def die_with_parent(parent):
+    """Ask Linux to kill this process when parent, its parent, dies; exit
+    now if it already has. Elsewhere the end of stdin does the same, once
+    this file's stdin watch reads it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the call, and no one waits for this status
+        os._exit(0)
 
 
 def _exit_tree():

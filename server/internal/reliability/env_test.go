@@ -179,6 +179,23 @@ func procStat(pid int) (state byte, ppid, pgrp int, ok bool) {
 	return f[0][0], ppid, pgrp, true
 }
 
+// described names each of pids with its state, parent and process group,
+// and what it runs, for a failure message.
+func described(pids []int) string {
+	var out []string
+	for _, pid := range pids {
+		st, ppid, pgrp, ok := procStat(pid)
+		if !ok {
+			out = append(out, fmt.Sprintf("%d (gone)", pid))
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		out = append(out, fmt.Sprintf("%d (state %c, parent %d, group %d: %s)", pid, st, ppid, pgrp,
+			strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))))
+	}
+	return strings.Join(out, "; ")
+}
+
 // descendants lists pid and every live process below it.
 func descendants(pid int) []int {
 	entries, _ := os.ReadDir("/proc")

@@ -145,7 +145,7 @@ func TestBackendKilledLeavesNoDjango(t *testing.T) {
 				if !eventually(2*time.Second, func() bool {
 					return len(pids(dir, 0)) == 0 && len(pids("", running.PID)) == 0 && allGone(tree)
 				}) {
-					t.Fatalf("2 s after the backend was killed, Django processes remain: %v (group %v, tree %v)", pids(dir, 0), pids("", running.PID), tree)
+					t.Fatalf("2 s after the backend was killed, Django processes remain: %s (group %v, tree %v)", described(pids(dir, 0)), pids("", running.PID), tree)
 				}
 				took := time.Since(killed)
 				if !eventually(time.Second, func() bool { return testenv.PortFree(port) }) {
@@ -186,7 +186,7 @@ func TestStdinClosedExitsCleanly(t *testing.T) {
 				t.Errorf("exit code %d, want 0", code)
 			}
 			if !allGone(tree) || len(pids(dir, 0)) > 0 {
-				t.Errorf("Django processes remain: %v (tree %v)", pids(dir, 0), tree)
+				t.Errorf("Django processes remain: %s (tree %v)", described(pids(dir, 0)), tree)
 			}
 			if !testenv.PortFree(port) {
 				t.Errorf("port %d still taken", port)
@@ -244,7 +244,7 @@ func TestFolderGone(t *testing.T) {
 				t.Errorf("port %d still taken", port)
 			}
 			if len(pids(dir, 0)) > 0 {
-				t.Errorf("processes remain: %v", pids(dir, 0))
+				t.Errorf("processes remain: %s", described(pids(dir, 0)))
 			}
 			// A start now explains that there is nothing to run.
 			if st := ed.Start(dir); st.State != protocol.StateFailed || st.Error == nil {

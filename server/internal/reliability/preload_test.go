@@ -42,7 +42,7 @@ func TestBackendKilledLeavesNoPreloader(t *testing.T) {
 		t.Fatal("the backend survived kill -9")
 	}
 	if !eventually(2*time.Second, func() bool { return allGone(tree) && len(pids(dir, 0)) == 0 }) {
-		t.Fatalf("2 s after the backend was killed, processes remain: %v (tree %v)", pids(dir, 0), tree)
+		t.Fatalf("2 s after the backend was killed, processes remain: %s (tree %v)", described(pids(dir, 0)), tree)
 	}
 	took := time.Since(killed)
 	if !eventually(time.Second, func() bool { return testenv.PortFree(port) }) {

@@ -32,7 +32,7 @@ func TestDjangoChildDiesWithItsReloader(t *testing.T) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		out := &testenv.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
-		cmd.WaitDelay = time.Second // a child left serving holds the output pipes
+		cmd.WaitDelay = time.Second   // a child left serving holds the output pipes
 		stdin, err := cmd.StdinPipe() // held open: the stdin watch sees no end
 		if err != nil {
 			t.Fatal(err)

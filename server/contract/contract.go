@@ -103,9 +103,11 @@ const (
 	EventCSS = "css"
 )
 
-// StreamRetryMs is how soon, in milliseconds, a browser reconnects once an
-// event stream ends: the stream's "retry:" field (page.py RETRY_MS).
-const StreamRetryMs = 250
+// StreamOpen is the comment line that opens every event stream, which
+// sends the response's headers at once: the page's script then knows its
+// stream is open, and reconnects at once when it ends (page.py
+// STREAM_OPEN).
+const StreamOpen = ": open"
 
 // PreloadRequest is one line the backend writes on a preloader's control
 // socket (preload.py reads it).

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/errorpage"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/listener"
@@ -148,9 +149,9 @@ func TestFailedReloadCycle(t *testing.T) {
 	}
 	defer stream.Body.Close()
 	sc := bufio.NewScanner(stream.Body)
-	for sc.Scan() && sc.Text() != "retry: 250" {
+	for sc.Scan() && sc.Text() != contract.StreamOpen {
 	}
-	// One blank line ends the retry; no event follows for this page.
+	// One blank line ends it; no event follows for this page.
 	events := make(chan string, 1)
 	go func() {
 		for sc.Scan() {

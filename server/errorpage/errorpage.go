@@ -111,7 +111,7 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Page) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	fmt.Fprintf(w, "retry: %d\n\n", contract.StreamRetryMs)
+	fmt.Fprintf(w, "%s\n\n", contract.StreamOpen)
 	if r.URL.Query().Get("page") != p.id {
 		fmt.Fprintf(w, "event: %s\ndata: failed\n\n", contract.EventReload)
 		return

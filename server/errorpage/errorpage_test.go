@@ -71,7 +71,7 @@ func TestStream(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), "retry: 250\n\nevent: reload\n") {
+	if !strings.Contains(string(b), contract.StreamOpen+"\n\nevent: reload\n") {
 		t.Fatalf("stream for another page: %q", b)
 	}
 
@@ -91,10 +91,10 @@ func TestStream(t *testing.T) {
 			lines <- sc.Text()
 		}
 	}()
-	if l := <-lines; l != "retry: 250" {
+	if l := <-lines; l != contract.StreamOpen {
 		t.Fatalf("first line %q", l)
 	}
-	<-lines // the blank line ending the retry
+	<-lines // the blank line ending it
 	select {
 	case l, ok := <-lines:
 		if ok {

@@ -51,7 +51,7 @@ var contractEntries = []entry{
 		forbid: []string{"event: " + contract.EventReload}},
 	{goName: "EventCSS", value: contract.EventCSS, in: map[string]string{"page.py": "CSS_EVENT", "live.js": "CSS_EVENT"},
 		forbid: []string{"event: " + contract.EventCSS}},
-	{goName: "StreamRetryMs", value: contract.StreamRetryMs, in: map[string]string{"page.py": "RETRY_MS"}},
+	{goName: "StreamOpen", value: contract.StreamOpen, in: map[string]string{"page.py": "STREAM_OPEN"}},
 }
 
 // distinctive is the length from which a string value is looked for inside

@@ -32,19 +32,34 @@
     }
   }
 
+  // Reconnecting is ours, not EventSource's: its retry waits a fixed time.
+  // A stream that was open ends when its process starts to reload, and a
+  // connection made at once waits in the kept socket's queue for the next
+  // process, which answers the moment it serves. A connection that fails
+  // (the server stopped) backs off.
+  var BACKOFF_MS = [250, 500, 1000, 2000];
+  var failures = 0;
+
   function connect() {
     var source = new EventSource(url);
+    var opened = false;
+    source.onopen = function () {
+      opened = true;
+      failures = 0;
+    };
     source.addEventListener(RELOAD_EVENT, function () {
       source.close();
       reload();
     });
     source.addEventListener(CSS_EVENT, swapStylesheets);
     source.onerror = function () {
-      // EventSource reconnects by itself after a network error (the
-      // server's retry), but gives up for good on an HTTP error.
-      if (source.readyState === EventSource.CLOSED && !reloading) {
-        setTimeout(connect, 1000);
+      source.close();
+      if (reloading) return;
+      if (opened) {
+        connect();
+        return;
       }
+      setTimeout(connect, BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]);
     };
   }
   connect();

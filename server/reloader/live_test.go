@@ -289,7 +289,7 @@ func TestLiveEvents(t *testing.T) {
 
 	lines, stop := sse(t, base+"/__django_runserver__/events?page="+page)
 	defer stop()
-	expectLine(t, lines, "retry: 250")
+	expectLine(t, lines, contract.StreamOpen)
 	// The stream is open, and the one request thread is free.
 	if _, v := fetch(t, "GET", base+"/version", nil); string(v) != "v1" {
 		t.Fatalf("/version: %q", v)

@@ -12,7 +12,9 @@ event stream that tells open pages when to reload.
 * A template change publishes a RELOAD_EVENT, a static file's too, and a
   stylesheet's a CSS_EVENT, which swaps stylesheets in place.
 * A reload ends every stream (end_streams, from live.py's drain): browsers
-  reconnect, after RETRY_MS, to the next process.
+  reconnect at once, and the connection waits in the kept socket's queue
+  for the next process. A stream asked of this process after that (on a
+  connection it had already accepted) ends at once too.
 
 The names and words the backend shares with this file are declared in Go,
 in server/contract; the reloader's TestContract keeps them equal.
@@ -29,10 +31,12 @@ SCRIPT = RESERVED + "live.js"
 EVENTS = RESERVED + "events"
 RELOAD_EVENT = "reload"
 CSS_EVENT = "css"
+# Opens every stream, so that its headers go at once: the page's script
+# then knows the stream is open, and reconnects at once when it ends.
+STREAM_OPEN = ": open"
 # Each process has its own id: a page whose id differs from the server's
 # was served by another process, and reloads once.
 PROCESS_ID = secrets.token_hex(8)
-RETRY_MS = 250  # how soon a browser reconnects once the stream ends
 HEARTBEAT_S = 15  # a comment this often finds streams whose browser left
 
 _SCRIPT_BODY = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "live.js"), "rb").read()
@@ -46,6 +50,7 @@ def reserved(path):
 # Event streams: one queue per open page.
 _streams_lock = threading.Lock()
 _streams = set()
+_ended = False  # the process reloads: no stream stays open
 
 
 def publish(event, data):
@@ -59,7 +64,9 @@ def publish(event, data):
 def end_streams():
     """End every open page's stream: the process reloads, and would
     otherwise wait for them. Their browsers reconnect to the next one."""
+    global _ended
     with _streams_lock:
+        _ended = True
         for q in _streams:
             q.put(None)
 
@@ -102,9 +109,11 @@ def _reserved(path, environ, start_response):
 def _stream(page):
     q = queue.Queue()
     with _streams_lock:
+        if _ended:
+            q.put(None)
         _streams.add(q)
     try:
-        yield ("retry: %d\n\n" % RETRY_MS).encode()
+        yield (STREAM_OPEN + "\n\n").encode()
         if page != PROCESS_ID:
             # The page came from another process (or from the backend's page
             # of a failed server): this one serves now.

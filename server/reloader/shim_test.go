@@ -1,9 +1,11 @@
 package reloader
 
 import (
+	"context"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
@@ -42,5 +44,32 @@ print("ok")
 	out, err := exec.Command(testenv.Python(t), "-c", script, path).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// A stream asked of a process after its reload began (on a connection it
+// had accepted before, which a browser reuses) ends at once: held open, it
+// would keep the reloading process for the whole drain, and the page from
+// the next one.
+func TestStreamAskedWhileReloadingEnds(t *testing.T) {
+	shim, err := WriteShim()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("page", os.path.join(os.path.dirname(sys.argv[1]), "page.py"))
+page = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(page)
+page.end_streams()
+chunks = list(page._stream(page.PROCESS_ID))
+assert chunks == [(page.STREAM_OPEN + "\n\n").encode()], chunks
+print("ok")
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, testenv.Python(t), "-c", script, shim).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("the stream stayed open (%v)\n%s", err, out)
 	}
 }

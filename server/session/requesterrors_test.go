@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -141,6 +142,28 @@ func TestRequestErrorOnTheView(t *testing.T) {
 		wantStatus(t, running.URL+"ratio/", http.StatusOK)
 		noReportShown(t, c)
 	})
+}
+
+// A process forked from a preloader reports as a cold one does: the shim
+// connects its receiver in the child.
+func TestRequestErrorInAWarmProcess(t *testing.T) {
+	dir, views, _ := ratioSite(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings(t, testenv.FreePort(t)), dir)
+	running := c.StartRunning("")
+	deadline := time.Now().Add(fakeeditor.AwaitTimeout)
+	for i := 0; ; i++ { // a reload before the preloader is ready starts cold
+		from := c.Mark()
+		appendTo(t, views, fmt.Sprintf("\n# edit %d\n", i))
+		c.Save(views)
+		if st := c.AwaitState(from, "", protocol.StateRunning); st.Start == protocol.StartWarm {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no reload was warm within %s; the last was %s: %s", fakeeditor.AwaitTimeout, st.Start, st.ColdReason)
+		}
+	}
+	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
+	awaitRequestError(t, c, views, lineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
 }
 
 // A template's error lands on the template's line, with the view that

@@ -107,6 +107,11 @@ const ErrServerNotInitialized = -32002
 // DiagnosticSource is the source of every diagnostic the backend publishes.
 const DiagnosticSource = "runserver"
 
+// DiagnosticRequestFailed is the code of a diagnostic for an exception a
+// request raised while the server served it (an HTTP 500). Its
+// relatedInformation names the request and the project's other frames.
+const DiagnosticRequestFailed = "request-failed"
+
 // SettingsSection is the key of the backend's settings inside
 // ConfigurationParams.Settings and InitializationOptions.Settings.
 const SettingsSection = "djangoRunserver"
@@ -556,8 +561,23 @@ type Diagnostic struct {
 	Code     string             `json:"code,omitempty"`
 	Source   string             `json:"source"`
 	Message  string             `json:"message"`
+	// RelatedInformation is LSP's relatedInformation: for a request's
+	// exception, the request and the project's other frames.
+	RelatedInformation []DiagnosticRelatedInformation `json:"relatedInformation,omitempty"`
 	// Data is LSP's data field: what the backend knows beyond the message.
 	Data *DiagnosticData `json:"data,omitempty"`
+}
+
+// Location is LSP's Location.
+type Location struct {
+	URI   string `json:"uri"`
+	Range Range  `json:"range"`
+}
+
+// DiagnosticRelatedInformation is LSP's DiagnosticRelatedInformation.
+type DiagnosticRelatedInformation struct {
+	Location Location `json:"location"`
+	Message  string   `json:"message"`
 }
 
 // DiagnosticData is the data of a diagnostic.

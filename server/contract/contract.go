@@ -78,6 +78,43 @@ const (
 	DebugNotAttachedPrefix = "django-runserver: no debugger attached within "
 )
 
+// RequestErrorPrefix starts the stderr line on which a server reports an
+// exception a request raised, in every reload mode: the rest of the line is
+// a RequestError in JSON. The backend reads the line and does not show it as
+// output (shim.py REQUEST_ERROR).
+const RequestErrorPrefix = "django-runserver: request error: "
+
+// RequestError is what a server reports of an exception a request raised
+// (Django's got_request_exception), after RequestErrorPrefix.
+type RequestError struct {
+	Method string `json:"method"`
+	// Path is the request's path, without the query string (request.path).
+	Path string `json:"path"`
+	// Exception is the type as a traceback prints it ("ZeroDivisionError",
+	// "django.template.exceptions.TemplateSyntaxError"); Message is str().
+	Exception string `json:"exception"`
+	Message   string `json:"message"`
+	// Frames is the traceback, oldest first: its deepest frames only.
+	Frames []RequestFrame `json:"frames"`
+	// Template is where in a template the exception arose, when Django's
+	// template debug (DEBUG=True) says so.
+	Template *TemplateSpot `json:"template,omitempty"`
+}
+
+// RequestFrame is one frame of a RequestError's traceback.
+type RequestFrame struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Func string `json:"func"`
+}
+
+// TemplateSpot is a line of a template: File is its origin's name, a path
+// for templates loaded from files; Line is 1-based.
+type TemplateSpot struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
 // Paths no project URL uses: the browser script and its event stream, served
 // by a fast-mode server (page.py) and, while the server is failed, by the
 // backend (errorpage).

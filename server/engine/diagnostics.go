@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bufio"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
@@ -59,13 +61,35 @@ func (e *Engine) addDiagnostic(path string, line int, d protocol.Diagnostic) {
 	d.Source = protocol.DiagnosticSource
 	uri := fileuri.FromPath(path)
 	e.diags[uri] = append(e.diags[uri], d)
-	e.n.Diagnostics(uri, e.diags[uri])
+	e.publish(uri)
 }
 
+// publish sends everything the file at uri shows: the server's own
+// diagnostics, then its failed requests' in the order of their paths.
+func (e *Engine) publish(uri string) {
+	list := append([]protocol.Diagnostic{}, e.diags[uri]...)
+	for _, path := range slices.Sorted(maps.Keys(e.failedRequests)) {
+		if f := e.failedRequests[path]; f.uri == uri {
+			list = append(list, f.diagnostic)
+		}
+	}
+	e.n.Diagnostics(uri, list)
+}
+
+// clearDiagnostics clears every file, as a new process starts or fails:
+// what the last one said no longer holds.
 func (e *Engine) clearDiagnostics() {
+	uris := map[string]bool{}
 	for uri := range e.diags {
+		uris[uri] = true
+	}
+	for _, f := range e.failedRequests {
+		uris[f.uri] = true
+	}
+	clear(e.diags)
+	clear(e.failedRequests)
+	for uri := range uris {
 		e.n.Diagnostics(uri, []protocol.Diagnostic{})
-		delete(e.diags, uri)
 	}
 }
 

@@ -169,6 +169,9 @@ type Engine struct {
 
 	watcher *watch.Watcher
 	diags   map[string][]protocol.Diagnostic // published, by URI
+	// failedRequests are the diagnostics of the live process's requests
+	// that raised, by request path, until the path next succeeds.
+	failedRequests map[string]failedRequest
 
 	warm warmth     // the preloader reloads fork from (preload.go)
 	dbg  debugState // see debug.go
@@ -198,6 +201,8 @@ func newEngine(uri, path string, n Notifier, d Deps) *Engine {
 		ctx: ctx, end: end,
 		state: protocol.StateStopped,
 		diags: map[string][]protocol.Diagnostic{},
+
+		failedRequests: map[string]failedRequest{},
 	}
 	if e.launcher == nil {
 		e.launcher = systemLauncher{}

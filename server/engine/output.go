@@ -30,6 +30,17 @@ func newOutput(mode protocol.ReloadMode) *output { return &output{mode: mode} }
 // parsers.
 func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 	return func(stderr bool, line string) {
+		if stderr {
+			if re, ok := parse.RequestFailed(line); ok { // the shim's, not Django's: not shown
+				if re != nil {
+					e.post(func() { e.requestFailed(r, re) })
+				}
+				return
+			}
+		}
+		if req, ok := parse.RequestLogged(line); ok && req.Status < 400 {
+			e.post(func() { e.requestSucceeded(r, req.Path) })
+		}
 		stream := protocol.StreamStdout
 		if stderr {
 			stream = protocol.StreamStderr

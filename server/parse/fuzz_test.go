@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/django-runserver/django-runserver/server/contract"
 )
 
 // Fuzz targets for every parser of Django's output. Seeds: the captured
@@ -88,5 +90,30 @@ func FuzzReloadLines(f *testing.F) {
 		if utf8.ValidString(line) && !utf8.ValidString(path) {
 			t.Fatalf("valid line gave invalid path %q", path)
 		}
+	})
+}
+
+// FuzzRequestLines: Django's request log lines and the shim's reports of a
+// request's exception.
+func FuzzRequestLines(f *testing.F) {
+	fuzzSeedOutput(f, `[07/Dec/2026 01:20:39] "GET /shop/?q=%zz HTTP/1.1" 200 1234`, `" HTTP/1.1" 200`,
+		contract.RequestErrorPrefix+`{"exception": "E", "message": "m", "frames": [{"file": "/p/x.py", "line": -1, "func": ""}]}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		if req, ok := RequestLogged(line); ok && (req.Method == "" || req.Status < 0 || req.Status > 999) {
+			t.Fatalf("request %+v from %q", req, line)
+		}
+		re, ok := RequestFailed(line)
+		if re == nil {
+			return
+		}
+		if !ok || !isDottedIdent(re.Exception) {
+			t.Fatalf("report %+v from %q", re, line)
+		}
+		for _, fr := range RequestTraceback(re).Frames {
+			if fr.Line <= 0 {
+				t.Fatalf("frame without a line: %+v", fr)
+			}
+		}
+		_, _ = RequestTraceback(re).Locate("/p")
 	})
 }

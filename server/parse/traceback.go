@@ -48,7 +48,7 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 		if f.Func == "" && i == len(t.Frames)-1 {
 			return f, true // a SyntaxError's `File "x.py", line N` has no function
 		}
-		if fileuri.Inside(root, f.File) && !isLibrary(f.File) {
+		if InProject(root, f.File) {
 			return f, true
 		}
 	}
@@ -60,11 +60,17 @@ func (t *Traceback) Locate(root string) (Frame, bool) {
 func (t *Traceback) InWorkspace(root string) []Frame {
 	var frames []Frame
 	for _, f := range t.Frames {
-		if fileuri.Inside(root, f.File) && !isLibrary(f.File) {
+		if InProject(root, f.File) {
 			frames = append(frames, f)
 		}
 	}
 	return frames
+}
+
+// InProject reports whether file is the project's own: inside root, and not
+// in a library installed there.
+func InProject(root, file string) bool {
+	return fileuri.Inside(root, file) && !isLibrary(file)
 }
 
 // isLibrary reports paths of installed packages, which may live inside the

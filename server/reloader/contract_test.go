@@ -44,6 +44,7 @@ var contractEntries = []entry{
 	{goName: "ExitInterrupted", value: contract.ExitInterrupted, in: map[string]string{"shim.py": "EXIT_INTERRUPTED"}},
 	{goName: "DebugListeningPrefix", value: contract.DebugListeningPrefix, in: map[string]string{"debug.py": "DEBUG_LISTENING"}},
 	{goName: "DebugNotAttachedPrefix", value: contract.DebugNotAttachedPrefix, in: map[string]string{"debug.py": "DEBUG_NOT_ATTACHED"}},
+	{goName: "RequestErrorPrefix", value: contract.RequestErrorPrefix, in: map[string]string{"shim.py": "REQUEST_ERROR"}},
 	{goName: "ReservedPath", value: contract.ReservedPath, in: map[string]string{"page.py": "RESERVED"}},
 	{goName: "ScriptPath", value: contract.ScriptPath, in: map[string]string{"page.py": "SCRIPT"}},
 	{goName: "EventsPath", value: contract.EventsPath, in: map[string]string{"page.py": "EVENTS", "live.js": "EVENTS"}},
@@ -88,7 +89,8 @@ func TestContract(t *testing.T) {
 			checkNoInlineCopy(t, e, file, names, p)
 		}
 	}
-	checkPreloadKeys(t, parsed["preload.py"])
+	checkMessageKeys(t, "preload.py", parsed["preload.py"], contract.PreloadRequest{}, contract.PreloadFork{}, contract.PreloadReply{})
+	checkMessageKeys(t, "shim.py", parsed["shim.py"], contract.RequestError{}, contract.RequestFrame{}, contract.TemplateSpot{})
 }
 
 // checkNoInlineCopy fails on an inline copy of e's value in file: a string
@@ -127,14 +129,13 @@ func constantName(e entry, file string) string {
 	return "a constant, checked here like " + fmt.Sprint(e.in)
 }
 
-// checkPreloadKeys checks the preloader's messages: every key of
-// contract.PreloadRequest, PreloadFork and PreloadReply is used by
-// preload.py, and every message it writes (a dict display inside a
-// function, or reply["key"] = ...) has only those keys.
-func checkPreloadKeys(t *testing.T, p parsedSource) {
+// checkMessageKeys checks the JSON messages file writes or reads: every key
+// of types (server/contract) is used by file, and every message it writes (a
+// dict display inside a function, or reply["key"] = ...) has only those keys.
+func checkMessageKeys(t *testing.T, file string, p parsedSource, types ...any) {
 	t.Helper()
 	keys := map[string]bool{}
-	for _, v := range []any{contract.PreloadRequest{}, contract.PreloadFork{}, contract.PreloadReply{}} {
+	for _, v := range types {
 		typ := reflect.TypeOf(v)
 		for i := 0; i < typ.NumField(); i++ {
 			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
@@ -147,12 +148,12 @@ func checkPreloadKeys(t *testing.T, p parsedSource) {
 	}
 	for k := range keys {
 		if !used[k] {
-			t.Errorf("preload.py never uses the key %q of the preloader's messages (server/contract)", k)
+			t.Errorf("%s never uses the key %q of its messages (server/contract)", file, k)
 		}
 	}
 	for _, k := range p.DictKeys {
 		if !keys[k.Value] {
-			t.Errorf("preload.py:%d: the message key %q is not in server/contract's Preload types; add it there", k.Line, k.Value)
+			t.Errorf("%s:%d: the message key %q is not in server/contract's types for it; add it there", file, k.Line, k.Value)
 		}
 	}
 }

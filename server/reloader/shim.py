@@ -20,6 +20,9 @@ The backend runs:  python shim.py MODE manage.py runserver ADDRESS [args...]
   can report it and wait for the next change.
 * An interrupt (the backend's stop, or Ctrl-C) ends the process at once,
   with the shell's status for it, 130.
+* In every mode, an exception a request raises is also reported on stderr as
+  one line, REQUEST_ERROR and JSON, with what Django's own log lacks: the
+  template's file and line. The backend turns it into a diagnostic.
 """
 import os
 import signal
@@ -37,6 +40,11 @@ MODULES_ENV = "DJANGO_RUNSERVER_MODULES"
 # Names Django's reloader to the child it starts, in "django" mode. Between
 # the two Python processes only, so not in the contract.
 _RELOADER_ENV = "DJANGO_RUNSERVER_RELOADER_PID"
+# Starts the stderr line that reports an exception a request raised; the rest
+# of the line is JSON (contract.RequestError).
+REQUEST_ERROR = "django-runserver: request error: "
+_MAX_FRAMES = 64  # the deepest ones: the project's frames are near the end
+_MAX_MESSAGE = 2000
 
 
 def _interrupted(signum, frame):
@@ -90,6 +98,7 @@ def main():
             die_with_parent(int(reloader))
         else:
             _start_children_through_shim(mode)
+    _report_request_errors()
     import runpy
     runpy.run_path(manage, run_name="__main__")
 
@@ -149,6 +158,55 @@ def _start_children_through_shim(mode):
 
     autoreload.get_child_arguments = get_child_arguments
     os.environ[_RELOADER_ENV] = str(os.getpid())
+
+
+def _report_request_errors():
+    """Report every exception a request raises (Django's got_request_exception)
+    on stderr, for the backend. Django's own log has the traceback, but not
+    the template line an error in a template comes from."""
+    try:
+        from django.core import signals
+        signals.got_request_exception.connect(_request_failed, weak=False,
+                                              dispatch_uid="django-runserver-request-error")
+    except Exception:  # noqa: BLE001 - no Django to import here: manage.py says so itself
+        pass
+
+
+def _request_failed(sender, request=None, **kwargs):
+    """got_request_exception's receiver: it runs inside the request's except
+    block, so sys.exc_info() is the exception. It never raises: a report
+    must not change the response."""
+    try:
+        typ, exc, tb = sys.exc_info()
+        if exc is None:
+            return
+        import json
+        import traceback
+        frames = traceback.extract_tb(tb)[-_MAX_FRAMES:]
+        report = {
+            "method": str(getattr(request, "method", "") or ""),
+            "path": str(getattr(request, "path", "") or ""),
+            "exception": _exception_name(typ),
+            "message": str(exc)[:_MAX_MESSAGE],
+            "frames": [{"file": f.filename, "line": f.lineno or 0, "func": f.name} for f in frames],
+        }
+        spot = getattr(exc, "template_debug", None)  # set by Django's templates when debug is on
+        if isinstance(spot, dict) and isinstance(spot.get("name"), str) and isinstance(spot.get("line"), int):
+            report["template"] = {"file": spot["name"], "line": spot["line"]}
+        # One write of one line: Django's log lines, from other threads, go
+        # between lines, never inside one.
+        sys.stderr.write(REQUEST_ERROR + json.dumps(report) + "\n")
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - whatever happens, the request goes on as Django decides
+        pass
+
+
+def _exception_name(typ):
+    """The exception's type as a traceback prints it: qualified, unless
+    built in."""
+    module = getattr(typ, "__module__", None)
+    name = getattr(typ, "__qualname__", None) or getattr(typ, "__name__", "Exception")
+    return name if module in (None, "builtins", "__main__") else module + "." + name
 
 
 def die_with_parent(parent):

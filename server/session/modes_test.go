@@ -17,14 +17,8 @@ import (
 // output through a reload and a broken file.
 func TestDjangoReloadMode(t *testing.T) {
 	dir := testenv.Project(t, "mysite")
-	// Django picks WatchmanReloader when pywatchman imports, and watchman's
-	// service may not watch temporary folders: hide it, as Django's own
-	// tests do, so StatReloader runs.
-	stub := filepath.Join(t.TempDir(), "pywatchman")
-	os.MkdirAll(stub, 0o755)
-	os.WriteFile(filepath.Join(stub, "__init__.py"), []byte("raise ImportError('hidden by the test')\n"), 0o644)
 	c := fakeeditor.New(t, Serve)
-	c.Initialize(settings(t, testenv.FreePort(t), "reload", "django", "env", map[string]any{"PYTHONPATH": filepath.Dir(stub)}), dir)
+	c.Initialize(settings(t, testenv.FreePort(t), "reload", "django", "env", hideWatchman(t)), dir)
 	running := c.StartRunning("")
 	if running.Mode != protocol.ReloadDjango {
 		t.Errorf("mode = %q", running.Mode)

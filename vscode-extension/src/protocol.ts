@@ -108,6 +108,13 @@ export const ErrServerNotInitialized = -32002;
 export const DiagnosticSource = "runserver";
 
 /**
+ * DiagnosticRequestFailed is the code of a diagnostic for an exception a
+ * request raised while the server served it (an HTTP 500). Its
+ * relatedInformation names the request and the project's other frames.
+ */
+export const DiagnosticRequestFailed = "request-failed";
+
+/**
  * SettingsSection is the key of the backend's settings inside
  * ConfigurationParams.Settings and InitializationOptions.Settings.
  */
@@ -594,8 +601,25 @@ export interface Diagnostic {
     code?: string;
     source: string;
     message: string;
+    /**
+     * RelatedInformation is LSP's relatedInformation: for a request's
+     * exception, the request and the project's other frames.
+     */
+    relatedInformation?: DiagnosticRelatedInformation[];
     /** Data is LSP's data field: what the backend knows beyond the message. */
     data?: DiagnosticData;
+}
+
+/** Location is LSP's Location. */
+export interface Location {
+    uri: string;
+    range: Range;
+}
+
+/** DiagnosticRelatedInformation is LSP's DiagnosticRelatedInformation. */
+export interface DiagnosticRelatedInformation {
+    location: Location;
+    message: string;
 }
 
 /** DiagnosticData is the data of a diagnostic. */

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
 
@@ -91,5 +92,33 @@ func TestTerminalServesAndStopsOnInterrupt(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// A request's exception gets one line that says where, beside Django's own
+// traceback; the template's line, which Django's log lacks. The shim's
+// report itself is not printed.
+func TestTerminalPointsAtARequestsException(t *testing.T) {
+	dir, port, _, out := startTerminal(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	testenv.WaitBody(t, url, "Django Runserver sample")
+	page := filepath.Join(dir, "polls", "templates", "polls", "index.html")
+	testenv.Rewrite(t, page, "<h1>{{ title }}</h1>", "<h1>{% no_such_tag %}</h1>")
+	testenv.Eventually(t, 10*time.Second, "the template served as it is now", func() bool {
+		return strings.Contains(out.String(), page+" changed, served without a restart.")
+	})
+	want := "GET / raised django.template.exceptions.TemplateSyntaxError: Invalid block tag on line 8: 'no_such_tag'"
+	if _, err := testenv.Get(url); err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("GET %s: %v, want a 500", url, err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the line that says where", func() bool {
+		return strings.Contains(out.String(), want)
+	})
+	text := out.String()
+	if n := strings.Count(text, want); n != 1 || !strings.Contains(text, "(polls/templates/polls/index.html:8)") {
+		t.Errorf("%d lines of %q, want one that ends at index.html:8:\n%s", n, want, text)
+	}
+	if strings.Contains(text, contract.RequestErrorPrefix) {
+		t.Errorf("the shim's report was printed:\n%s", text)
 	}
 }

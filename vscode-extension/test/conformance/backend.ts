@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
-import { DidChangeStatusNotification, LogNotification, LogParams, SettingsPayload, Status } from "../../src/protocol";
+import { DidChangeStatusNotification, LogNotification, LogParams, MethodPublishDiagnostics, PublishDiagnosticsParams, SettingsPayload, Status } from "../../src/protocol";
 
 /** The repository root, from out/test/conformance/ inside vscode-extension/. */
 export const repoRoot = path.resolve(__dirname, "..", "..", "..", "..");
@@ -100,11 +100,6 @@ export interface ShowMessageRequestParams {
     actions?: { title: string }[];
 }
 
-export interface PublishDiagnosticsParams {
-    uri: string;
-    diagnostics: { severity: number; code?: string; source: string; message: string; range: { start: { line: number } } }[];
-}
-
 /** Backend is one running backend process and the connection to it. */
 export class Backend {
     readonly statuses: Status[] = [];
@@ -148,7 +143,7 @@ export class Backend {
             backend.logs.push(p);
             record("<-", LogNotification.method, p);
         });
-        connection.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => {
+        connection.onNotification(MethodPublishDiagnostics, (p: PublishDiagnosticsParams) => {
             backend.diagnostics.push(p);
             record("<-", "textDocument/publishDiagnostics", p);
         });

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { RestartRequest, StartRequest, Status, StatusRequest, StopRequest } from "../../src/protocol";
+import { DiagnosticRequestFailed, DiagnosticSeverity, RestartRequest, StartRequest, Status, StatusRequest, StopRequest } from "../../src/protocol";
 import { buildSettingsPayload, ExtensionSettings } from "../../src/settings";
 import { Backend, copyProject, freePort, holdingPort, httpGet, portIsFree, python, waitUntil } from "./backend";
 
@@ -236,5 +236,41 @@ describe("wire conformance", () => {
             return last && last.diagnostics.length === 0 ? true : undefined;
         });
         assert.equal(await backend.shutdown(), 0);
+    });
+
+    conformance("a request's exception is a diagnostic on the view's line with the request related; the path's success clears it", async () => {
+        const views = path.join(project.dir, "polls", "views.py");
+        const urls = path.join(project.dir, "polls", "urls.py");
+        const good = { views: readFileSync(views, "utf8"), urls: readFileSync(urls, "utf8") };
+        try {
+            writeFileSync(views, `${good.views}\n\ndef ratio(request):\n    return HttpResponse(1 / int(request.GET.get('d', '0')))\n`);
+            writeFileSync(urls, good.urls.replace("urlpatterns = [", "urlpatterns = [\n    path('ratio/', views.ratio),"));
+            const line = good.views.split("\n").length + 3; // 1-based: the line that divides
+            const port = await freePort();
+            backend = Backend.start();
+            await initialized(backend, { address: `127.0.0.1:${port}` });
+            const running = await runServer(backend);
+            const uri = pathToFileURL(views).href;
+            const latest = () => backend!.diagnostics.filter((d) => d.uri === uri).pop()?.diagnostics;
+
+            assert.equal((await httpGet(`${running.url}ratio/`)).status, 500);
+            const [diag] = await backend.waitFor("the request's diagnostic on views.py", () => (latest()?.length ? latest() : undefined));
+            assert.equal(diag.code, DiagnosticRequestFailed);
+            assert.equal(diag.severity, DiagnosticSeverity.Error);
+            assert.equal(diag.source, "runserver");
+            assert.equal(diag.message, "ZeroDivisionError: division by zero");
+            assert.equal(diag.range.start.line, line - 1);
+            assert.deepEqual(diag.relatedInformation?.[0], {
+                location: { uri, range: diag.range },
+                message: "Raised while serving GET /ratio/",
+            });
+
+            assert.equal((await httpGet(`${running.url}ratio/?d=4`)).status, 200);
+            await backend.waitFor("the diagnostic to clear", () => (latest()?.length === 0 ? true : undefined));
+            assert.equal(await backend.shutdown(), 0);
+        } finally {
+            writeFileSync(views, good.views);
+            writeFileSync(urls, good.urls);
+        }
     });
 });

@@ -347,4 +347,35 @@ describe("Django Runserver in VS Code", () => {
         }
         await screenshot("09-debug-stopped");
     });
+
+    step("08 a runtime 500 appears in the Problems panel on views.py's line, and the fix clears it", async () => {
+        const views = path.join(project.dir, "polls", "views.py");
+        const good = readFileSync(views, "utf8");
+        const raising = good.replace(/return HttpResponse\('hello from [^']*'\)/, "return HttpResponse(1 / 0)");
+        assert.notEqual(raising, good, "hello() returns a literal response to replace");
+        const line = raising.split("\n").findIndex((l) => l.includes("1 / 0")) + 1;
+        writeFileSync(views, raising);
+        await runCommand("Django: Run Server");
+        await waitForItem(`:${port}`, (t) => t.includes(`:${port}`));
+        assert.equal((await httpGet(`${url()}hello/`)).status, 500);
+
+        await page.keyboard.press("Control+Shift+M");
+        const problem = page.locator(".markers-panel .monaco-list-row").filter({ hasText: "ZeroDivisionError: division by zero" }).first();
+        await problem.waitFor({ state: "visible", timeout: stepTimeout });
+        assert.match(await problem.innerText(), new RegExp(`Ln ${line}\\b`));
+        const panel = await page.locator(".markers-panel").innerText();
+        assert.match(panel, /views\.py/, panel);
+        assert.match(panel, /Raised while serving GET \/hello\//, panel);
+        await screenshot("10-runtime-error-in-problems");
+
+        // The fix reloads the code: the problem goes.
+        writeFileSync(views, good);
+        await waitForHttp("the fixed view", (b) => b.length > 0, `${url()}hello/`);
+        await waitUntil("the Problems panel to clear", async () =>
+            (await page.locator(".markers-panel .monaco-list-row").filter({ hasText: "ZeroDivisionError" }).count()) === 0 ? true : undefined,
+        stepTimeout);
+        await screenshot("11-runtime-error-cleared");
+        await item.click();
+        await waitForItem("Run Server", (t) => t.includes("Run Server"));
+    });
 });

@@ -51,6 +51,12 @@ var contractEntries = []entry{
 		forbid: []string{"event: " + contract.EventReload}},
 	{goName: "EventCSS", value: contract.EventCSS, in: map[string]string{"page.py": "CSS_EVENT", "live.js": "CSS_EVENT"},
 		forbid: []string{"event: " + contract.EventCSS}},
+	{goName: "WorkspaceEnv", value: contract.WorkspaceEnv, in: map[string]string{"page.py": "WORKSPACE_ENV"}},
+	{goName: "OpenEnv", value: contract.OpenEnv, in: map[string]string{"page.py": "OPEN_ENV"}},
+	{goName: "OpenInEditor", value: contract.OpenInEditor, in: map[string]string{"page.py": "OPEN_IN_EDITOR"}},
+	{goName: "OpenPath", value: contract.OpenPath, in: map[string]string{"page.py": "OPEN", "live.js": "OPEN"}},
+	{goName: "OpenTokenHeader", value: contract.OpenTokenHeader, in: map[string]string{"page.py": "TOKEN_HEADER", "live.js": "TOKEN_HEADER"}},
+	{goName: "OpenLinePrefix", value: contract.OpenLinePrefix, in: map[string]string{"page.py": "OPEN_LINE"}},
 	{goName: "StreamRetryMs", value: contract.StreamRetryMs, in: map[string]string{"page.py": "RETRY_MS"}},
 }
 
@@ -89,6 +95,7 @@ func TestContract(t *testing.T) {
 		}
 	}
 	checkPreloadKeys(t, parsed["preload.py"])
+	checkKeysUsed(t, "page.py", parsed["page.py"], contract.OpenRequest{}, contract.OpenReply{})
 }
 
 // checkNoInlineCopy fails on an inline copy of e's value in file: a string
@@ -133,8 +140,20 @@ func constantName(e entry, file string) string {
 // function, or reply["key"] = ...) has only those keys.
 func checkPreloadKeys(t *testing.T, p parsedSource) {
 	t.Helper()
+	keys := checkKeysUsed(t, "preload.py", p, contract.PreloadRequest{}, contract.PreloadFork{}, contract.PreloadReply{})
+	for _, k := range p.DictKeys {
+		if !keys[k.Value] {
+			t.Errorf("preload.py:%d: the message key %q is not in server/contract's Preload types; add it there", k.Line, k.Value)
+		}
+	}
+}
+
+// checkKeysUsed checks that file uses every JSON key of the messages
+// types, and returns the keys.
+func checkKeysUsed(t *testing.T, file string, p parsedSource, types ...any) map[string]bool {
+	t.Helper()
 	keys := map[string]bool{}
-	for _, v := range []any{contract.PreloadRequest{}, contract.PreloadFork{}, contract.PreloadReply{}} {
+	for _, v := range types {
 		typ := reflect.TypeOf(v)
 		for i := 0; i < typ.NumField(); i++ {
 			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
@@ -147,14 +166,10 @@ func checkPreloadKeys(t *testing.T, p parsedSource) {
 	}
 	for k := range keys {
 		if !used[k] {
-			t.Errorf("preload.py never uses the key %q of the preloader's messages (server/contract)", k)
+			t.Errorf("%s never uses the key %q of its messages (server/contract)", file, k)
 		}
 	}
-	for _, k := range p.DictKeys {
-		if !keys[k.Value] {
-			t.Errorf("preload.py:%d: the message key %q is not in server/contract's Preload types; add it there", k.Line, k.Value)
-		}
-	}
+	return keys
 }
 
 // parsedSource is what the contract needs of one embedded file.

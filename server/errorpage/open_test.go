@@ -3,7 +3,6 @@
 package errorpage
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,7 +42,7 @@ func TestErrorPageOpensOnlyThePagesFrames(t *testing.T) {
 	}
 	srv := httptest.NewServer(p)
 	defer srv.Close()
-	page := get(t, srv.URL+"/")
+	page := testenv.GetPage(t, srv.URL+"/", http.StatusServiceUnavailable)
 	token := testenv.PageToken(page)
 	if token == "" || token == p.id {
 		t.Fatalf("the page's token is %q (id %q): want its own", token, p.id)
@@ -96,19 +95,4 @@ func TestErrorPageClickWithoutEditorCopies(t *testing.T) {
 	if code, body := click.Send(t, srv.URL); code != http.StatusOK || !strings.Contains(body, `"copy":"`+view+`:1"`) {
 		t.Fatalf("click: %d %s, want 200 with copy %s:1", code, body, view)
 	}
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var b strings.Builder
-	_, err = io.Copy(&b, res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }

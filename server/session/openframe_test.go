@@ -5,7 +5,6 @@ package session
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -31,7 +30,7 @@ func TestClickOnAFrameOpensItInTheEditor(t *testing.T) {
 		running := c.StartRunning("")
 		base := strings.TrimSuffix(running.URL, "/")
 
-		page := debugPage(t, running.URL+"hello/", http.StatusInternalServerError)
+		page := testenv.GetPage(t, running.URL+"hello/", http.StatusInternalServerError)
 		token := testenv.PageToken(page)
 		if token == "" {
 			t.Fatalf("Django's technical 500 page has no script tag with a token:\n%s", page)
@@ -39,7 +38,7 @@ func TestClickOnAFrameOpensItInTheEditor(t *testing.T) {
 		if strings.Contains(page, fmt.Sprintf("data-page=%q", token)) {
 			t.Errorf("the open token is the page id, which every stream URL shows")
 		}
-		if missing := testenv.PageToken(debugPage(t, running.URL+"nowhere/", http.StatusNotFound)); missing != token {
+		if missing := testenv.PageToken(testenv.GetPage(t, running.URL+"nowhere/", http.StatusNotFound)); missing != token {
 			t.Errorf("Django's technical 404 page's token is %q, want the process's %q", missing, token)
 		}
 		file, line, ok := testenv.PageFrame(page, filepath.Join("polls", "views.py"))
@@ -75,24 +74,6 @@ func TestClickOnAFrameOpensItInTheEditor(t *testing.T) {
 			}
 		}
 	})
-}
-
-// debugPage is the page Django serves at url, with the status want.
-func debugPage(t *testing.T, url string, want int) string {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != want {
-		t.Fatalf("GET %s: %d, want %d:\n%s", url, res.StatusCode, want, b)
-	}
-	return string(b)
 }
 
 // showDocuments are the window/showDocument requests sent since from.

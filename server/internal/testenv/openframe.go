@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -117,4 +118,30 @@ func PageFrame(page, suffix string) (file string, line int, ok bool) {
 		}
 	}
 	return "", 0, false
+}
+
+// GetStatus returns the status and body of url, as Get fetches it.
+func GetStatus(url string) (int, string, error) {
+	body, err := Get(url)
+	var he *httpError
+	switch {
+	case err == nil:
+		return http.StatusOK, body, nil
+	case errors.As(err, &he):
+		return he.code, body, nil
+	}
+	return 0, "", err
+}
+
+// GetPage is the body of url, which must answer want.
+func GetPage(t testing.TB, url string, want int) string {
+	t.Helper()
+	code, body, err := GetStatus(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != want {
+		t.Fatalf("GET %s: %d, want %d:\n%s", url, code, want, body)
+	}
+	return body
 }

@@ -17,10 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/fileuri"
@@ -46,6 +48,9 @@ func Read(r *http.Request, token, workspace string) (file string, line int, err 
 		return "", 0, errors.New("only POST opens a file")
 	}
 	if err := SameOrigin(r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), r.Host); err != nil {
+		return "", 0, err
+	}
+	if err := ReachedByAddress(r.Host); err != nil {
 		return "", 0, err
 	}
 	got := r.Header.Get(contract.OpenTokenHeader)
@@ -84,6 +89,23 @@ func SameOrigin(origin, fetchSite, host string) error {
 		return errors.New("the request says neither its Origin nor that it is same-origin")
 	}
 	return nil
+}
+
+// ReachedByAddress accepts a Host that is an IP address or localhost (or
+// a name under .localhost, which browsers resolve themselves). Another
+// site's name that resolves here (DNS rebinding) would make its pages
+// same-origin with ours, able to read a page's token; no DNS answer can
+// make a page's origin an IP address.
+func ReachedByAddress(host string) error {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]"))
+	if net.ParseIP(name) != nil || name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return nil
+	}
+	return fmt.Errorf("the page was reached by the name %q: only pages reached by an IP address or localhost open files, so that no other site's name can point here", name)
 }
 
 // Resolve returns file, relative to workspace or absolute, as a real path

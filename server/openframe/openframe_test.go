@@ -27,3 +27,17 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
+
+// Only an IP address or localhost: a name could be another site's, made
+// to resolve here.
+func TestReachedByAddress(t *testing.T) {
+	for host, ok := range map[string]bool{
+		"127.0.0.1:8000": true, "[::1]:8000": true, "192.168.1.20:8000": true, "localhost:8000": true,
+		"LOCALHOST:8000": true, "shop.localhost:8000": true, "127.0.0.1": true,
+		"evil.example:8000": false, "localhost.evil.example:8000": false, "": false, "127.0.0.1.nip.io:8000": false,
+	} {
+		if err := ReachedByAddress(host); (err == nil) != ok {
+			t.Errorf("Host %q: %v, want ok %v", host, err, ok)
+		}
+	}
+}

@@ -23,13 +23,14 @@ event stream that tells open pages when to reload.
 The names and words the backend shares with this file are declared in Go,
 in server/contract; the reloader's TestContract keeps them equal.
 """
+import ipaddress
 import json
 import os
 import queue
 import secrets
 import sys
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 RESERVED = "/__django_runserver__/"
 SCRIPT = RESERVED + "live.js"
@@ -173,7 +174,9 @@ def _open_request(environ):
     """The real path and line an open request may open, or _Refused."""
     if environ.get("REQUEST_METHOD") != "POST":
         raise _Refused("only POST opens a file")
-    _same_origin(environ.get("HTTP_ORIGIN", ""), environ.get("HTTP_SEC_FETCH_SITE", ""), environ.get("HTTP_HOST", ""))
+    host = environ.get("HTTP_HOST", "")
+    _same_origin(environ.get("HTTP_ORIGIN", ""), environ.get("HTTP_SEC_FETCH_SITE", ""), host)
+    _reached_by_address(host)
     token = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
     if not secrets.compare_digest(token.encode(), OPEN_TOKEN.encode()):
         raise _Refused("the page's token is missing or wrong")
@@ -203,6 +206,20 @@ def _same_origin(origin, fetch_site, host):
             raise _Refused("the request came from %s, not from this server's pages" % origin)
     elif fetch_site != "same-origin":
         raise _Refused("the request says neither its Origin nor that it is same-origin")
+
+
+def _reached_by_address(host):
+    """As the backend's openframe.ReachedByAddress: the Host is an IP
+    address or localhost, which no other site's name (DNS rebinding) can
+    be."""
+    name = urlsplit("//" + host).hostname or ""
+    if name == "localhost" or name.endswith(".localhost"):
+        return
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        raise _Refused("the page was reached by the name %r: only pages reached by an IP address or localhost "
+                       "open files, so that no other site's name can point here" % name)
 
 
 def _inside_workspace(file):

@@ -23,6 +23,7 @@ type OpenAttempt struct {
 	Origin    string // "" sends none
 	FetchSite string // Sec-Fetch-Site; "" sends none
 	Token     string // "" sends none
+	Host      string // "" sends base's
 	File      string
 	Line      int
 }
@@ -37,6 +38,9 @@ func (a OpenAttempt) Send(t testing.TB, base string) (int, string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if a.Host != "" {
+		req.Host = a.Host
+	}
 	if a.Origin != "" {
 		req.Header.Set("Origin", a.Origin)
 	}
@@ -78,6 +82,10 @@ func RefusedOpens(t testing.TB, base, token, ws, ok string) []OpenAttempt {
 	}
 	return []OpenAttempt{
 		with("cross-origin", func(a *OpenAttempt) { a.Origin = "http://evil.example" }),
+		with("a name that resolves here (DNS rebinding)", func(a *OpenAttempt) {
+			a.Host = "rebind.example" + base[strings.LastIndex(base, ":"):]
+			a.Origin = "http://" + a.Host
+		}),
 		with("cross-site fetch without Origin", func(a *OpenAttempt) { a.Origin, a.FetchSite = "", "cross-site" }),
 		with("same-origin Origin, cross-site fetch", func(a *OpenAttempt) { a.FetchSite = "cross-site" }),
 		with("neither Origin nor Sec-Fetch-Site", func(a *OpenAttempt) { a.Origin = "" }),

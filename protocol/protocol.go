@@ -63,6 +63,10 @@ const (
 	MethodDebugReady = "runserver/debugReady"
 	// MethodDebugGone says that process is gone; see DebugGoneParams.
 	MethodDebugGone = "runserver/debugGone"
+	// MethodShowDocument is LSP's window/showDocument, used to open the file
+	// of a traceback frame a page's user clicked, at its line; sent only
+	// to an editor whose capabilities say it supports it.
+	MethodShowDocument = "window/showDocument"
 )
 
 // RequestType is a request of Method whose params are P and whose result is
@@ -395,6 +399,25 @@ type InitializeParams struct {
 	RootURI               string                 `json:"rootUri,omitempty"`
 	WorkspaceFolders      []WorkspaceFolder      `json:"workspaceFolders,omitempty"`
 	InitializationOptions *InitializationOptions `json:"initializationOptions,omitempty"`
+	Capabilities          *ClientCapabilities    `json:"capabilities,omitempty"`
+}
+
+// ClientCapabilities is the subset of LSP's ClientCapabilities the backend
+// reads.
+type ClientCapabilities struct {
+	Window *WindowClientCapabilities `json:"window,omitempty"`
+}
+
+// WindowClientCapabilities is the window part of ClientCapabilities.
+type WindowClientCapabilities struct {
+	ShowDocument *ShowDocumentClientCapabilities `json:"showDocument,omitempty"`
+}
+
+// ShowDocumentClientCapabilities is LSP's capability of the same name:
+// with Support, a click on a traceback frame opens it in the editor;
+// without, the page copies "file:line".
+type ShowDocumentClientCapabilities struct {
+	Support bool `json:"support"`
 }
 
 // InitializationOptions carries the settings at start-up, in the same shape as
@@ -622,4 +645,18 @@ type ShowMessageRequestParams struct {
 	Type    MessageType         `json:"type"`
 	Message string              `json:"message"`
 	Actions []MessageActionItem `json:"actions"`
+}
+
+// ShowDocumentParams is LSP's params of window/showDocument.
+type ShowDocumentParams struct {
+	URI       string `json:"uri"`
+	External  bool   `json:"external,omitempty"`
+	TakeFocus bool   `json:"takeFocus,omitempty"`
+	// Selection is the frame's line, from its start to its end.
+	Selection *Range `json:"selection,omitempty"`
+}
+
+// ShowDocumentResult is LSP's result of window/showDocument.
+type ShowDocumentResult struct {
+	Success bool `json:"success"`
 }

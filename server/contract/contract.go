@@ -37,7 +37,18 @@ const (
 	// DebugWaitEnv is how many seconds the debug bootstrap waits for a
 	// debugger to attach before it serves anyway (debug.py DEBUG_WAIT_ENV).
 	DebugWaitEnv = "DJANGO_RUNSERVER_DEBUG_WAIT"
+	// WorkspaceEnv names the workspace folder: a page's click opens only
+	// files inside it (page.py WORKSPACE_ENV).
+	WorkspaceEnv = "DJANGO_RUNSERVER_WORKSPACE"
+	// OpenEnv, set to OpenInEditor, says the backend opens a clicked frame
+	// in the user's editor (page.py writes OpenLinePrefix); otherwise the
+	// page copies "file:line" (page.py OPEN_ENV).
+	OpenEnv = "DJANGO_RUNSERVER_OPEN"
 )
+
+// OpenInEditor is OpenEnv's value when the backend opens files (page.py
+// OPEN_IN_EDITOR).
+const OpenInEditor = "editor"
 
 // BrowserReloadOn is BrowserReloadEnv's value that turns the script on
 // (live.py BROWSER_RELOAD_ON).
@@ -127,7 +138,37 @@ const (
 	// EventsPath serves the event stream that tells a page when to reload
 	// (page.py EVENTS, live.js EVENTS).
 	EventsPath = ReservedPath + "events"
+	// OpenPath opens a traceback frame's file at its line: a POST from the
+	// page, same origin, with the page's token in OpenTokenHeader and an
+	// OpenRequest as its body (page.py OPEN, live.js OPEN).
+	OpenPath = ReservedPath + "open"
 )
+
+// OpenTokenHeader carries the per-process token the script tag gives the
+// page (its data-token), without which OpenPath opens nothing. A custom
+// header also makes a cross-origin request need a CORS preflight, which
+// nothing answers (page.py TOKEN_HEADER, live.js TOKEN_HEADER).
+const OpenTokenHeader = "X-Django-Runserver-Token"
+
+// OpenRequest is OpenPath's body: a file as the page shows it (absolute,
+// or relative to the workspace) and a one-based line. page.py writes it,
+// with the file resolved, after OpenLinePrefix.
+type OpenRequest struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+// OpenReply is OpenPath's answer: Opened, or Copy, the "file:line" the
+// page copies to the clipboard when no editor opens it.
+type OpenReply struct {
+	Opened bool   `json:"opened,omitempty"`
+	Copy   string `json:"copy,omitempty"`
+}
+
+// OpenLinePrefix starts the stderr line on which a fast-mode server asks
+// the backend to open a file, followed by an OpenRequest as JSON; the
+// backend consumes the line (page.py OPEN_LINE).
+const OpenLinePrefix = "django-runserver: open "
 
 // Events of the event stream, which live.js acts on.
 const (

@@ -67,6 +67,7 @@ func (e *Engine) prepareHandoff() (handoff, *protocol.Error) {
 	var h handoff
 	if e.browserReload() {
 		h.env = append(h.env, contract.BrowserReloadEnv+"="+contract.BrowserReloadOn)
+		h.env = append(h.env, e.openEnv()...)
 	}
 	if !e.keepsSocket() {
 		return h, nil
@@ -175,7 +176,7 @@ func (e *Engine) serveFailure() {
 		}
 		e.ln, e.lnForPage = ln, true
 	}
-	page, err := errorpage.New(errorpage.Failure{Error: *e.err, Frames: e.frames, Workspace: e.folder})
+	page, err := errorpage.New(errorpage.Failure{Error: *e.err, Frames: e.frames, Workspace: e.folder, Open: e.pageOpen()})
 	if err == nil {
 		e.ln.Pause()
 		err = e.ln.Serve(page)

@@ -2,7 +2,8 @@
 // while the server is failed: a 503 page saying why (the exception, its
 // message, file and line, and the traceback's frames inside the
 // workspace), and the event stream that reloads the page once a process
-// serves again. Everything shown is escaped by html/template.
+// serves again. Everything shown is escaped by html/template. A click on a
+// frame opens it (contract.OpenPath), with openframe's checks.
 package errorpage
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/contract"
+	"github.com/django-runserver/django-runserver/server/openframe"
 	"github.com/django-runserver/django-runserver/server/parse"
 	"github.com/django-runserver/django-runserver/server/reloader"
 )
@@ -34,15 +36,22 @@ type Failure struct {
 	Error protocol.Error
 	// Frames are the traceback's frames inside the workspace, oldest first.
 	Frames []parse.Frame
-	// Workspace is the folder the file names are shown relative to.
+	// Workspace is the folder the file names are shown relative to, and
+	// the only one whose files a click opens.
 	Workspace string
+	// Open opens a file at a line in the user's editor; nil: the page
+	// copies "file:line" instead.
+	Open func(file string, line int)
 }
 
 // Page serves one failure. A new failure is a new Page, with a new id, so
 // an open page of an earlier one reloads to show it.
 type Page struct {
-	id   string
-	html []byte
+	id        string
+	token     string // the script tag's, for contract.OpenPath; not the id, which every stream request shows
+	workspace string
+	open      func(file string, line int)
+	html      []byte
 }
 
 //go:embed page.html
@@ -63,6 +72,10 @@ func New(f Failure) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	token, err := openframe.NewToken()
+	if err != nil {
+		return nil, err
+	}
 	frames := make([]frameView, 0, len(f.Frames))
 	for _, fr := range f.Frames {
 		frames = append(frames, frameView{File: relative(f.Workspace, fr.File), Line: fr.Line, Func: fr.Func, Source: sourceLine(fr.File, fr.Line)})
@@ -78,11 +91,12 @@ func New(f Failure) (*Page, error) {
 		"Frames": frames,
 		"Script": contract.ScriptPath,
 		"ID":     id,
+		"Token":  token,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render the error page: %w", err)
 	}
-	return &Page{id: id, html: b.Bytes()}, nil
+	return &Page{id: id, token: token, workspace: f.Workspace, open: f.Open, html: b.Bytes()}, nil
 }
 
 // ServeHTTP answers the browser script, its event stream, and the page
@@ -95,6 +109,8 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(reloader.Script)
 	case contract.EventsPath:
 		p.stream(w, r)
+	case contract.OpenPath:
+		p.openFrame(w, r)
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -103,6 +119,22 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Write(p.html)
 		}
 	}
+}
+
+// openFrame opens a frame the page's user clicked, in the editor, or
+// answers what the page copies instead.
+func (p *Page) openFrame(w http.ResponseWriter, r *http.Request) {
+	file, line, err := openframe.Read(r, p.token, p.workspace)
+	if err != nil {
+		openframe.Refuse(w, err)
+		return
+	}
+	if p.open == nil {
+		openframe.Reply(w, contract.OpenReply{Copy: openframe.Copy(file, line)})
+		return
+	}
+	p.open(file, line)
+	openframe.Reply(w, contract.OpenReply{Opened: true})
 }
 
 // stream tells a page from elsewhere to reload (to show this failure), and

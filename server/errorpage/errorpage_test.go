@@ -45,10 +45,10 @@ func TestPageEscapesEverything(t *testing.T) {
 	for _, want := range []string{
 		"Syntax&lt;Error&gt;",
 		"invalid syntax &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&#39;",
-		"app/views&lt;b&gt;.py, line 2",
+		`<span class="fname">app/views&lt;b&gt;.py</span>, line 2`,
 		"in &lt;module&gt;",
 		"x = &#39;&lt;script&gt;", // the source line, from disk
-		`<script src="/__django_runserver__/live.js" data-page="` + p.id + `"></script>`,
+		`<script src="/__django_runserver__/live.js" data-page="` + p.id + `" data-token="` + p.token + `"></script>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q:\n%s", want, body)

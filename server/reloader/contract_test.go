@@ -53,6 +53,12 @@ var contractEntries = []entry{
 	{goName: "EventCSS", value: contract.EventCSS, in: map[string]string{"page.py": "CSS_EVENT", "live.js": "CSS_EVENT"},
 		forbid: []string{"event: " + contract.EventCSS}},
 	{goName: "StreamOpen", value: contract.StreamOpen, in: map[string]string{"page.py": "STREAM_OPEN"}},
+	{goName: "WorkspaceEnv", value: contract.WorkspaceEnv, in: map[string]string{"page.py": "WORKSPACE_ENV"}},
+	{goName: "OpenEnv", value: contract.OpenEnv, in: map[string]string{"page.py": "OPEN_ENV"}},
+	{goName: "OpenInEditor", value: contract.OpenInEditor, in: map[string]string{"page.py": "OPEN_IN_EDITOR"}},
+	{goName: "OpenPath", value: contract.OpenPath, in: map[string]string{"page.py": "OPEN", "live.js": "OPEN"}},
+	{goName: "OpenTokenHeader", value: contract.OpenTokenHeader, in: map[string]string{"page.py": "TOKEN_HEADER", "live.js": "TOKEN_HEADER"}},
+	{goName: "OpenLinePrefix", value: contract.OpenLinePrefix, in: map[string]string{"page.py": "OPEN_LINE"}},
 }
 
 // distinctive is the length from which a string value is looked for inside
@@ -91,6 +97,7 @@ func TestContract(t *testing.T) {
 	}
 	checkMessageKeys(t, "preload.py", parsed["preload.py"], contract.PreloadRequest{}, contract.PreloadFork{}, contract.PreloadReply{})
 	checkMessageKeys(t, "shim.py", parsed["shim.py"], contract.RequestError{}, contract.RequestFrame{}, contract.TemplateSpot{})
+	checkKeysUsed(t, "page.py", parsed["page.py"], contract.OpenRequest{}, contract.OpenReply{})
 }
 
 // checkNoInlineCopy fails on an inline copy of e's value in file: a string
@@ -134,6 +141,18 @@ func constantName(e entry, file string) string {
 // dict display inside a function, or reply["key"] = ...) has only those keys.
 func checkMessageKeys(t *testing.T, file string, p parsedSource, types ...any) {
 	t.Helper()
+	keys := checkKeysUsed(t, file, p, types...)
+	for _, k := range p.DictKeys {
+		if !keys[k.Value] {
+			t.Errorf("%s:%d: the message key %q is not in server/contract's types for it; add it there", file, k.Line, k.Value)
+		}
+	}
+}
+
+// checkKeysUsed checks that file uses every JSON key of the messages
+// types, and returns the keys.
+func checkKeysUsed(t *testing.T, file string, p parsedSource, types ...any) map[string]bool {
+	t.Helper()
 	keys := map[string]bool{}
 	for _, v := range types {
 		typ := reflect.TypeOf(v)
@@ -151,11 +170,7 @@ func checkMessageKeys(t *testing.T, file string, p parsedSource, types ...any) {
 			t.Errorf("%s never uses the key %q of its messages (server/contract)", file, k)
 		}
 	}
-	for _, k := range p.DictKeys {
-		if !keys[k.Value] {
-			t.Errorf("%s:%d: the message key %q is not in server/contract's types for it; add it there", file, k.Line, k.Value)
-		}
-	}
+	return keys
 }
 
 // parsedSource is what the contract needs of one embedded file.

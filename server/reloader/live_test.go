@@ -143,7 +143,7 @@ func fetch(t *testing.T, method, url string, header map[string]string) (*http.Re
 	return resp, b
 }
 
-var tagRe = regexp.MustCompile(`<script src="/__django_runserver__/live.js" data-page="([0-9a-f]+)"></script>`)
+var tagRe = regexp.MustCompile(`<script src="/__django_runserver__/live.js" data-page="([0-9a-f]+)" data-token="[0-9a-f]{32}"></script>`)
 
 // The first request finds built what Django leaves lazy: the server did it
 // before it said it serves.

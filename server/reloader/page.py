@@ -15,16 +15,24 @@ event stream that tells open pages when to reload.
   reconnect at once, and the connection waits in the kept socket's queue
   for the next process. A stream asked of this process after that (on a
   connection it had already accepted) ends at once too.
+* A click on a traceback frame POSTs to OPEN (_open): only from the page's
+  own origin, with this process's OPEN_TOKEN (the tag's data-token, apart
+  from the id, which every stream request shows) in TOKEN_HEADER, for a
+  file that resolves inside WORKSPACE_ENV's folder; anything else is 403
+  and opens nothing. With OPEN_ENV=OPEN_IN_EDITOR the backend opens it,
+  told by an OPEN_LINE on stderr; otherwise the page copies "file:line".
 
 The names and words the backend shares with this file are declared in Go,
 in server/contract; the reloader's TestContract keeps them equal.
 """
+import ipaddress
+import json
 import os
 import queue
 import secrets
 import sys
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 RESERVED = "/__django_runserver__/"
 SCRIPT = RESERVED + "live.js"
@@ -37,6 +45,18 @@ STREAM_OPEN = ": open"
 # Each process has its own id: a page whose id differs from the server's
 # was served by another process, and reloads once.
 PROCESS_ID = secrets.token_hex(8)
+OPEN = RESERVED + "open"
+TOKEN_HEADER = "X-Django-Runserver-Token"
+OPEN_LINE = "django-runserver: open "
+WORKSPACE_ENV = "DJANGO_RUNSERVER_WORKSPACE"
+OPEN_ENV = "DJANGO_RUNSERVER_OPEN"
+OPEN_IN_EDITOR = "editor"
+MAX_OPEN_BODY = 64 * 1024
+# The token a page's click must carry: in the script tag only, since the id
+# travels in every stream URL.
+OPEN_TOKEN = secrets.token_hex(16)
+_WORKSPACE = os.environ.pop(WORKSPACE_ENV, "")
+_OPENS_IN_EDITOR = os.environ.pop(OPEN_ENV, "") == OPEN_IN_EDITOR
 HEARTBEAT_S = 15  # a comment this often finds streams whose browser left
 
 _SCRIPT_BODY = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "live.js"), "rb").read()
@@ -100,6 +120,8 @@ def _reserved(path, environ, start_response):
         page = parse_qs(environ.get("QUERY_STRING", "")).get("page", [""])[0]
         start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
         return _stream(page)
+    if path == OPEN:
+        return _open(environ, start_response)
     body = b"Not found: django-runserver reserves " + RESERVED.encode() + b"\n"
     start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                                      ("Content-Length", str(len(body)))])
@@ -130,6 +152,99 @@ def _stream(page):
     finally:
         with _streams_lock:
             _streams.discard(q)
+
+
+def _open(environ, start_response):
+    """Open the frame a page's user clicked, after the checks (see the
+    module's docstring), or answer 403."""
+    try:
+        path, line = _open_request(environ)
+    except _Refused as why:
+        body = ("Forbidden: django-runserver opens nothing for this request: %s.\n" % why).encode()
+        start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+    if _OPENS_IN_EDITOR:
+        print(OPEN_LINE + json.dumps({"file": path, "line": line}, separators=(",", ":")), file=sys.stderr, flush=True)
+        reply = {"opened": True}
+    else:
+        reply = {"copy": "%s:%d" % (path, line)}
+    body = json.dumps(reply, separators=(",", ":")).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class _Refused(Exception):
+    pass
+
+
+def _open_request(environ):
+    """The real path and line an open request may open, or _Refused."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        raise _Refused("only POST opens a file")
+    host = environ.get("HTTP_HOST", "")
+    _same_origin(environ.get("HTTP_ORIGIN", ""), environ.get("HTTP_SEC_FETCH_SITE", ""), host)
+    _reached_by_address(host)
+    token = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
+    if not secrets.compare_digest(token.encode(), OPEN_TOKEN.encode()):
+        raise _Refused("the page's token is missing or wrong")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if not 0 < length <= MAX_OPEN_BODY:
+        raise _Refused("the body is missing or too long")
+    try:
+        request = json.loads(environ["wsgi.input"].read(length))
+        file, line = request["file"], request["line"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise _Refused("the body is not an open request: %s" % e)
+    if not isinstance(file, str) or not file or type(line) is not int or line < 1:
+        raise _Refused("the body is not an open request")
+    return _inside_workspace(file), line
+
+
+def _same_origin(origin, fetch_site, host):
+    """As the backend's openframe.SameOrigin: the Origin is the host the
+    request was sent to, or, without one, the browser says same-origin."""
+    if fetch_site and fetch_site != "same-origin":
+        raise _Refused("the request came from another site (Sec-Fetch-Site: %s)" % fetch_site)
+    if origin:
+        if not host or origin != "http://" + host:
+            raise _Refused("the request came from %s, not from this server's pages" % origin)
+    elif fetch_site != "same-origin":
+        raise _Refused("the request says neither its Origin nor that it is same-origin")
+
+
+def _reached_by_address(host):
+    """As the backend's openframe.ReachedByAddress: the Host is an IP
+    address or localhost, which no other site's name (DNS rebinding) can
+    be."""
+    name = urlsplit("//" + host).hostname or ""
+    if name == "localhost" or name.endswith(".localhost"):
+        return
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        raise _Refused("the page was reached by the name %r: only pages reached by an IP address or localhost "
+                       "open files, so that no other site's name can point here" % name)
+
+
+def _inside_workspace(file):
+    if not _WORKSPACE:
+        raise _Refused("no workspace folder")
+    root = os.path.realpath(_WORKSPACE)
+    real = os.path.realpath(os.path.join(root, file))  # an absolute file stays itself
+    try:
+        inside = os.path.commonpath([root, real]) == root
+    except ValueError:  # another drive
+        inside = False
+    if not inside:
+        raise _Refused("%s is outside the workspace folder %s" % (real, root))
+    if not os.path.isfile(real):
+        raise _Refused("%s is not a file" % real)
+    return real
 
 
 _csp_logged = set()
@@ -164,8 +279,8 @@ def _inject(application, environ, start_response):
             _csp_logged.add(path)
             print("django-runserver: %s won't refresh by itself: %s" % (path, why), file=sys.stderr, flush=True)
     elif at >= 0:
-        tag = '<script src="%s" data-page="%s"%s></script>' % (
-            SCRIPT, PROCESS_ID, ' nonce="%s"' % nonce if nonce else "")
+        tag = '<script src="%s" data-page="%s" data-token="%s"%s></script>' % (
+            SCRIPT, PROCESS_ID, OPEN_TOKEN, ' nonce="%s"' % nonce if nonce else "")
         body = body[:at] + tag.encode() + body[at:]
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))

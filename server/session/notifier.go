@@ -2,10 +2,16 @@ package session
 
 import (
 	"context"
+	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/engine"
+	"github.com/django-runserver/django-runserver/server/fileuri"
 )
+
+// showDocumentTimeout bounds how long the backend waits for the editor to
+// say whether it opened a file.
+const showDocumentTimeout = 30 * time.Second
 
 // notifier sends an engine's reports to the editor.
 type notifier struct{ s *Session }
@@ -42,3 +48,31 @@ func (n *notifier) Ask(ctx context.Context, typ protocol.MessageType, msg string
 func (n *notifier) DebugReady(p protocol.DebugReadyParams) { n.s.notify(protocol.MethodDebugReady, p) }
 
 func (n *notifier) DebugGone(p protocol.DebugGoneParams) { n.s.notify(protocol.MethodDebugGone, p) }
+
+// OpensFiles: a page's click opens the frame in the editor, if it declared
+// window/showDocument.
+func (n *notifier) OpensFiles() bool {
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	return n.s.showDocument
+}
+
+// OpenFile asks the editor to show path at line, focused, without waiting
+// for its answer: the caller is a process's reader or a page's request.
+func (n *notifier) OpenFile(path string, line int) {
+	s := n.s
+	at := protocol.Position{Line: line - 1}
+	params := protocol.ShowDocumentParams{URI: fileuri.FromPath(path), TakeFocus: true, Selection: &protocol.Range{Start: at, End: at}}
+	s.calls.Add(1)
+	go func() {
+		defer s.calls.Done()
+		ctx, cancel := context.WithTimeout(s.callsCtx, showDocumentTimeout)
+		defer cancel()
+		var res protocol.ShowDocumentResult
+		if _, err := s.conn.Call(ctx, protocol.MethodShowDocument, params, &res); err != nil {
+			s.logger.Printf("cannot open %s, line %d, in the editor: %v", path, line, err)
+		} else if !res.Success {
+			s.logger.Printf("the editor did not open %s, line %d", path, line)
+		}
+	}()
+}

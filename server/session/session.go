@@ -57,6 +57,15 @@ type Session struct {
 	folders map[string]*engine.Engine // by folder path
 	global  map[string]any            // settings.djangoRunserver
 	perDir  map[string]map[string]any // settings.djangoRunserverFolders, by folder path
+	// showDocument: the editor declared window/showDocument, so a page's
+	// click on a frame opens it there. Set by initialize.
+	showDocument bool
+
+	// calls are the requests to the editor in flight that no handler
+	// waits for (window/showDocument); they end with callsCtx.
+	calls    sync.WaitGroup
+	callsCtx context.Context
+	endCalls context.CancelFunc
 }
 
 // Serve runs a session on r and w until the editor sends exit or closes
@@ -64,6 +73,9 @@ type Session struct {
 // stopped before it returns; ctx ending stops them too.
 func Serve(ctx context.Context, r io.ReadCloser, w io.WriteCloser, logger *log.Logger) int {
 	s := &Session{logger: logger, exit: make(chan int, 1), folders: map[string]*engine.Engine{}}
+	s.callsCtx, s.endCalls = context.WithCancel(ctx)
+	defer s.calls.Wait()
+	defer s.endCalls()
 	s.conn = jsonrpc2.NewConn(newStream(r, w))
 	s.conn.Go(ctx, s.handle)
 	code := 0
@@ -250,6 +262,9 @@ func (s *Session) initialize(p protocol.InitializeParams) (*protocol.InitializeR
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidRequest, "initialize called while server in %v state", s.state)
 	}
 	s.state = initialized
+	if c := p.Capabilities; c != nil && c.Window != nil && c.Window.ShowDocument != nil {
+		s.showDocument = c.Window.ShowDocument.Support
+	}
 	s.mu.Unlock()
 	var errs []string
 	for _, f := range folders {

@@ -35,6 +35,9 @@ type Options struct {
 	Stderr   io.Writer
 	// Debug runs the server under the debugger.
 	Debug bool
+	// Editor opens a traceback frame a page's user clicks (the -editor
+	// flag); nil: the page copies "file:line" instead.
+	Editor EditorCommand
 }
 
 // Run serves opts.Dir until Ctrl-C (or SIGTERM), then stops the server and
@@ -59,6 +62,10 @@ func Run(ctx context.Context, opts Options) int {
 		return 2
 	}
 	p := &printer{out: opts.Stdout, err: opts.Stderr, pointers: opts.Pointers}
+	if opts.Editor != nil {
+		p.editor = &editor{cmd: opts.Editor, p: p}
+		defer p.editor.runs.Wait()
+	}
 	e := engine.New(fileuri.FromPath(dir), dir, p)
 	e.SetSettings(settings, nil)
 
@@ -121,6 +128,7 @@ type printer struct {
 	out      io.Writer
 	err      io.Writer
 	pointers map[string]string
+	editor   *editor // nil without -editor
 }
 
 func (p *printer) Status(protocol.Status) {} // LogMessage prints each state change in words
@@ -140,17 +148,27 @@ func (p *printer) Diagnostics(string, []protocol.Diagnostic) {}
 func (p *printer) ShowMessage(m engine.Message) { p.LogMessage(m) }
 
 func (p *printer) LogMessage(m engine.Message) {
+	text := m.Text
+	if m.Type == protocol.MessageError {
+		text = "error: " + text
+	}
+	if ptr := p.pointers[m.Setting]; ptr != "" && m.Setting != "" {
+		text += " (" + ptr + ")"
+	}
+	p.line(text)
+}
+
+// OpensFiles: with -editor, a page's click runs it.
+func (p *printer) OpensFiles() bool { return p.editor != nil }
+
+// OpenFile runs the -editor command for path at line.
+func (p *printer) OpenFile(path string, line int) { p.editor.open(path, line) }
+
+// line prints one line of our own.
+func (p *printer) line(text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := "django-runserver: "
-	if m.Type == protocol.MessageError {
-		line += "error: "
-	}
-	line += m.Text
-	if ptr := p.pointers[m.Setting]; ptr != "" && m.Setting != "" {
-		line += " (" + ptr + ")"
-	}
-	fmt.Fprintln(p.err, line)
+	fmt.Fprintln(p.err, "django-runserver: "+text)
 }
 
 // DebugReady says nothing more: the engine's own line says where to attach.

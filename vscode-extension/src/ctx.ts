@@ -23,6 +23,7 @@ import { PythonInterpreters } from "./python";
 import { RestartLimiter } from "./restartLimiter";
 import { resolveServerPath } from "./serverBinary";
 import { ServerStore } from "./serverStore";
+import { mayShowDocument } from "./showDocument";
 import { SettingDiagnostics } from "./settingDiagnostics";
 import { changedRestartKeys, restartBackendKey, settingId } from "./settings";
 import { StatusBar } from "./statusBar";
@@ -118,6 +119,19 @@ export class Ctx implements vscode.Disposable {
             middleware: {
                 // Bind errors arrive on manage.py; they belong on the line that sets the address.
                 handleDiagnostics: (uri, diagnostics, next) => this.settingDiagnostics.handle(uri, diagnostics, next),
+                window: {
+                    // A click on a traceback frame in a page: the client opens it at the line, focused,
+                    // if it is a file of a workspace folder in a trusted workspace.
+                    showDocument: async (params, token, next) => {
+                        const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.toString());
+                        const asked = { uri: normalizeFolder(params.uri), external: params.external };
+                        if (!mayShowDocument(asked, vscode.workspace.isTrusted, folders)) {
+                            this.log.warn(`Not opening ${params.uri}: only files of a trusted workspace's folders open from a page.`);
+                            return { success: false };
+                        }
+                        return next(params, token);
+                    },
+                },
             },
             // A function, so a restart after a crash sends the settings of that moment.
             initializationOptions: () => ({ settings: this.config.lastPayload }),

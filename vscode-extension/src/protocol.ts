@@ -63,6 +63,12 @@ export const MethodLogMessage = "window/logMessage";
 export const MethodDebugReady = "runserver/debugReady";
 /** MethodDebugGone says that process is gone; see DebugGoneParams. */
 export const MethodDebugGone = "runserver/debugGone";
+/**
+ * MethodShowDocument is LSP's window/showDocument, used to open the file
+ * of a traceback frame a page's user clicked, at its line; sent only
+ * to an editor whose capabilities say it supports it.
+ */
+export const MethodShowDocument = "window/showDocument";
 
 // The runserver/ messages, typed. The LSP ones have their types in every
 // LSP client library.
@@ -419,6 +425,29 @@ export interface InitializeParams {
     rootUri?: string;
     workspaceFolders?: WorkspaceFolder[];
     initializationOptions?: InitializationOptions;
+    capabilities?: ClientCapabilities;
+}
+
+/**
+ * ClientCapabilities is the subset of LSP's ClientCapabilities the backend
+ * reads.
+ */
+export interface ClientCapabilities {
+    window?: WindowClientCapabilities;
+}
+
+/** WindowClientCapabilities is the window part of ClientCapabilities. */
+export interface WindowClientCapabilities {
+    showDocument?: ShowDocumentClientCapabilities;
+}
+
+/**
+ * ShowDocumentClientCapabilities is LSP's capability of the same name:
+ * with Support, a click on a traceback frame opens it in the editor;
+ * without, the page copies "file:line".
+ */
+export interface ShowDocumentClientCapabilities {
+    support: boolean;
 }
 
 /**
@@ -666,4 +695,18 @@ export interface ShowMessageRequestParams {
     type: MessageType;
     message: string;
     actions: MessageActionItem[];
+}
+
+/** ShowDocumentParams is LSP's params of window/showDocument. */
+export interface ShowDocumentParams {
+    uri: string;
+    external?: boolean;
+    takeFocus?: boolean;
+    /** Selection is the frame's line, from its start to its end. */
+    selection?: Range;
+}
+
+/** ShowDocumentResult is LSP's result of window/showDocument. */
+export interface ShowDocumentResult {
+    success: boolean;
 }

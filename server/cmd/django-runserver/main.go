@@ -80,6 +80,7 @@ type runOptions struct {
 	noBrowserReload                                   bool
 	preload                                           string
 	debug                                             bool
+	editor                                            string
 }
 
 // pointers tells the user how to change each setting in this terminal:
@@ -125,6 +126,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Float64Var(&o.pollInterval, "poll-interval", config.DefaultPollInterval, "seconds between two polls of a polled folder (at least 0.1)")
 	fs.BoolVar(&o.noBrowserReload, "no-browser-reload", false, "in fast mode, leave HTML pages as Django made them: no script that reloads the open page")
 	fs.StringVar(&o.preload, "preload", "auto", "fork reloads from a preloaded interpreter: auto (Linux), on (also macOS) or off")
+	fs.StringVar(&o.editor, "editor", "", "command that opens a traceback frame clicked in the browser, with {file} and {line}, run as argv without a shell, e.g. 'code -g {file}:{line}' (default: the click copies file:line)")
 	fs.BoolVar(&o.debug, "debug", false, "run each server process under debugpy, and print where a debugger (DAP) attaches")
 	return fs, o
 }
@@ -151,6 +153,14 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "django-runserver: too many arguments\n\n%s", usage)
 		return 2
 	}
+	var editor terminal.EditorCommand
+	if o.editor != "" {
+		var err error
+		if editor, err = terminal.ParseEditor(o.editor); err != nil {
+			fmt.Fprintf(stderr, "django-runserver: %v. See django-runserver run -h.\n", err)
+			return 2
+		}
+	}
 	settings := map[string]any{
 		"python": o.python, "reload": o.reload, "managePy": o.managePy, "envFile": o.envFile,
 		"address": address, "onPortConflict": o.onPortConflict,
@@ -161,7 +171,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		"preload":       o.preload,
 	}
 	return terminal.Run(context.Background(), terminal.Options{
-		Dir: dir, Settings: settings, Debug: o.debug,
+		Dir: dir, Settings: settings, Debug: o.debug, Editor: editor,
 		Flags:    args[:len(args)-len(fs.Args())], // flags end where the first argument starts
 		Pointers: pointers,
 		Stdout:   stdout, Stderr: stderr,

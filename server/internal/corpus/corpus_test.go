@@ -161,7 +161,7 @@ func TestMailman(t *testing.T) {
 		t.Fatalf("the failed server's address: %v", err)
 	}
 	page, _ := readAll(resp)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, fmt.Sprintf("urls.py, line %d", failed.Error.Line)) {
+	if _, line, ok := testenv.PageFrame(page, "urls.py"); resp.StatusCode != http.StatusServiceUnavailable || !ok || line != failed.Error.Line {
 		t.Errorf("the failed server answered %s, want 503 naming urls.py, line %d:\n%.500s", resp.Status, failed.Error.Line, page)
 	}
 	s.save(mailmanURLs, "RedirectView.as_view((", "RedirectView.as_view(")

@@ -10,7 +10,19 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
-import { DidChangeStatusNotification, LogNotification, LogParams, MethodPublishDiagnostics, PublishDiagnosticsParams, SettingsPayload, Status } from "../../src/protocol";
+import {
+    ClientCapabilities,
+    DidChangeStatusNotification,
+    LogNotification,
+    LogParams,
+    MethodPublishDiagnostics,
+    MethodShowDocument,
+    PublishDiagnosticsParams,
+    SettingsPayload,
+    ShowDocumentParams,
+    ShowDocumentResult,
+    Status,
+} from "../../src/protocol";
 
 /** The repository root, from out/test/conformance/ inside vscode-extension/. */
 export const repoRoot = path.resolve(__dirname, "..", "..", "..", "..");
@@ -106,6 +118,7 @@ export class Backend {
     readonly logs: LogParams[] = [];
     readonly diagnostics: PublishDiagnosticsParams[] = [];
     readonly messageRequests: ShowMessageRequestParams[] = [];
+    readonly shownDocuments: ShowDocumentParams[] = [];
     readonly transcript: string[] = [];
     /** Answers window/showMessageRequest; the default dismisses it. */
     answerMessageRequest: (params: ShowMessageRequestParams) => { title: string } | null = () => null;
@@ -153,18 +166,23 @@ export class Backend {
             record("<-", "window/showMessageRequest", p);
             return backend.answerMessageRequest(p);
         });
+        connection.onRequest(MethodShowDocument, (p: ShowDocumentParams): ShowDocumentResult => {
+            backend.shownDocuments.push(p);
+            record("<-", MethodShowDocument, p);
+            return { success: true };
+        });
         connection.listen();
         return backend;
     }
 
     /** initialize runs the LSP handshake for one folder and returns the initialize result. */
-    async initialize(folderUri: string, settings: SettingsPayload): Promise<any> {
+    async initialize(folderUri: string, settings: SettingsPayload, capabilities: ClientCapabilities = {}): Promise<any> {
         const result = await this.request("initialize", {
             processId: process.pid,
             clientInfo: { name: "conformance-test" },
             rootUri: folderUri,
             workspaceFolders: [{ uri: folderUri, name: path.basename(new URL(folderUri).pathname) }],
-            capabilities: {},
+            capabilities,
             initializationOptions: { settings },
         });
         await this.notify("initialized", {});

@@ -273,4 +273,67 @@ describe("wire conformance", () => {
             writeFileSync(urls, good.urls);
         }
     });
+
+    /** openFrame is a click on the page's frame of polls/views.py: the page's own POST, with its token. */
+    async function openFrame(base: string, page: string, origin = base): Promise<{ status: number; body: string; file: string; line: number }> {
+        const token = /data-token="([0-9a-f]+)"/.exec(page)?.[1];
+        const frame = /class="fname">([^<]*polls\/views\.py)<\/[a-z]+>, line (\d+)/.exec(page);
+        assert.ok(token && frame, "the debug page has the script's token and a frame of polls/views.py");
+        const res = await fetch(`${base}/__django_runserver__/open`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Origin: origin, "X-Django-Runserver-Token": token },
+            body: JSON.stringify({ file: frame[1], line: Number(frame[2]) }),
+            signal: AbortSignal.timeout(5_000),
+        });
+        return { status: res.status, body: await res.text(), file: frame[1], line: Number(frame[2]) };
+    }
+
+    /** brokenView makes polls/views.py's hello raise, and returns its file and the raising line. */
+    function brokenView(): { views: string; line: number } {
+        const views = path.join(project.dir, "polls", "views.py");
+        const text = readFileSync(views, "utf8").replace(/return HttpResponse\('hello[^']*'\)/, "raise ValueError('broken view')");
+        writeFileSync(views, text);
+        return { views, line: text.split("\n").findIndex((l) => l.includes("raise ValueError")) + 1 };
+    }
+
+    conformance("a click on a frame of Django's debug page: window/showDocument at the line, for an editor that supports it", async () => {
+        const { views, line } = brokenView();
+        const port = await freePort();
+        backend = Backend.start();
+        await backend.initialize(project.uri, settingsFor(project.uri, { address: `127.0.0.1:${port}` }), {
+            window: { showDocument: { support: true } },
+        });
+        await backend.waitForState(project.uri, ["stopped"]);
+        const running = await runServer(backend);
+        const page = await httpGet(`${running.url}hello/`);
+        assert.equal(page.status, 500);
+        const base = running.url!.replace(/\/$/, "");
+
+        const refused = await openFrame(base, page.body, "http://evil.example");
+        assert.equal(refused.status, 403, "a cross-origin request is refused");
+        const click = await openFrame(base, page.body);
+        assert.equal(click.status, 200, click.body);
+        assert.deepEqual(JSON.parse(click.body), { opened: true });
+        assert.equal(click.line, line);
+        const shown = await backend.waitFor("window/showDocument", () => backend!.shownDocuments[0]);
+        assert.equal(shown.uri, pathToFileURL(views).href);
+        assert.equal(shown.takeFocus, true);
+        assert.deepEqual(shown.selection, { start: { line: line - 1, character: 0 }, end: { line: line - 1, character: 0 } });
+        assert.equal(backend.shownDocuments.length, 1, "the refused request showed nothing");
+        assert.equal(await backend.shutdown(), 0);
+    });
+
+    conformance("a click on a frame, for an editor without window/showDocument: the page is told to copy file:line", async () => {
+        const { views, line } = brokenView();
+        const port = await freePort();
+        backend = Backend.start();
+        await initialized(backend, { address: `127.0.0.1:${port}` });
+        const running = await runServer(backend);
+        const page = await httpGet(`${running.url}hello/`);
+        const click = await openFrame(running.url!.replace(/\/$/, ""), page.body);
+        assert.equal(click.status, 200, click.body);
+        assert.deepEqual(JSON.parse(click.body), { copy: `${views}:${line}` });
+        assert.equal(backend.shownDocuments.length, 0);
+        assert.equal(await backend.shutdown(), 0);
+    });
 });

@@ -213,6 +213,14 @@ describe("the live browser in Chromium", () => {
         await screenshot("5-syntax-error");
     });
 
+    step("click the error's frame: without -editor the page copies file:line and says so", async () => {
+        await live.page.locator("#where a[data-django-runserver-open]").click();
+        const want = `${views}:${line}`;
+        await live.shows("the copy note", "#django-runserver-note", (t) => t === `Copied ${want}`);
+        assert.equal(await live.page.evaluate<string>("navigator.clipboard.readText()"), want);
+        await screenshot("5b-frame-copied");
+    });
+
     step("fix it: the page shows the working content", async () => {
         const loads = live.loads;
         rewrite(views, 'VERSION = "v2', 'VERSION = "v3"');
@@ -280,6 +288,65 @@ describe("the live browser with --nothreading", () => {
             rewrite(path.join(project.dir, "livesite", "views.py"), 'VERSION = "v1"', 'VERSION = "v2"');
             await live.shows("v2", "#version", (t) => t === "v2");
             await live.page.screenshot({ path: path.join(artifacts, "10-nothreading.png"), fullPage: true });
+        } catch (err) {
+            console.error(`--- django-runserver run ---\n${terminal.output().slice(-20_000)}`);
+            throw err;
+        }
+    });
+});
+
+describe("a click on a frame of Django's debug page runs -editor", () => {
+    let project: ReturnType<typeof copyProject>;
+    let terminal: Terminal;
+    let closeBrowser: () => Promise<void>;
+    let profile: string;
+    let bin: string;
+
+    before(() => {
+        mkdirSync(artifacts, { recursive: true });
+        project = copyProject("livesite");
+        profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
+        bin = mkdtempSync(path.join(os.tmpdir(), "django-runserver-editor-"));
+    });
+
+    after(async () => {
+        await closeBrowser?.();
+        await terminal?.stop();
+        project?.cleanup();
+        rmSync(profile, { recursive: true, force: true });
+        rmSync(bin, { recursive: true, force: true });
+    });
+
+    it("opens the view's file at the raising line with the editor command", async () => {
+        // The "editor": a script that records its argv.
+        const editor = path.join(bin, "editor");
+        writeFileSync(editor, '#!/bin/sh\nprintf "%s\\n" "$@" > "$0.argv"\n', { mode: 0o755 });
+        const views = path.join(project.dir, "livesite", "views.py");
+        rewrite(views, 'return HttpResponse(VERSION, content_type="text/plain")', "raise ValueError(VERSION)");
+        const line = readFileSync(views, "utf8").split("\n").findIndex((l) => l.includes("raise ValueError(VERSION)")) + 1;
+        const port = await freePort();
+        const base = `http://127.0.0.1:${port}`;
+        terminal = new Terminal(project.dir, port, ["-editor", `${editor} --line={line} {file}`]);
+        try {
+            await served(`${base}/`, (body) => body.includes("livesite"));
+            const browser = await openBrowser(profile);
+            closeBrowser = browser.close;
+            const live = new LivePage(browser.page);
+            await live.page.goto(`${base}/version`);
+            await live.shows("Django's debug page", "#summary h1", (t) => t.startsWith("ValueError"));
+            const frame = live.page.locator("li.frame.user a[data-django-runserver-open]", { hasText: "views.py" }).first();
+            await frame.click();
+            await live.shows("the note", "#django-runserver-note", (t) => t.startsWith("Opened"));
+            const argv = await waitUntil("the editor command to run", async () => {
+                try {
+                    return readFileSync(`${editor}.argv`, "utf8");
+                } catch {
+                    return undefined;
+                }
+            }, stepTimeout);
+            assert.equal(argv, `--line=${line}\n${views}\n`);
+            assert.equal(await live.page.locator("li.frame.django a[data-django-runserver-open]").count(), 0, "Django's own frames stay text");
+            await live.page.screenshot({ path: path.join(artifacts, "11-frame-opened-with-editor.png"), fullPage: false });
         } catch (err) {
             console.error(`--- django-runserver run ---\n${terminal.output().slice(-20_000)}`);
             throw err;

@@ -137,6 +137,8 @@ export async function openBrowser(profileDir: string): Promise<{ page: Page; clo
         executablePath: chromiumPath,
         headless: true,
         viewport: { width: 1440, height: 900 },
+        // A click on a traceback frame copies file:line where no editor opens it; the test reads it back.
+        permissions: ["clipboard-read", "clipboard-write"],
         args: [
             "--headless",
             "--no-sandbox",

@@ -239,6 +239,39 @@ describe("Django Runserver in VS Code", () => {
         await screenshot("04-run-from-palette");
     });
 
+    step("04b a click on a frame of Django's debug page opens views.py in the editor, on the line", async () => {
+        const views = path.join(project.dir, "polls", "views.py");
+        const before = readFileSync(views, "utf8");
+        const broken = before.replace(/return HttpResponse\('hello[^']*'\)/, "raise ValueError('broken view')");
+        assert.notEqual(broken, before, "views.py has hello()'s return");
+        const line = broken.split("\n").findIndex((l) => l.includes("raise ValueError")) + 1;
+        writeFileSync(views, broken);
+        // No editor open: the click alone must open views.py.
+        await runCommand("View: Close All Editors");
+        await page.locator(".tab").first().waitFor({ state: "detached", timeout: stepTimeout });
+        const tab = await page.context().newPage();
+        try {
+            await waitUntil("Django's debug page for the broken view", async () =>
+                (await httpGet(`${url()}hello/`)).status === 500 ? true : undefined, stepTimeout);
+            await tab.goto(`${url()}hello/`);
+            const frame = tab.locator("li.frame.user a[data-django-runserver-open]", { hasText: "views.py" }).first();
+            await frame.click();
+            await tab.locator("#django-runserver-note").filter({ hasText: "Opened" }).waitFor({ timeout: stepTimeout });
+            await tab.screenshot({ path: path.join(artifacts, "04b-debug-page-frame-clicked.png") });
+            await page.bringToFront();
+            await page.locator('.tab.active[aria-label^="views.py"]').waitFor({ timeout: stepTimeout });
+            const cursor = page.locator('.statusbar-item[id="status.editor.selection"]');
+            await waitUntil(`the cursor on line ${line}`, async () =>
+                /Ln (\d+)/.exec(await cursor.innerText().catch(() => ""))?.[1] === String(line) ? true : undefined,
+            stepTimeout, () => `the editor's position is not line ${line}`);
+            await screenshot("04b-frame-opened-at-line");
+        } finally {
+            await tab.close();
+            writeFileSync(views, before);
+        }
+        await waitForHttp("the view, fixed again", (b) => b.includes("hello"), `${url()}hello/`);
+    });
+
     step("05 clicking the item stops the server and frees the port", async () => {
         await item.click();
         await waitForItem("Run Server", (t) => t.includes("Run Server"));

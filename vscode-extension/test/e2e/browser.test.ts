@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Page } from "playwright-core";
+import { BrowserContext, Page } from "playwright-core";
 import { backendBinary, copyProject, freePort, httpGet, python, repoRoot, waitUntil } from "../conformance/backend";
-import { openBrowser } from "./codeServer";
+import { openBrowser, openTabbedBrowser } from "./codeServer";
 
 const artifacts = path.join(repoRoot, "artifacts", "browser");
 
@@ -283,6 +283,161 @@ describe("the live browser with --nothreading", () => {
         } catch (err) {
             console.error(`--- django-runserver run ---\n${terminal.output().slice(-20_000)}`);
             throw err;
+        }
+    });
+});
+
+describe("a reload keeps the page", () => {
+    let project: ReturnType<typeof copyProject>;
+    let terminal: Terminal;
+    let live: LivePage;
+    let context: BrowserContext;
+    let closeBrowser: () => Promise<void>;
+    let profile: string;
+    let base: string;
+    let views: string;
+    let template: string;
+    /** The event-stream messages the page received, by event name, as Chromium's network log saw them. */
+    const received: string[] = [];
+
+    before(async () => {
+        mkdirSync(artifacts, { recursive: true });
+        project = copyProject("livesite");
+        views = path.join(project.dir, "livesite", "views.py");
+        template = path.join(project.dir, "livesite", "templates", "form.html");
+        const port = await freePort();
+        base = `http://127.0.0.1:${port}`;
+        terminal = new Terminal(project.dir, port);
+        await served(`${base}/version`, (body) => body === "v1");
+        profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
+        const browser = await openTabbedBrowser(profile);
+        closeBrowser = browser.close;
+        context = browser.context;
+        live = new LivePage(browser.page);
+        const cdp = await context.newCDPSession(live.page);
+        cdp.on("Network.eventSourceMessageReceived", (e) => received.push(e.eventName));
+        await cdp.send("Network.enable");
+    });
+
+    after(async () => {
+        await closeBrowser?.();
+        await terminal?.stop();
+        project?.cleanup();
+        if (profile) rmSync(profile, { recursive: true, force: true });
+    });
+
+    function step(name: string, body: () => Promise<void>) {
+        it(name, async () => {
+            try {
+                await body();
+            } catch (err) {
+                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
+                throw err;
+            }
+        });
+    }
+
+    const scrollY = () => live.page.evaluate<number>("window.scrollY");
+    const value = (selector: string) => live.page.locator(selector).inputValue({ timeout: 1000 });
+
+    /** type fills the form as a user does (a password too, which must not be kept), and scrolls the window to y. */
+    async function type(note: string, y: number): Promise<void> {
+        await live.page.locator('input[name="note"]').fill(note);
+        await live.page.locator('textarea[name="story"]').fill(`${note}, at length`);
+        await live.page.locator('input[name="agree"]').check();
+        await live.page.locator('input[name="secret"]').fill("hunter2");
+        await live.page.evaluate(`window.scrollTo(0, ${y})`);
+        await waitUntil(`the window to scroll to ${y}`, async () => ((await scrollY()) === y ? true : undefined), stepTimeout);
+    }
+
+    /** kept waits until the reloaded page has loaded and shows what `type` left, and returns its scroll offset. */
+    async function kept(note: string, y: number): Promise<number> {
+        await waitUntil("the reloaded page to finish loading", async () =>
+            (await live.page.evaluate("document.readyState")) === "complete" ? true : undefined, stepTimeout);
+        await waitUntil("the typed text back", async () => ((await value('input[name="note"]')) === note ? true : undefined), stepTimeout,
+            () => "the note field is empty");
+        assert.equal(await value('textarea[name="story"]'), `${note}, at length`);
+        assert.ok(await live.page.locator('input[name="agree"]').isChecked(), "the checkbox is checked again");
+        assert.equal(await value('input[name="secret"]'), "", "a password is never kept");
+        let now = 0;
+        const at = await waitUntil(`the window back at ${y}`, async () => {
+            now = await scrollY();
+            return Math.abs(now - y) <= 5 ? now : undefined;
+        }, stepTimeout, () => `the window is at ${now}`);
+        const left = await live.page.evaluate<number>("sessionStorage.length");
+        assert.equal(left, 0, "the saved state is deleted once restored");
+        return at;
+    }
+
+    step("opens the form", async () => {
+        await live.page.goto(`${base}/form`);
+        await live.shows("v1", "#version", (t) => t === "v1");
+        await live.listening();
+    });
+
+    step("a view edit: the typed text and the scroll position survive the reload", async () => {
+        await type("kept across a Python reload", 1500);
+        const loads = live.loads;
+        rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"');
+        await live.shows("v2", "#version", (t) => t === "v2");
+        await live.reloaded(loads);
+        const at = await kept("kept across a Python reload", 1500);
+        console.log(`after a view edit the window is at ${at} (was 1500)`);
+        assert.equal(live.loads - loads, 1, "the page reloads once");
+        await live.listening();
+        await live.page.screenshot({ path: path.join(artifacts, "11-kept-view.png") });
+    });
+
+    step("a template edit: the typed text and the scroll position survive the reload", async () => {
+        await type("kept across a template reload", 2200);
+        const loads = live.loads;
+        rewrite(template, "form f1", "form f2");
+        await live.shows("the new template", "#template", (t) => t === "form f2");
+        await live.reloaded(loads);
+        const at = await kept("kept across a template reload", 2200);
+        console.log(`after a template edit the window is at ${at} (was 2200)`);
+        await live.listening();
+        await live.page.screenshot({ path: path.join(artifacts, "12-kept-template.png") });
+    });
+
+    step("the user's own reload starts afresh", async () => {
+        const loads = live.loads;
+        await live.page.reload();
+        await live.reloaded(loads);
+        await waitUntil("the page to finish loading", async () =>
+            (await live.page.evaluate("document.readyState")) === "complete" ? true : undefined, stepTimeout);
+        assert.equal(await value('input[name="note"]'), "", "nothing typed comes back");
+        await live.listening();
+    });
+
+    step("a hidden tab swaps CSS in place, and reloads once, when shown, after a template and a view edit", async () => {
+        await type("kept while hidden", 1000);
+        const other = await context.newPage();
+        try {
+            await waitUntil("the page to be hidden behind the new tab", async () =>
+                (await live.page.evaluate<boolean>("document.hidden")) ? true : undefined, stepTimeout);
+            const loads = live.loads;
+            const color = () => live.page.evaluate<string>("getComputedStyle(document.body).color");
+            rewrite(path.join(project.dir, "livesite", "static", "site.css"), "rgb(0, 0, 0)", "rgb(200, 0, 0)");
+            await waitUntil("the new colour in the hidden page", async () => ((await color()) === "rgb(200, 0, 0)" ? true : undefined), stepTimeout);
+            const reloads = received.filter((e) => e === "reload").length;
+            rewrite(template, "form f2", "form f3");
+            await waitUntil("the hidden page to be told to reload", async () =>
+                received.filter((e) => e === "reload").length > reloads ? true : undefined, stepTimeout);
+            rewrite(views, 'VERSION = "v2"', 'VERSION = "v3"');
+            await served(`${base}/version`, (body) => body === "v3");
+            assert.equal(live.loads, loads, "a hidden page does not reload");
+            assert.equal(await live.page.evaluate<boolean>("document.hidden"), true);
+            await live.page.bringToFront();
+            await live.shows("the new template", "#template", (t) => t === "form f3");
+            await live.shows("v3", "#version", (t) => t === "v3");
+            await kept("kept while hidden", 1000);
+            await live.listening();
+            assert.equal(live.loads - loads, 1, "the page reloads once, when shown");
+            await live.page.screenshot({ path: path.join(artifacts, "13-shown-after-hidden.png") });
+        } finally {
+            await other.close();
         }
     });
 });

@@ -107,6 +107,25 @@ async function served(url: string, check: (body: string) => boolean): Promise<st
     }, stepTimeout);
 }
 
+/**
+ * stepsOf makes a suite's `step`: a test that, on failure, saves a screenshot of the suite's page and prints its
+ * terminal's output.
+ */
+function stepsOf(suite: () => { live?: LivePage; terminal?: Terminal }) {
+    return (name: string, body: () => Promise<void>) => {
+        it(name, async () => {
+            try {
+                await body();
+            } catch (err) {
+                const { live, terminal } = suite();
+                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
+                throw err;
+            }
+        });
+    };
+}
+
 describe("the live browser in Chromium", () => {
     let project: ReturnType<typeof copyProject>;
     let terminal: Terminal;
@@ -120,18 +139,7 @@ describe("the live browser in Chromium", () => {
         await live.page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
     }
 
-    /** step runs one step; on failure it saves a screenshot and prints the terminal's output. */
-    function step(name: string, body: () => Promise<void>) {
-        it(name, async () => {
-            try {
-                await body();
-            } catch (err) {
-                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
-                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
-                throw err;
-            }
-        });
-    }
+    const step = stepsOf(() => ({ live, terminal }));
 
     before(async () => {
         mkdirSync(artifacts, { recursive: true });
@@ -326,17 +334,7 @@ describe("a reload keeps the page", () => {
         if (profile) rmSync(profile, { recursive: true, force: true });
     });
 
-    function step(name: string, body: () => Promise<void>) {
-        it(name, async () => {
-            try {
-                await body();
-            } catch (err) {
-                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
-                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
-                throw err;
-            }
-        });
-    }
+    const step = stepsOf(() => ({ live, terminal }));
 
     const scrollY = () => live.page.evaluate<number>("window.scrollY");
     const value = (selector: string) => live.page.locator(selector).inputValue({ timeout: 1000 });
@@ -376,29 +374,30 @@ describe("a reload keeps the page", () => {
         await live.listening();
     });
 
-    step("a view edit: the typed text and the scroll position survive the reload", async () => {
-        await type("kept across a Python reload", 1500);
+    /**
+     * survives types into the form, scrolls to y, saves an edit, and checks that the page, reloaded once to show
+     * the edit (`selector` shows `shown`), still holds the text and the scroll position.
+     */
+    async function survives(what: string, y: number, edit: () => void, selector: string, shown: string, shot: string): Promise<void> {
+        const note = `kept across a ${what}`;
+        await type(note, y);
         const loads = live.loads;
-        rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"');
-        await live.shows("v2", "#version", (t) => t === "v2");
+        edit();
+        await live.shows(shown, selector, (t) => t === shown);
         await live.reloaded(loads);
-        const at = await kept("kept across a Python reload", 1500);
-        console.log(`after a view edit the window is at ${at} (was 1500)`);
+        const at = await kept(note, y);
+        console.log(`after a ${what} the window is at ${at} (was ${y})`);
         assert.equal(live.loads - loads, 1, "the page reloads once");
         await live.listening();
-        await live.page.screenshot({ path: path.join(artifacts, "11-kept-view.png") });
+        await live.page.screenshot({ path: path.join(artifacts, shot) });
+    }
+
+    step("a view edit: the typed text and the scroll position survive the reload", async () => {
+        await survives("view edit", 1500, () => rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"'), "#version", "v2", "11-kept-view.png");
     });
 
     step("a template edit: the typed text and the scroll position survive the reload", async () => {
-        await type("kept across a template reload", 2200);
-        const loads = live.loads;
-        rewrite(template, "form f1", "form f2");
-        await live.shows("the new template", "#template", (t) => t === "form f2");
-        await live.reloaded(loads);
-        const at = await kept("kept across a template reload", 2200);
-        console.log(`after a template edit the window is at ${at} (was 2200)`);
-        await live.listening();
-        await live.page.screenshot({ path: path.join(artifacts, "12-kept-template.png") });
+        await survives("template edit", 2200, () => rewrite(template, "form f1", "form f2"), "#template", "form f2", "12-kept-template.png");
     });
 
     step("the user's own reload starts afresh", async () => {
@@ -432,7 +431,8 @@ describe("a reload keeps the page", () => {
             await live.page.bringToFront();
             await live.shows("the new template", "#template", (t) => t === "form f3");
             await live.shows("v3", "#version", (t) => t === "v3");
-            await kept("kept while hidden", 1000);
+            const at = await kept("kept while hidden", 1000);
+            console.log(`after the hidden tab is shown the window is at ${at} (was 1000)`);
             await live.listening();
             assert.equal(live.loads - loads, 1, "the page reloads once, when shown");
             await live.page.screenshot({ path: path.join(artifacts, "13-shown-after-hidden.png") });

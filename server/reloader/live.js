@@ -6,8 +6,9 @@
 // The reload keeps the page: what was typed into its form fields and its
 // scroll position are saved in sessionStorage under the page's URL just
 // before, and put back when the same URL loads within KEPT_MS (then the
-// saved state is deleted, so the user's own reloads start afresh). A tab
-// in the background reloads once, when it is next shown. Without
+// saved state is deleted, so the user's own reloads start afresh); a page
+// in between, the error page, hands it on to the next. A tab in the
+// background reloads once, when it is next shown. Without
 // sessionStorage (private mode, a full quota) the reload is a plain one.
 (function () {
   "use strict";
@@ -27,12 +28,17 @@
   var url = EVENTS + "?page=" + encodeURIComponent(page);
   var reloading = false;
   var touched = []; // the fields the user changed, in this page's life
+  var carried = null; // the state a page in between hands on, see restore
+  var restoration = null; // the page's own history.scrollRestoration, see restore
 
   function reload() {
     if (reloading) return; // once, whatever else arrives
     reloading = true;
     whenShown(function () {
-      if (keep()) history.scrollRestoration = "manual"; // ours, see restore
+      if (keep()) {
+        restoration = null; // the next page gives it back
+        history.scrollRestoration = "manual"; // ours, see restore
+      }
       location.reload();
     });
   }
@@ -118,23 +124,29 @@
   function keep() {
     var store = storage();
     if (!store || !("scrollRestoration" in history)) return false;
-    var state = {
-      at: Date.now(),
-      x: window.pageXOffset,
-      y: window.pageYOffset,
-      restoration: history.scrollRestoration,
-      fields: {}
-    };
-    var all = fields();
-    for (var i = 0; i < all.length; i++) {
-      if (touched.indexOf(all[i].el) >= 0) state.fields[all[i].id] = read(all[i].el);
-    }
+    var state = carried || current();
+    state.at = Date.now();
     try {
       store.setItem(keptKey(), JSON.stringify(state));
       return true;
     } catch (e) {
       return false; // a full quota
     }
+  }
+
+  // current is the page's state: its scroll, the fields the user changed.
+  function current() {
+    var state = {
+      x: window.pageXOffset,
+      y: window.pageYOffset,
+      restoration: restoration || history.scrollRestoration,
+      fields: {}
+    };
+    var all = fields();
+    for (var i = 0; i < all.length; i++) {
+      if (touched.indexOf(all[i].el) >= 0) state.fields[all[i].id] = read(all[i].el);
+    }
+    return state;
   }
 
   // takeKept removes and returns the state our reload saved for this URL.
@@ -144,41 +156,59 @@
     try {
       var text = store.getItem(keptKey());
       store.removeItem(keptKey());
-      return text ? JSON.parse(text) : null;
+      var state = text ? JSON.parse(text) : null;
+      return state && typeof state.fields === "object" ? state : null;
     } catch (e) {
       return null;
     }
   }
 
   // restore puts back what keep saved, if this load is its reload: the
-  // fields now (with the events page scripts listen to), the scroll
-  // position now and again once the page has loaded (images and fonts
-  // change its height), unless the user scrolled in between. Then the
-  // browser's own scroll restoration is turned back on.
+  // fields now, the scroll position now and again once the page has
+  // loaded (images and fonts change its height), unless the user scrolled
+  // in between. The browser's own scroll restoration stays off until the
+  // page goes: Chrome applies it after the load event, with the offset of
+  // the page before (after an error page, its top). A page in between,
+  // such as the error page of a failed server or Django's debug page, has
+  // none of the fields: it hands the state on, however long it is shown,
+  // to the reload after it.
   function restore() {
     var state = takeKept();
     if (!state) return;
     var fresh = Date.now() - state.at < KEPT_MS;
-    var all = fresh ? fields() : [];
+    var between = fresh && restoreFields(state.fields) === 0 && Object.keys(state.fields).length > 0;
+    if (between) carried = state;
+    var scroll = fresh && !between;
+    if (scroll) window.scrollTo(state.x, state.y);
+    var y = window.pageYOffset;
+    if (scroll) {
+      window.addEventListener("load", function () {
+        if (window.pageYOffset === y) window.scrollTo(state.x, state.y);
+      });
+    }
+    restoration = state.restoration || "auto";
+    window.addEventListener("pagehide", function () {
+      if (restoration) history.scrollRestoration = restoration;
+    });
+  }
+
+  // restoreFields writes saved into the fields still there, with the events
+  // page scripts listen to, and says how many it wrote.
+  function restoreFields(saved) {
+    var all = fields();
+    var written = 0;
     for (var i = 0; i < all.length; i++) {
-      var saved = state.fields[all[i].id];
-      if (!Object.prototype.hasOwnProperty.call(state.fields, all[i].id) || !write(all[i].el, saved)) continue;
+      var id = all[i].id;
+      if (!Object.prototype.hasOwnProperty.call(saved, id) || !write(all[i].el, saved[id])) continue;
+      written++;
       // These also mark the field touched, for the next reload.
       all[i].el.dispatchEvent(new Event("input", { bubbles: true }));
       all[i].el.dispatchEvent(new Event("change", { bubbles: true }));
     }
-    if (fresh) window.scrollTo(state.x, state.y);
-    var y = window.pageYOffset;
-    var loaded = function () {
-      if (fresh && window.pageYOffset === y) window.scrollTo(state.x, state.y);
-      history.scrollRestoration = state.restoration || "auto";
-    };
-    if (document.readyState === "complete") loaded();
-    else window.addEventListener("load", loaded);
+    return written;
   }
 
   function swapStylesheets() {
-
     var links = document.querySelectorAll('link[rel~="stylesheet"][href]');
     for (var i = 0; i < links.length; i++) {
       var href = new URL(links[i].href, location.href);
@@ -206,6 +236,6 @@
   // Capture: page scripts may stop these from bubbling.
   document.addEventListener("input", touch, true);
   document.addEventListener("change", touch, true);
-  restore();
   connect();
+  restore();
 })();

@@ -322,6 +322,7 @@ describe("a reload keeps the page", () => {
         closeBrowser = browser.close;
         context = browser.context;
         live = new LivePage(browser.page);
+        live.page.on("console", (m) => console.log("PAGE", m.text()));
         const cdp = await context.newCDPSession(live.page);
         cdp.on("Network.eventSourceMessageReceived", (e) => received.push(e.eventName));
         await cdp.send("Network.enable");
@@ -400,13 +401,28 @@ describe("a reload keeps the page", () => {
         await survives("template edit", 2200, () => rewrite(template, "form f1", "form f2"), "#template", "form f2", "12-kept-template.png");
     });
 
-    step("the user's own reload starts afresh", async () => {
+    step("a SyntaxError and its fix: the error page hands the typed text and the scroll position on", async () => {
+        const note = "kept through the error page";
+        await type(note, 1800);
+        rewrite(views, 'VERSION = "v2"', 'VERSION = "v2');
+        await live.shows("the exception", "#exception", (t) => t === "SyntaxError");
+        await live.listening();
+        rewrite(views, 'VERSION = "v2', 'VERSION = "v2.1"');
+        await live.shows("v2.1", "#version", (t) => t === "v2.1");
+        const at = await kept(note, 1800);
+        console.log(`after the error page and the fix the window is at ${at} (was 1800)`);
+        await live.listening();
+    });
+
+    step("the user's own reload starts afresh, with the browser's own scroll restoration", async () => {
+        await type("typed before the user reloads", 1234);
         const loads = live.loads;
         await live.page.reload();
         await live.reloaded(loads);
         await waitUntil("the page to finish loading", async () =>
             (await live.page.evaluate("document.readyState")) === "complete" ? true : undefined, stepTimeout);
         assert.equal(await value('input[name="note"]'), "", "nothing typed comes back");
+        await waitUntil("the browser to restore its scroll", async () => ((await scrollY()) === 1234 ? true : undefined), stepTimeout);
         await live.listening();
     });
 
@@ -424,7 +440,7 @@ describe("a reload keeps the page", () => {
             rewrite(template, "form f2", "form f3");
             await waitUntil("the hidden page to be told to reload", async () =>
                 received.filter((e) => e === "reload").length > reloads ? true : undefined, stepTimeout);
-            rewrite(views, 'VERSION = "v2"', 'VERSION = "v3"');
+            rewrite(views, 'VERSION = "v2.1"', 'VERSION = "v3"');
             await served(`${base}/version`, (body) => body === "v3");
             assert.equal(live.loads, loads, "a hidden page does not reload");
             assert.equal(await live.page.evaluate<boolean>("document.hidden"), true);

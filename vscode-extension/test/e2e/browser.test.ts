@@ -307,6 +307,8 @@ describe("a reload keeps the page", () => {
     let template: string;
     /** The event-stream messages the page received, by event name, as Chromium's network log saw them. */
     const received: string[] = [];
+    /** The page's uncaught errors. */
+    const errors: string[] = [];
 
     before(async () => {
         mkdirSync(artifacts, { recursive: true });
@@ -322,7 +324,7 @@ describe("a reload keeps the page", () => {
         closeBrowser = browser.close;
         context = browser.context;
         live = new LivePage(browser.page);
-        live.page.on("console", (m) => console.log("PAGE", m.text()));
+        live.page.on("pageerror", (err) => errors.push(err.message));
         const cdp = await context.newCDPSession(live.page);
         cdp.on("Network.eventSourceMessageReceived", (e) => received.push(e.eventName));
         await cdp.send("Network.enable");
@@ -455,5 +457,25 @@ describe("a reload keeps the page", () => {
         } finally {
             await other.close();
         }
+    });
+    step("with sessionStorage full, the reload is a plain one, without errors", async () => {
+        // Fill the quota to the byte: halve the item until not one more fits.
+        const items = await live.page.evaluate<number>(`(() => {
+            let n = 0;
+            for (let size = 1 << 20; size >= 1; size >>= 1) {
+                try { for (;;) sessionStorage.setItem("fill" + n++, "x".repeat(size)); } catch (e) {}
+            }
+            return sessionStorage.length;
+        })()`);
+        assert.ok(items > 0, "sessionStorage took items before it was full");
+        await type("lost in a plain reload", 600);
+        const loads = live.loads;
+        rewrite(template, "form f3", "form f4");
+        await live.shows("the new template", "#template", (t) => t === "form f4");
+        await live.reloaded(loads);
+        assert.equal(live.loads - loads, 1, "the page reloads once");
+        assert.equal(await value('input[name="note"]'), "", "nothing could be kept");
+        assert.deepEqual(errors, [], "the page script throws nothing");
+        await live.page.evaluate("sessionStorage.clear()");
     });
 });

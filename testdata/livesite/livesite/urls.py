@@ -8,6 +8,7 @@ pages = ([path("version", views.version, name="version")], "pages")
 
 urlpatterns = [
     path("", views.page),
+    path("form", views.form),
     path("version", views.version),
     path("nobody", views.nobody),
     path("fragment", views.fragment),

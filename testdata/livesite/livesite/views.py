@@ -15,6 +15,11 @@ def page(request):
     return render(request, "page.html", {"version": VERSION, "pid": os.getpid()})
 
 
+def form(request):
+    """A form on a page taller than the window: what a reload must keep."""
+    return render(request, "form.html", {"version": VERSION})
+
+
 def version(request):
     return HttpResponse(VERSION, content_type="text/plain")
 

@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Page } from "playwright-core";
+import { BrowserContext, Page } from "playwright-core";
 import { backendBinary, copyProject, freePort, httpGet, python, repoRoot, waitUntil } from "../conformance/backend";
-import { openBrowser } from "./codeServer";
+import { openBrowser, openTabbedBrowser } from "./codeServer";
 
 const artifacts = path.join(repoRoot, "artifacts", "browser");
 
@@ -107,6 +107,25 @@ async function served(url: string, check: (body: string) => boolean): Promise<st
     }, stepTimeout);
 }
 
+/**
+ * stepsOf makes a suite's `step`: a test that, on failure, saves a screenshot of the suite's page and prints its
+ * terminal's output.
+ */
+function stepsOf(suite: () => { live?: LivePage; terminal?: Terminal }) {
+    return (name: string, body: () => Promise<void>) => {
+        it(name, async () => {
+            try {
+                await body();
+            } catch (err) {
+                const { live, terminal } = suite();
+                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
+                throw err;
+            }
+        });
+    };
+}
+
 describe("the live browser in Chromium", () => {
     let project: ReturnType<typeof copyProject>;
     let terminal: Terminal;
@@ -120,18 +139,7 @@ describe("the live browser in Chromium", () => {
         await live.page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
     }
 
-    /** step runs one step; on failure it saves a screenshot and prints the terminal's output. */
-    function step(name: string, body: () => Promise<void>) {
-        it(name, async () => {
-            try {
-                await body();
-            } catch (err) {
-                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
-                console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
-                throw err;
-            }
-        });
-    }
+    const step = stepsOf(() => ({ live, terminal }));
 
     before(async () => {
         mkdirSync(artifacts, { recursive: true });
@@ -351,5 +359,190 @@ describe("a click on a frame of Django's debug page runs -editor", () => {
             console.error(`--- django-runserver run ---\n${terminal.output().slice(-20_000)}`);
             throw err;
         }
+    });
+});
+
+describe("a reload keeps the page", () => {
+    let project: ReturnType<typeof copyProject>;
+    let terminal: Terminal;
+    let live: LivePage;
+    let context: BrowserContext;
+    let closeBrowser: () => Promise<void>;
+    let profile: string;
+    let base: string;
+    let views: string;
+    let template: string;
+    /** The event-stream messages the page received, by event name, as Chromium's network log saw them. */
+    const received: string[] = [];
+    /** The page's uncaught errors. */
+    const errors: string[] = [];
+
+    before(async () => {
+        mkdirSync(artifacts, { recursive: true });
+        project = copyProject("livesite");
+        views = path.join(project.dir, "livesite", "views.py");
+        template = path.join(project.dir, "livesite", "templates", "form.html");
+        const port = await freePort();
+        base = `http://127.0.0.1:${port}`;
+        terminal = new Terminal(project.dir, port);
+        await served(`${base}/version`, (body) => body === "v1");
+        profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
+        const browser = await openTabbedBrowser(profile);
+        closeBrowser = browser.close;
+        context = browser.context;
+        live = new LivePage(browser.page);
+        live.page.on("pageerror", (err) => errors.push(err.message));
+        const cdp = await context.newCDPSession(live.page);
+        cdp.on("Network.eventSourceMessageReceived", (e) => received.push(e.eventName));
+        await cdp.send("Network.enable");
+    });
+
+    after(async () => {
+        await closeBrowser?.();
+        await terminal?.stop();
+        project?.cleanup();
+        if (profile) rmSync(profile, { recursive: true, force: true });
+    });
+
+    const step = stepsOf(() => ({ live, terminal }));
+
+    const scrollY = () => live.page.evaluate<number>("window.scrollY");
+    const value = (selector: string) => live.page.locator(selector).inputValue({ timeout: 1000 });
+
+    /** type fills the form as a user does (a password too, which must not be kept), and scrolls the window to y. */
+    async function type(note: string, y: number): Promise<void> {
+        await live.page.locator('input[name="note"]').fill(note);
+        await live.page.locator('textarea[name="story"]').fill(`${note}, at length`);
+        await live.page.locator('input[name="agree"]').check();
+        await live.page.locator('input[name="secret"]').fill("hunter2");
+        await live.page.evaluate(`window.scrollTo(0, ${y})`);
+        await waitUntil(`the window to scroll to ${y}`, async () => ((await scrollY()) === y ? true : undefined), stepTimeout);
+    }
+
+    /** kept waits until the reloaded page has loaded and shows what `type` left, and returns its scroll offset. */
+    async function kept(note: string, y: number): Promise<number> {
+        await waitUntil("the reloaded page to finish loading", async () =>
+            (await live.page.evaluate("document.readyState")) === "complete" ? true : undefined, stepTimeout);
+        await waitUntil("the typed text back", async () => ((await value('input[name="note"]')) === note ? true : undefined), stepTimeout,
+            () => "the note field is empty");
+        assert.equal(await value('textarea[name="story"]'), `${note}, at length`);
+        assert.ok(await live.page.locator('input[name="agree"]').isChecked(), "the checkbox is checked again");
+        assert.equal(await value('input[name="secret"]'), "", "a password is never kept");
+        let now = 0;
+        const at = await waitUntil(`the window back at ${y}`, async () => {
+            now = await scrollY();
+            return Math.abs(now - y) <= 5 ? now : undefined;
+        }, stepTimeout, () => `the window is at ${now}`);
+        const left = await live.page.evaluate<number>("sessionStorage.length");
+        assert.equal(left, 0, "the saved state is deleted once restored");
+        return at;
+    }
+
+    step("opens the form", async () => {
+        await live.page.goto(`${base}/form`);
+        await live.shows("v1", "#version", (t) => t === "v1");
+        await live.listening();
+    });
+
+    /**
+     * survives types into the form, scrolls to y, saves an edit, and checks that the page, reloaded once to show
+     * the edit (`selector` shows `shown`), still holds the text and the scroll position.
+     */
+    async function survives(what: string, y: number, edit: () => void, selector: string, shown: string, shot: string): Promise<void> {
+        const note = `kept across a ${what}`;
+        await type(note, y);
+        const loads = live.loads;
+        edit();
+        await live.shows(shown, selector, (t) => t === shown);
+        await live.reloaded(loads);
+        const at = await kept(note, y);
+        console.log(`after a ${what} the window is at ${at} (was ${y})`);
+        assert.equal(live.loads - loads, 1, "the page reloads once");
+        await live.listening();
+        await live.page.screenshot({ path: path.join(artifacts, shot) });
+    }
+
+    step("a view edit: the typed text and the scroll position survive the reload", async () => {
+        await survives("view edit", 1500, () => rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"'), "#version", "v2", "11-kept-view.png");
+    });
+
+    step("a template edit: the typed text and the scroll position survive the reload", async () => {
+        await survives("template edit", 2200, () => rewrite(template, "form f1", "form f2"), "#template", "form f2", "12-kept-template.png");
+    });
+
+    step("a SyntaxError and its fix: the error page hands the typed text and the scroll position on", async () => {
+        const note = "kept through the error page";
+        await type(note, 1800);
+        rewrite(views, 'VERSION = "v2"', 'VERSION = "v2');
+        await live.shows("the exception", "#exception", (t) => t === "SyntaxError");
+        await live.listening();
+        rewrite(views, 'VERSION = "v2', 'VERSION = "v2.1"');
+        await live.shows("v2.1", "#version", (t) => t === "v2.1");
+        const at = await kept(note, 1800);
+        console.log(`after the error page and the fix the window is at ${at} (was 1800)`);
+        await live.listening();
+    });
+
+    step("the user's own reload starts afresh, with the browser's own scroll restoration", async () => {
+        await type("typed before the user reloads", 1234);
+        const loads = live.loads;
+        await live.page.reload();
+        await live.reloaded(loads);
+        await waitUntil("the page to finish loading", async () =>
+            (await live.page.evaluate("document.readyState")) === "complete" ? true : undefined, stepTimeout);
+        assert.equal(await value('input[name="note"]'), "", "nothing typed comes back");
+        await waitUntil("the browser to restore its scroll", async () => ((await scrollY()) === 1234 ? true : undefined), stepTimeout);
+        await live.listening();
+    });
+
+    step("a hidden tab swaps CSS in place, and reloads once, when shown, after a template and a view edit", async () => {
+        await type("kept while hidden", 1000);
+        const other = await context.newPage();
+        try {
+            await waitUntil("the page to be hidden behind the new tab", async () =>
+                (await live.page.evaluate<boolean>("document.hidden")) ? true : undefined, stepTimeout);
+            const loads = live.loads;
+            const color = () => live.page.evaluate<string>("getComputedStyle(document.body).color");
+            rewrite(path.join(project.dir, "livesite", "static", "site.css"), "rgb(0, 0, 0)", "rgb(200, 0, 0)");
+            await waitUntil("the new colour in the hidden page", async () => ((await color()) === "rgb(200, 0, 0)" ? true : undefined), stepTimeout);
+            const reloads = received.filter((e) => e === "reload").length;
+            rewrite(template, "form f2", "form f3");
+            await waitUntil("the hidden page to be told to reload", async () =>
+                received.filter((e) => e === "reload").length > reloads ? true : undefined, stepTimeout);
+            rewrite(views, 'VERSION = "v2.1"', 'VERSION = "v3"');
+            await served(`${base}/version`, (body) => body === "v3");
+            assert.equal(live.loads, loads, "a hidden page does not reload");
+            assert.equal(await live.page.evaluate<boolean>("document.hidden"), true);
+            await live.page.bringToFront();
+            await live.shows("the new template", "#template", (t) => t === "form f3");
+            await live.shows("v3", "#version", (t) => t === "v3");
+            const at = await kept("kept while hidden", 1000);
+            console.log(`after the hidden tab is shown the window is at ${at} (was 1000)`);
+            await live.listening();
+            assert.equal(live.loads - loads, 1, "the page reloads once, when shown");
+            await live.page.screenshot({ path: path.join(artifacts, "13-shown-after-hidden.png") });
+        } finally {
+            await other.close();
+        }
+    });
+    step("with sessionStorage full, the reload is a plain one, without errors", async () => {
+        // Fill the quota to the byte: halve the item until not one more fits.
+        const items = await live.page.evaluate<number>(`(() => {
+            let n = 0;
+            for (let size = 1 << 20; size >= 1; size >>= 1) {
+                try { for (;;) sessionStorage.setItem("fill" + n++, "x".repeat(size)); } catch (e) {}
+            }
+            return sessionStorage.length;
+        })()`);
+        assert.ok(items > 0, "sessionStorage took items before it was full");
+        await type("lost in a plain reload", 600);
+        const loads = live.loads;
+        rewrite(template, "form f3", "form f4");
+        await live.shows("the new template", "#template", (t) => t === "form f4");
+        await live.reloaded(loads);
+        assert.equal(live.loads - loads, 1, "the page reloads once");
+        assert.equal(await value('input[name="note"]'), "", "nothing could be kept");
+        assert.deepEqual(errors, [], "the page script throws nothing");
+        await live.page.evaluate("sessionStorage.clear()");
     });
 });

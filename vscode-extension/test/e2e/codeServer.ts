@@ -131,6 +131,18 @@ export class CodeServer {
     }
 }
 
+/** The flags headless Chromium needs on this machine. */
+const chromiumFlags = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /** openBrowser starts headless Chromium with a fresh profile, flags this machine needs. */
 export async function openBrowser(profileDir: string): Promise<{ page: Page; close: () => Promise<void> }> {
     const browser: BrowserContext = await chromium.launchPersistentContext(profileDir, {
@@ -139,18 +151,42 @@ export async function openBrowser(profileDir: string): Promise<{ page: Page; clo
         viewport: { width: 1440, height: 900 },
         // A click on a traceback frame copies file:line where no editor opens it; the test reads it back.
         permissions: ["clipboard-read", "clipboard-write"],
-        args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        args: chromiumFlags,
     });
     const page = browser.pages()[0] ?? (await browser.newPage());
     return { page, close: () => browser.close() };
+}
+
+/**
+ * openTabbedBrowser starts headless Chromium whose tabs hide as a desktop browser's do: a page behind
+ * another tab is document.hidden. Playwright's own launch emulates focus, which keeps every page
+ * visible; so Chromium is started here and attached to without Playwright's defaults. A new page
+ * of `context` opens as a tab in front; `bringToFront` shows a page again. close ends Chromium and
+ * waits for it to exit.
+ */
+export async function openTabbedBrowser(profileDir: string): Promise<{ context: BrowserContext; page: Page; close: () => Promise<void> }> {
+    const proc = spawn(chromiumPath, [...chromiumFlags, "--window-size=1440,900", "--remote-debugging-port=0", `--user-data-dir=${profileDir}`, "about:blank"], {
+        stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    const stop = async () => {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+        await exited;
+    };
+    let log = "";
+    proc.stderr!.on("data", (b: Buffer) => (log = (log + b.toString()).slice(-20_000)));
+    try {
+        const endpoint = await waitUntil("Chromium to listen for DevTools", async () => {
+            if (proc.exitCode !== null) throw new Error(`Chromium exited with ${proc.exitCode}`);
+            return /DevTools listening on (ws:\S+)/.exec(log)?.[1];
+        }, 30_000, () => `Chromium's log ends:\n${log.slice(-2000)}`);
+        const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true });
+        const context = browser.contexts()[0];
+        const page = context.pages()[0] ?? (await context.newPage());
+        return { context, page, close: async () => { await browser.close().catch(() => {}); await stop(); } };
+    } catch (err) {
+        await stop();
+        throw err;
+    }
 }
 

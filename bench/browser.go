@@ -347,10 +347,6 @@ func (r *report) browserMarkdown(b *strings.Builder) {
 		{"ours: a fetch first gets the new content", "browser/ours-served"},
 		{"floor + an immediate manual refresh", "browser/floor"},
 	}, []anchor{{"floor", "browser/floor"}}, false, nil)
-	if page, served := r.get("browser/ours"), r.get("browser/ours-served"); page != nil && served != nil {
-		fmt.Fprintf(b, "\nThe page showed each save %.0f ms (median) after the server first served it. Target: at most 50 ms.\n",
-			page.median()-served.median())
-	}
 	b.WriteString("\nFailed requests while the server reloads: a request for `/version` every 10 ms (each on a new\n" +
 		"connection, without waiting for the one before) from just before each save until the new content is\n" +
 		"served. A failure is a refused or reset connection, an HTTP error, or no answer within 5 s.\n\n")

@@ -96,6 +96,11 @@ func (r *report) targets() []target {
 			return got, med <= 25 && s[0].restarts == 0, strings.Join(why, "; ")
 		})
 	}
+	add("The open page shows a warm Python edit within 50 ms of a fetch", []string{"browser/ours", "browser/ours-served"}, func(s []*sample) (string, bool, string) {
+		lag := s[0].median() - s[1].median()
+		return fmt.Sprintf("%s vs %s: %+.0f ms", s[0].medianText(), s[1].medianText(), lag), lag <= 50,
+			"the page reloads and loads its own assets after its stream hears of the new process"
+	})
 	for _, t := range []struct{ key, floor, what string }{
 		{"idle-start/fast", "idle-start/floor", " right after start"},
 		{"idle-start/warm", "idle-start/floor", " right after start, with the preloaders"},

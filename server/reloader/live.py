@@ -16,6 +16,11 @@ stream) is page.py's, beside this file.
   processes.
 * BROWSER_RELOAD_ENV=BROWSER_RELOAD_ON: HTML pages get the reload script
   (page.py).
+* RUNSERVER_LINE: as soon as manage.py loads its runserver command, this
+  process says on stderr which one it is, and whose server it runs: Django's
+  (what this file patches), Daphne's, or a server of its own, which none of
+  the above reaches. The backend then says which features are off, and why,
+  instead of claiming them.
 
 The server is patched at the class level (server_bind, serve_forever,
 set_app, ...), which every supported Django shares; basehttp.run's signature
@@ -25,10 +30,12 @@ keeps them equal.
 """
 import array
 import gc
+import json
 import os
 import select
 import selectors
 import socket
+import sys
 import threading
 import time
 
@@ -37,6 +44,13 @@ READY_FD_ENV = "DJANGO_RUNSERVER_READY_FD"
 BROWSER_RELOAD_ENV = "DJANGO_RUNSERVER_BROWSER_RELOAD"
 BROWSER_RELOAD_ON = "1"
 READY = b"ready\n"
+RUNSERVER_LINE = "django-runserver: runserver "
+SERVER_DJANGO = "django"
+SERVER_DAPHNE = "daphne"
+SERVER_OTHER = "other"
+# Where Daphne's runserver lives: Daphne's own, and Channels' before 4.0,
+# which ran Daphne's server too.
+_DAPHNE_MODULES = ("daphne.", "channels.")
 DRAIN_S = 5  # the longest a reload waits for requests already taken
 # How long a reload waits for the first request of a connection it accepted:
 # a client sends it right after connecting, though on a loaded machine not
@@ -51,6 +65,7 @@ def install(shim):
     """Patch Django's server and reloader for what the backend asked, in
     the environment; shim is the module that loaded this one."""
     global _page
+    _report_runserver()
     listen_fd = _fd(LISTEN_FD_ENV)
     ready_fd = _fd(READY_FD_ENV)
     inject = os.environ.pop(BROWSER_RELOAD_ENV, "") == BROWSER_RELOAD_ON
@@ -71,6 +86,41 @@ def install(shim):
         autoreload.trigger_reload = trigger_reload
     if inject:
         _page.patch_reloader(autoreload.get_reloader, shim.served_static)
+
+
+def _report_runserver():
+    """Say on stderr, when manage.py loads its runserver command, which one
+    it is. Django looks the command up by name in the installed apps, the
+    first app's winning: Daphne's, staticfiles', or a project's own."""
+    from django.core import management
+    load = management.load_command_class
+
+    def load_command_class(app_name, name):
+        command = load(app_name, name)
+        if name == "runserver":
+            cls = type(command)
+            said = {"command": cls.__module__, "app": app_name, "server": server_of(cls)}
+            sys.stderr.write(RUNSERVER_LINE + json.dumps(said) + "\n")
+            sys.stderr.flush()
+        return command
+
+    management.load_command_class = load_command_class
+
+
+def server_of(cls):
+    """Whose server the runserver command class cls runs: Django's when the
+    command keeps runserver's run and inner_run (staticfiles' only changes
+    the handler), Daphne's when Daphne's command defines them, else one of
+    its own."""
+    from django.core.management.commands import runserver
+    if not issubclass(cls, runserver.Command):
+        return SERVER_OTHER
+    owners = {next(k for k in cls.__mro__ if name in vars(k)) for name in ("run", "inner_run")}
+    if owners == {runserver.Command}:
+        return SERVER_DJANGO
+    if all(k.__module__.startswith(_DAPHNE_MODULES) for k in owners - {runserver.Command}):
+        return SERVER_DAPHNE
+    return SERVER_OTHER
 
 
 def _fd(name):

@@ -34,10 +34,19 @@ type server struct {
 // returns once it runs.
 func serve(t *testing.T, d testenv.Django, extra ...any) *server {
 	t.Helper()
+	return serveWith(t, d, nil, extra...)
+}
+
+// serveWith is serve with more of the server's environment.
+func serveWith(t *testing.T, d testenv.Django, more map[string]string, extra ...any) *server {
+	t.Helper()
 	dir := testenv.Project(t, "livesite")
 	port := testenv.FreePort(t)
 	env := map[string]any{"PYTHONDONTWRITEBYTECODE": "1"}
 	for k, v := range d.Env {
+		env[k] = v
+	}
+	for k, v := range more {
 		env[k] = v
 	}
 	settings := map[string]any{"python": d.Python, "address": fmt.Sprintf("127.0.0.1:%d", port), "env": env}

@@ -1,5 +1,10 @@
 """A small project for the browser tests: pages of every kind the injection
-must leave right, a view that echoes what it received, and a static file."""
+must leave right, a view that echoes what it received, and a static file.
+
+LIVESITE_RUNSERVER chooses whose runserver the project runs: unset,
+Django's (staticfiles'); "own", the ownserver app's, which serves with a
+server of its own."""
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -7,6 +12,9 @@ SECRET_KEY = "django-insecure-livesite-only-for-tests"
 DEBUG = True
 ALLOWED_HOSTS = ["*"]
 INSTALLED_APPS = ["django.contrib.staticfiles", "livesite"]
+# Django's runserver is the first installed app's that has one.
+if os.environ.get("LIVESITE_RUNSERVER") == "own":
+    INSTALLED_APPS.insert(0, "ownserver")
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "livesite.urls"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]

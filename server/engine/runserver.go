@@ -48,18 +48,20 @@ func (e *Engine) runserverSaid(r *run, rs *protocol.Runserver) {
 // whose server, and the features that server can't have.
 func runserverStatus(said contract.Runserver) *protocol.Runserver {
 	rs := &protocol.Runserver{Command: said.Command}
-	var who string
 	switch said.Server {
 	case contract.ServerDjango:
 		rs.Server = protocol.ServerDjango
 		return rs
 	case contract.ServerDaphne:
+		// Daphne serves on the kept socket and drains (asgi.py).
 		rs.Server = protocol.ServerDaphne
-		who = "Daphne's runserver"
-	default:
-		rs.Server = protocol.ServerOther
-		who = fmt.Sprintf("the runserver of the app %q (%s) runs a server of its own, which", said.App, said.Command)
+		rs.Off = []protocol.FeatureOff{
+			{Feature: protocol.FeatureBrowserReload, Reason: "Daphne's runserver serves pages the backend can't add the reload script to: open pages don't reload themselves"},
+		}
+		return rs
 	}
+	rs.Server = protocol.ServerOther
+	who := fmt.Sprintf("the runserver of the app %q (%s) runs a server of its own, which", said.App, said.Command)
 	rs.Off = []protocol.FeatureOff{
 		{Feature: protocol.FeatureKeptSocket, Reason: who + " binds the address itself at each start: requests during a reload can fail"},
 		{Feature: protocol.FeatureBrowserReload, Reason: who + " serves pages the backend can't add the reload script to: open pages don't reload themselves"},

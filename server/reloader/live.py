@@ -38,6 +38,7 @@ import socket
 import sys
 import threading
 import time
+import types
 
 LISTEN_FD_ENV = "DJANGO_RUNSERVER_LISTEN_FD"
 READY_FD_ENV = "DJANGO_RUNSERVER_READY_FD"
@@ -65,10 +66,17 @@ def install(shim):
     """Patch Django's server and reloader for what the backend asked, in
     the environment; shim is the module that loaded this one."""
     global _page
-    _report_runserver()
     listen_fd = _fd(LISTEN_FD_ENV)
     ready_fd = _fd(READY_FD_ENV)
     inject = os.environ.pop(BROWSER_RELOAD_ENV, "") == BROWSER_RELOAD_ON
+
+    def daphne(command):  # Daphne's runserver: asgi.py, beside this file
+        if listen_fd is not None or ready_fd is not None:
+            shared = types.SimpleNamespace(warm_up=warm_up, say_ready=say_ready, on_drain=on_drain,
+                                           end_streams=end_streams, DRAIN_S=DRAIN_S, FIRST_REQUEST_S=FIRST_REQUEST_S)
+            shim.load_beside("django_runserver_asgi", "asgi.py").patch(command, shared, listen_fd, ready_fd)
+
+    _report_runserver(daphne)
     if listen_fd is None and ready_fd is None and not inject:
         return
     from django.core.servers import basehttp
@@ -88,10 +96,11 @@ def install(shim):
         _page.patch_reloader(autoreload.get_reloader, shim.served_static)
 
 
-def _report_runserver():
+def _report_runserver(daphne):
     """Say on stderr, when manage.py loads its runserver command, which one
-    it is. Django looks the command up by name in the installed apps, the
-    first app's winning: Daphne's, staticfiles', or a project's own."""
+    it is, and hand Daphne's to daphne. Django looks the command up by name
+    in the installed apps, the first app's winning: Daphne's, staticfiles',
+    or a project's own."""
     from django.core import management
     load = management.load_command_class
 
@@ -99,7 +108,10 @@ def _report_runserver():
         command = load(app_name, name)
         if name == "runserver":
             cls = type(command)
-            said = {"command": cls.__module__, "app": app_name, "server": server_of(cls)}
+            server = server_of(cls)
+            if server == SERVER_DAPHNE:
+                daphne(command)
+            said = {"command": cls.__module__, "app": app_name, "server": server}
             sys.stderr.write(RUNSERVER_LINE + json.dumps(said) + "\n")
             sys.stderr.flush()
         return command
@@ -132,7 +144,7 @@ def _fd(name):
     return fd
 
 
-def _say_ready(fd, sock):
+def say_ready(fd, sock):
     """Writes READY on fd, with sock's descriptor when the process bound it."""
     if sock is None:
         os.write(fd, READY)
@@ -185,10 +197,10 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
 
     def serve(self, poll_interval=0.5):
         global _server
-        _warm_up()
+        warm_up()
         _server = self
         if ready_fd is not None:
-            _say_ready(ready_fd, None if listen_fd is not None else self.socket)
+            say_ready(ready_fd, None if listen_fd is not None else self.socket)
         else:
             return serve_forever(self, poll_interval)
         # socketserver's loop, woken by a pipe instead of polling, so that a
@@ -246,7 +258,7 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
     cls.process_request = process
 
 
-def _warm_up():
+def warm_up():
     """Does before the server says it serves what its first request would
     otherwise pay for. runserver has built the middleware chain (the
     WSGIHandler's __init__) and imported the URLconf (its checks); the rest
@@ -422,9 +434,31 @@ def _set_busy(sock, busy):
         _conns_lock.notify_all()
 
 
+# The drain of a server other than runserver's (asgi.py's, for Daphne), once
+# it serves.
+_drainer = None
+
+
+def on_drain(drain):
+    """Make drain, called from the reloader's thread, the drain before a
+    reload exits."""
+    global _drainer
+    _drainer = drain
+
+
+def end_streams():
+    """End the open pages' event streams: their browsers reconnect to the
+    next process."""
+    if _page is not None:
+        _page.end_streams()
+
+
 def _drain():
     """Stop accepting and let the requests already taken finish: the next
     process answers what waits in the queue."""
+    if _drainer is not None:
+        _drainer()
+        return
     if _server is None:
         return
     _stopping.set()
@@ -432,7 +466,7 @@ def _drain():
     _stopped.wait(1)
     # Open pages' streams would hold the drain to its end: they end now, and
     # their browsers reconnect to the next process.
-    _page.end_streams()
+    end_streams()
     deadline = time.monotonic() + DRAIN_S
     first = time.monotonic() + FIRST_REQUEST_S
     with _conns_lock:

@@ -3,7 +3,14 @@
 package livetest
 
 import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,4 +55,108 @@ func TestDaphneNoRequestFailsDuringReloads(t *testing.T) {
 		}
 		reloadUnderRequests(t, s, d)
 	})
+}
+
+// An open WebSocket under Daphne gets a close frame with 1001 (going away)
+// when the server reloads, and a new connection reaches the new process.
+func TestDaphneClosesWebSocketsOnReload(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		s := serveDaphne(t, d)
+		ws := dialWebSocket(t, s.base, "/ws")
+		first := ws.text(t)
+		if !strings.HasPrefix(first, "pid ") {
+			t.Fatalf("the WebSocket said %q, want its process id", first)
+		}
+		s.save("v1", "v2")
+		code := ws.closeCode(t)
+		if code != 1001 {
+			t.Errorf("the WebSocket was closed with %d, want 1001 (going away)", code)
+		}
+		again := dialWebSocket(t, s.base, "/ws")
+		if second := again.text(t); second == first || !strings.HasPrefix(second, "pid ") {
+			t.Errorf("after the reload the WebSocket said %q, want another process than %q", second, first)
+		}
+	})
+}
+
+// webSocket is the client side of a WebSocket, enough for the test: text
+// and close frames from the server, unfragmented.
+type webSocket struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialWebSocket(t *testing.T, base, path string) *webSocket {
+	t.Helper()
+	host := strings.TrimPrefix(base, "http://")
+	conn, err := net.DialTimeout("tcp", host, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\n\r\n", path, host, base)
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("WebSocket handshake: %s", resp.Status)
+	}
+	return &webSocket{conn: conn, r: r}
+}
+
+// frame reads one frame: its opcode and payload.
+func (w *webSocket) frame(t *testing.T) (byte, []byte) {
+	t.Helper()
+	var head [2]byte
+	if _, err := io.ReadFull(w.r, head[:]); err != nil {
+		t.Fatalf("read a WebSocket frame: %v", err)
+	}
+	n := uint64(head[1] & 0x7f)
+	switch n {
+	case 126:
+		var ext [2]byte
+		io.ReadFull(w.r, ext[:])
+		n = uint64(binary.BigEndian.Uint16(ext[:]))
+	case 127:
+		var ext [8]byte
+		io.ReadFull(w.r, ext[:])
+		n = binary.BigEndian.Uint64(ext[:])
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(w.r, payload); err != nil {
+		t.Fatalf("read a WebSocket frame: %v", err)
+	}
+	return head[0] & 0x0f, payload
+}
+
+func (w *webSocket) text(t *testing.T) string {
+	t.Helper()
+	op, payload := w.frame(t)
+	if op != 0x1 {
+		t.Fatalf("WebSocket frame with opcode %d, want text", op)
+	}
+	return string(payload)
+}
+
+// closeCode reads until the server's close frame, answers it as a client
+// must (masked), and returns its code.
+func (w *webSocket) closeCode(t *testing.T) int {
+	t.Helper()
+	for {
+		op, payload := w.frame(t)
+		if op != 0x8 {
+			continue
+		}
+		code := 1005 // no code
+		if len(payload) >= 2 {
+			code = int(binary.BigEndian.Uint16(payload))
+		}
+		reply := []byte{0x88, 0x82, 0, 0, 0, 0, payload[0], payload[1]} // a zero mask leaves the code as is
+		w.conn.Write(reply)
+		return code
+	}
 }

@@ -276,7 +276,7 @@ func (e *Engine) announceBrowser(r *run) {
 		for _, off := range r.runserver.Off {
 			fmt.Fprintf(&b, "\n  %s: %s.", featureName(off.Feature), off.Reason)
 		}
-		b.WriteString("\n" + runserverAdvice(r.runserver))
+		b.WriteString("\n" + runserverAdvice())
 		e.n.LogMessage(Message{Type: protocol.MessageWarning, Setting: "browserReload", Text: b.String()})
 		return
 	}

@@ -53,11 +53,9 @@ func runserverStatus(said contract.Runserver) *protocol.Runserver {
 		rs.Server = protocol.ServerDjango
 		return rs
 	case contract.ServerDaphne:
-		// Daphne serves on the kept socket and drains (asgi.py).
+		// Daphne serves on the kept socket, drains, and its pages get the
+		// script (asgi.py).
 		rs.Server = protocol.ServerDaphne
-		rs.Off = []protocol.FeatureOff{
-			{Feature: protocol.FeatureBrowserReload, Reason: "Daphne's runserver serves pages the backend can't add the reload script to: open pages don't reload themselves"},
-		}
 		return rs
 	}
 	rs.Server = protocol.ServerOther
@@ -84,9 +82,6 @@ func (e *Engine) featureOff(f protocol.Feature) string {
 
 // runserverAdvice is what a user can do to have the features a runserver
 // lacks.
-func runserverAdvice(rs *protocol.Runserver) string {
-	if rs.Server == protocol.ServerDaphne {
-		return "Django's own runserver has them: to use it, move \"daphne\" after the apps whose runserver you want, or remove it from INSTALLED_APPS while developing."
-	}
+func runserverAdvice() string {
 	return "Django's own runserver has them: to use it, rename that app's management/commands/runserver.py, or list \"django.contrib.staticfiles\" before that app in INSTALLED_APPS."
 }

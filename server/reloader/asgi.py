@@ -10,6 +10,9 @@ gives that command a subclass of Daphne's Server:
 * once the reactor runs, it warms up what the first request would build,
   and says READY on the backend's channel, with the socket it bound when it
   inherited none (a server's first process);
+* the application is wrapped by page.py's ASGI side: the reserved paths,
+  and the reload script in whole HTML pages, by the rules runserver's
+  pages follow;
 * before a reload exits, it stops accepting (the port leaves the reactor;
   the socket stays open and listening for the next process), lets the HTTP
   requests it took finish, and closes open WebSockets with 1001 (going
@@ -61,12 +64,21 @@ def patch(command, live, listen_fd, ready_fd):
 
     daphne_server.HTTPFactory = Factory
     base = command.server_cls
+    log_action = command.log_action
+
+    def quiet_log_action(protocol, action, details):
+        if live.page.reserved(details.get("path", "")):
+            return  # the browser's own requests to us: not the user's
+        log_action(protocol, action, details)
+
+    command.log_action = quiet_log_action
 
     class Server(base):
         def __init__(self, application, endpoints=None, **kwargs):
             if inherited is not None:
                 endpoints = [inherited]
             self._ports = []
+            application = live.page.wrap_asgi(application, live.inject)
             super().__init__(application, endpoints=endpoints, **kwargs)
 
         def listen_success(self, port):

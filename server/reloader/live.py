@@ -73,7 +73,8 @@ def install(shim):
     def daphne(command):  # Daphne's runserver: asgi.py, beside this file
         if listen_fd is not None or ready_fd is not None:
             shared = types.SimpleNamespace(warm_up=warm_up, say_ready=say_ready, on_drain=on_drain,
-                                           end_streams=end_streams, DRAIN_S=DRAIN_S, FIRST_REQUEST_S=FIRST_REQUEST_S)
+                                           end_streams=end_streams, DRAIN_S=DRAIN_S, FIRST_REQUEST_S=FIRST_REQUEST_S,
+                                           page=_page, inject=inject)
             shim.load_beside("django_runserver_asgi", "asgi.py").patch(command, shared, listen_fd, ready_fd)
 
     _report_runserver(daphne)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
@@ -45,13 +46,12 @@ func serveDaphne(t *testing.T, d testenv.Django, extra ...any) *server {
 func TestDaphneNoRequestFailsDuringReloads(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
 		s := serveDaphne(t, d)
-		if s.st.BrowserReloadNote != "" {
-			t.Errorf("running status: note %q; Daphne keeps the address through reloads", s.st.BrowserReloadNote)
+		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" || len(s.st.Runserver.Off) != 0 {
+			t.Errorf("running status: browserReload=%v note=%q off=%+v; Daphne has every feature", s.st.BrowserReload, s.st.BrowserReloadNote, s.st.Runserver.Off)
 		}
-		for _, off := range s.st.Runserver.Off {
-			if off.Feature == protocol.FeatureKeptSocket {
-				t.Errorf("status: the kept socket is off under Daphne: %s", off.Reason)
-			}
+		s.ed.Await(0, fakeeditor.TextContains(protocol.MethodLogMessage, browserClaim))
+		if page := testenv.GetPage(t, s.base+"/", 200); !strings.Contains(page, "/__django_runserver__/live.js") {
+			t.Errorf("Daphne's page lacks the reload script the log claims:\n%s", page)
 		}
 		reloadUnderRequests(t, s, d)
 	})

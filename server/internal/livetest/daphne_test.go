@@ -160,3 +160,31 @@ func (w *webSocket) closeCode(t *testing.T) int {
 		return code
 	}
 }
+
+// Under Daphne, reloads start warm, from the preloader that set Django up
+// ahead: neither preloader imports Daphne's server module, which makes an
+// event loop and installs Twisted's reactor as it loads; each server loads
+// it for itself.
+func TestDaphneReloadsWarm(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
+		s := serveDaphne(t, d)
+		s.ed.Await(0, fakeeditor.TextContains(protocol.MethodLogMessage, "set Django up ahead:"))
+		s.save("v1", "v2")
+		testenv.WaitBody(t, s.base+"/version", "v2")
+		if s.st.Start != protocol.StartWarm || !s.st.SetUpAhead {
+			t.Errorf("the reload started %s (set up ahead: %v): %s", s.st.Start, s.st.SetUpAhead, s.st.ColdReason)
+		}
+		for _, text := range s.ed.Texts(0, protocol.MethodLogMessage) {
+			if strings.Contains(text, "cannot preload") || strings.Contains(text, "cannot set Django up ahead") {
+				t.Errorf("the log says: %s", text)
+			}
+		}
+		ws := dialWebSocket(t, s.base, "/ws") // the warm server's own reactor serves WebSockets
+		if hello := ws.text(t); hello != fmt.Sprintf("pid %d", s.st.PID) {
+			t.Errorf("the WebSocket said %q, want the warm server's pid %d", hello, s.st.PID)
+		}
+		if page := testenv.GetPage(t, s.base+"/", 200); !strings.Contains(page, "/__django_runserver__/live.js") {
+			t.Errorf("the warm server's page lacks the reload script:\n%s", page)
+		}
+	})
+}

@@ -3,8 +3,8 @@
 // Command bench measures Django Runserver against Django's own reloaders:
 // save-to-served latency for Python and template edits, idle CPU, stop time,
 // the backend's own cost, the file watcher at scale, reload cost on a
-// heavier project, and on real projects (Mailman 3's web UI and
-// graphite-web, from internal/corpus). It prints a table with ratios against
+// heavier project, on real projects (Mailman 3's web UI and graphite-web,
+// from internal/corpus), and under Daphne's runserver. It prints a table with ratios against
 // each anchor and, with -out, writes it to docs/benchmarks.md with the
 // machine it ran on.
 //
@@ -60,6 +60,7 @@ var sections = []section{
 	{"heavy", runHeavy},
 	{"real", runReal},
 	{"debug", runDebug},
+	{"daphne", runDaphne},
 }
 
 // sectionNames lists the sections' names, in the order they run.

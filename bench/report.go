@@ -387,6 +387,7 @@ func (r *report) markdown() string {
 	}, []anchor{{"cold without", "debug/cold"}}, false, nil)
 
 	r.realMarkdown(&b)
+	r.daphneMarkdown(&b)
 
 	b.WriteString("## Reproduce\n\n```\nmake bench\n```\n\n")
 	fmt.Fprintf(&b, "which runs `go run ./bench -python \"$(PYTHON)\" -reps 10 -out docs/benchmarks.md` after `make deps build`\n"+

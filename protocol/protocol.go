@@ -230,6 +230,9 @@ type Status struct {
 	// BrowserReloadNote says why requests during a reload can fail on
 	// this platform (the socket can't be handed on), or is empty.
 	BrowserReloadNote string `json:"browserReloadNote,omitempty"`
+	// Runserver is the runserver command the latest process runs, in fast
+	// mode, once the process has said (before it serves).
+	Runserver *Runserver `json:"runserver,omitempty"`
 	// Start says how the latest server process started in fast mode: forked
 	// from a preloader (warm) or in a fresh interpreter (cold).
 	Start StartKind `json:"start,omitempty"`
@@ -259,6 +262,54 @@ type DebugStatus struct {
 	// ReloadPending is true while a change waits for execution to continue.
 	ReloadPending bool `json:"reloadPending"`
 }
+
+// Runserver is the runserver command a server runs, and the features its
+// server can't have.
+type Runserver struct {
+	// Command is the command's module, e.g.
+	// "daphne.management.commands.runserver".
+	Command string `json:"command"`
+	// Server is whose server the command runs.
+	Server ServerKind `json:"server"`
+	// Off lists the features this server can't have, each with why; empty
+	// when it has them all.
+	Off []FeatureOff `json:"off,omitempty"`
+}
+
+// ServerKind says whose server a runserver command runs.
+type ServerKind string
+
+// The server kinds.
+const (
+	// ServerDjango is runserver's own WSGI server (Django's command, or one
+	// that keeps its inner_run, as staticfiles' does).
+	ServerDjango ServerKind = "django"
+	// ServerDaphne is Daphne's runserver (Channels projects), which serves
+	// the ASGI application on Twisted.
+	ServerDaphne ServerKind = "daphne"
+	// ServerOther is a runserver that runs a server of its own, which the
+	// backend can't serve through.
+	ServerOther ServerKind = "other"
+)
+
+// FeatureOff is a feature of fast mode that the server can't have.
+type FeatureOff struct {
+	Feature Feature `json:"feature"`
+	// Reason says why, and what it means for the user.
+	Reason string `json:"reason"`
+}
+
+// Feature names a feature of fast mode.
+type Feature string
+
+// The features.
+const (
+	// FeatureBrowserReload: HTML pages get the script that reloads them.
+	FeatureBrowserReload Feature = "browserReload"
+	// FeatureKeptSocket: the backend keeps the address across reloads, so
+	// no request fails during one.
+	FeatureKeptSocket Feature = "keptSocket"
+)
 
 // StartKind says how a server process started.
 type StartKind string

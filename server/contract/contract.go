@@ -95,6 +95,38 @@ const (
 // output (shim.py REQUEST_ERROR).
 const RequestErrorPrefix = "django-runserver: request error: "
 
+// RunserverLinePrefix starts the stderr line on which a fast-mode process
+// says which runserver command it runs, as soon as manage.py loads it and
+// before it serves; a Runserver in JSON follows. The backend consumes the
+// line: it decides which features that server can have (live.py
+// RUNSERVER_LINE).
+const RunserverLinePrefix = "django-runserver: runserver "
+
+// Runserver is what a process says of its runserver command.
+type Runserver struct {
+	// Command is the command's module, e.g.
+	// "daphne.management.commands.runserver".
+	Command string `json:"command"`
+	// App is the app that provides it, as Django names it ("django.core",
+	// "daphne", "myapp").
+	App string `json:"app"`
+	// Server is whose server the command runs: one of the Server values.
+	Server string `json:"server"`
+}
+
+// Whose server a runserver command runs (live.py SERVER_DJANGO,
+// SERVER_DAPHNE, SERVER_OTHER).
+const (
+	// ServerDjango: runserver's own WSGI server (Django's command, or one
+	// that keeps its inner_run, as staticfiles' does).
+	ServerDjango = "django"
+	// ServerDaphne: Daphne's runserver, which serves the ASGI application
+	// on Twisted (Channels projects).
+	ServerDaphne = "daphne"
+	// ServerOther: a command that runs a server of its own.
+	ServerOther = "other"
+)
+
 // RequestError is what a server reports of an exception a request raised
 // (Django's got_request_exception), after RequestErrorPrefix.
 type RequestError struct {

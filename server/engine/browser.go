@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/django-runserver/django-runserver/protocol"
@@ -191,8 +192,15 @@ func (e *Engine) browserStatus(st *protocol.Status) {
 	if e.state == protocol.StateStopped || !e.liveBrowser() {
 		return
 	}
-	st.BrowserReload = e.browserReload()
+	st.BrowserReload = e.browserReload() && e.featureOff(protocol.FeatureBrowserReload) == ""
 	st.BrowserReloadNote = listener.Unsupported
+	if st.BrowserReloadNote == "" {
+		st.BrowserReloadNote = e.featureOff(protocol.FeatureKeptSocket)
+	}
+	if e.runserver != nil {
+		rs := *e.runserver
+		st.Runserver = &rs
+	}
 }
 
 // servingProcess is a process whose readiness is its word on the ready
@@ -253,14 +261,41 @@ func (p *servingProcess) AwaitReady(ctx context.Context, addr portcheck.Address,
 	}
 }
 
-// announceBrowser says, once a server first runs, what the browser gets.
-func (e *Engine) announceBrowser() {
+// announceBrowser says what the browser gets, once r's process serves and
+// has said which runserver it runs; again when a later process runs
+// another runserver. A feature its server can't have is never claimed: the
+// log names each one that is off, and why.
+func (e *Engine) announceBrowser(r *run) {
+	if !e.liveBrowser() || r != e.run || !r.ready || r.runserver == nil || e.announced == r.runserver.Command {
+		return
+	}
+	e.announced = r.runserver.Command
+	if len(r.runserver.Off) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s runs %s, so these are off:", e.name(), r.runserver.Command)
+		for _, off := range r.runserver.Off {
+			fmt.Fprintf(&b, "\n  %s: %s.", featureName(off.Feature), off.Reason)
+		}
+		b.WriteString("\n" + runserverAdvice())
+		e.n.LogMessage(Message{Type: protocol.MessageWarning, Setting: "browserReload", Text: b.String()})
+		return
+	}
 	switch {
-	case !e.liveBrowser():
 	case listener.Unsupported != "":
 		e.log(protocol.MessageInfo, e.name()+" "+listener.Unsupported)
 	case e.browserReload():
 		e.n.LogMessage(Message{Type: protocol.MessageInfo, Setting: "browserReload",
 			Text: e.name() + " browser reload: open pages reload themselves after a change, and show the error while the server is failed"})
 	}
+}
+
+// featureName is how the log names a feature.
+func featureName(f protocol.Feature) string {
+	switch f {
+	case protocol.FeatureBrowserReload:
+		return "browser reload"
+	case protocol.FeatureKeptSocket:
+		return "requests kept through a reload"
+	}
+	return string(f)
 }

@@ -161,6 +161,12 @@ type Engine struct {
 	ln        KeptSocket
 	lnForPage bool // ln was bound by the engine for the error page, not sent by a process
 
+	// runserver is the runserver the latest process said it runs, or nil
+	// (runserver.go); announced is the command whose features the log last
+	// announced, since the start.
+	runserver *protocol.Runserver
+	announced string
+
 	stopWaiters  []chan protocol.Status
 	startPending *string // a start that arrived while stopping
 

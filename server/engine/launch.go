@@ -32,6 +32,9 @@ type plan struct {
 // evReload), or fails with a reason if anything is wrong before the spawn.
 func (e *Engine) launch(ev event, t *trigger) {
 	e.trigger = t
+	if ev == evStart {
+		e.announced = "" // a start says again what the browser gets
+	}
 	e.frames = nil
 	e.endCheck()
 	p, perr := e.plan()
@@ -303,9 +306,7 @@ func (e *Engine) becameReady(r *run) {
 	}
 	e.err = nil
 	e.clearDiagnostics()
-	if e.state == protocol.StateStarting {
-		e.announceBrowser()
-	}
+	e.announceBrowser(r)
 	if e.addr.Wildcard() {
 		e.warnWildcard()
 	}

@@ -30,8 +30,8 @@ func newOutput(mode protocol.ReloadMode) *output { return &output{mode: mode} }
 // parsers.
 func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 	return func(stderr bool, line string) {
-		if stderr && r.out.mode == protocol.ReloadFast && e.openLine(line) {
-			return // the page's click, not the project's output
+		if stderr && r.out.mode == protocol.ReloadFast && (e.openLine(line) || e.runserverLine(r, line)) {
+			return // the page's click, or which runserver runs: not the project's output
 		}
 		if stderr {
 			if re, ok := parse.RequestFailed(line); ok { // the shim's, not Django's: not shown

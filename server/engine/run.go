@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/django-runserver/django-runserver/protocol"
+
 // run is one Django process, from its spawn until the loop has handled its
 // exit: what the engine knows of that process alone. The loop owns it, and
 // e.run is the live one (nil while no process runs). Every callback about a
@@ -23,6 +25,10 @@ type run struct {
 	inflight map[string]trigger // paths sent to proc, by path
 
 	startTimer Timer // the startup timeout, until proc is ready
+
+	// runserver is the runserver proc said it runs (fast mode), or nil
+	// until it says (runserver.go).
+	runserver *protocol.Runserver
 
 	// serving is proc's ready channel and the socket it sends (fast mode,
 	// where the engine keeps the socket; browser.go), or nil.

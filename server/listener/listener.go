@@ -87,6 +87,9 @@ func (l *Listener) Inherit(extra []*os.File) ([]*os.File, string) {
 	if l.sock == nil {
 		return extra, ""
 	}
+	// Blocking, as runserver's server expects it. A process that set it
+	// non-blocking (Twisted's reactor, under Daphne) has exited by now.
+	l.release()
 	return append(extra, l.sock), contract.ListenFDEnv + "=" + strconv.Itoa(3+len(extra))
 }
 

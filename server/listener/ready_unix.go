@@ -139,10 +139,13 @@ func received(oob []byte) *os.File {
 	return f
 }
 
-// adopt makes a process's socket the kept one: blocking, as the processes
-// expect it, and with the backlog of a socket the backend binds itself
-// (runserver listens with 10, too few for the connections that wait out a
-// reload).
+// adopt makes a process's socket the kept one, with the backlog of a socket
+// the backend binds itself (runserver listens with 10, too few for the
+// connections that wait out a reload). Its blocking mode is left as the
+// process set it, while the process serves on it: the mode belongs to the
+// open file description all copies share, and Twisted's reactor (Daphne)
+// accepts in a loop until EAGAIN, which a blocking socket never returns.
+// Inherit makes it blocking for the next process.
 func adopt(a portcheck.Address, sock *os.File) (*os.File, error) {
 	rc, err := sock.SyscallConn()
 	if err != nil {
@@ -150,9 +153,7 @@ func adopt(a portcheck.Address, sock *os.File) (*os.File, error) {
 	}
 	var serr error
 	err = rc.Control(func(fd uintptr) {
-		if serr = syscall.SetNonblock(int(fd), false); serr == nil {
-			serr = syscall.Listen(int(fd), backlog)
-		}
+		serr = syscall.Listen(int(fd), backlog)
 	})
 	if err == nil {
 		err = serr

@@ -59,6 +59,10 @@ var contractEntries = []entry{
 	{goName: "OpenPath", value: contract.OpenPath, in: map[string]string{"page.py": "OPEN", "live.js": "OPEN"}},
 	{goName: "OpenTokenHeader", value: contract.OpenTokenHeader, in: map[string]string{"page.py": "TOKEN_HEADER", "live.js": "TOKEN_HEADER"}},
 	{goName: "OpenLinePrefix", value: contract.OpenLinePrefix, in: map[string]string{"page.py": "OPEN_LINE"}},
+	{goName: "RunserverLinePrefix", value: contract.RunserverLinePrefix, in: map[string]string{"live.py": "RUNSERVER_LINE"}},
+	{goName: "ServerDjango", value: contract.ServerDjango, in: map[string]string{"live.py": "SERVER_DJANGO"}},
+	{goName: "ServerDaphne", value: contract.ServerDaphne, in: map[string]string{"live.py": "SERVER_DAPHNE"}},
+	{goName: "ServerOther", value: contract.ServerOther, in: map[string]string{"live.py": "SERVER_OTHER"}},
 }
 
 // distinctive is the length from which a string value is looked for inside
@@ -98,6 +102,7 @@ func TestContract(t *testing.T) {
 	checkMessageKeys(t, "preload.py", parsed["preload.py"], contract.PreloadRequest{}, contract.PreloadFork{}, contract.PreloadReply{})
 	checkMessageKeys(t, "shim.py", parsed["shim.py"], contract.RequestError{}, contract.RequestFrame{}, contract.TemplateSpot{})
 	checkKeysUsed(t, "page.py", parsed["page.py"], contract.OpenRequest{}, contract.OpenReply{})
+	checkMessageKeys(t, "live.py", parsed["live.py"], contract.Runserver{})
 }
 
 // checkNoInlineCopy fails on an inline copy of e's value in file: a string

@@ -61,6 +61,29 @@ def _debug_before_serving(debugpy):
         return serve(*args, **kwargs)
 
     basehttp.run = run
+    _debug_daphne(debugpy)
+
+
+def _debug_daphne(debugpy):
+    """Daphne's runserver (Channels projects) never calls basehttp.run: its
+    command runs Daphne's Server. When manage.py loads that command, its
+    server starts debugging before its reactor runs."""
+    from django.core import management
+    load = management.load_command_class
+
+    def load_command_class(app_name, name):
+        command = load(app_name, name)
+        base = getattr(command, "server_cls", None)
+        if name == "runserver" and isinstance(base, type) and base.__module__.startswith("daphne."):
+            class Server(base):
+                def run(self):
+                    _listen_and_wait(debugpy)
+                    return super().run()
+
+            command.server_cls = Server
+        return command
+
+    management.load_command_class = load_command_class
 
 
 

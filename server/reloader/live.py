@@ -16,6 +16,11 @@ stream) is page.py's, beside this file.
   processes.
 * BROWSER_RELOAD_ENV=BROWSER_RELOAD_ON: HTML pages get the reload script
   (page.py).
+* RUNSERVER_LINE: as soon as manage.py loads its runserver command, this
+  process says on stderr which one it is, and whose server it runs: Django's
+  (what this file patches), Daphne's, or a server of its own, which none of
+  the above reaches. The backend then says which features are off, and why,
+  instead of claiming them.
 
 The server is patched at the class level (server_bind, serve_forever,
 set_app, ...), which every supported Django shares; basehttp.run's signature
@@ -25,18 +30,28 @@ keeps them equal.
 """
 import array
 import gc
+import json
 import os
 import select
 import selectors
 import socket
+import sys
 import threading
 import time
+import types
 
 LISTEN_FD_ENV = "DJANGO_RUNSERVER_LISTEN_FD"
 READY_FD_ENV = "DJANGO_RUNSERVER_READY_FD"
 BROWSER_RELOAD_ENV = "DJANGO_RUNSERVER_BROWSER_RELOAD"
 BROWSER_RELOAD_ON = "1"
 READY = b"ready\n"
+RUNSERVER_LINE = "django-runserver: runserver "
+SERVER_DJANGO = "django"
+SERVER_DAPHNE = "daphne"
+SERVER_OTHER = "other"
+# Where Daphne's runserver lives: Daphne's own, and Channels' before 4.0,
+# which ran Daphne's server too.
+_DAPHNE_MODULES = ("daphne.", "channels.")
 DRAIN_S = 5  # the longest a reload waits for requests already taken
 # How long a reload waits for the first request of a connection it accepted:
 # a client sends it right after connecting, though on a loaded machine not
@@ -54,6 +69,15 @@ def install(shim):
     listen_fd = _fd(LISTEN_FD_ENV)
     ready_fd = _fd(READY_FD_ENV)
     inject = os.environ.pop(BROWSER_RELOAD_ENV, "") == BROWSER_RELOAD_ON
+
+    def daphne(command):  # Daphne's runserver: asgi.py, beside this file
+        if listen_fd is not None or ready_fd is not None:
+            shared = types.SimpleNamespace(warm_up=warm_up, say_ready=say_ready, on_drain=on_drain,
+                                           end_streams=end_streams, DRAIN_S=DRAIN_S, FIRST_REQUEST_S=FIRST_REQUEST_S,
+                                           page=_page, inject=inject)
+            shim.load_beside("django_runserver_asgi", "asgi.py").patch(command, shared, listen_fd, ready_fd)
+
+    _report_runserver(daphne)
     if listen_fd is None and ready_fd is None and not inject:
         return
     from django.core.servers import basehttp
@@ -73,6 +97,45 @@ def install(shim):
         _page.patch_reloader(autoreload.get_reloader, shim.served_static)
 
 
+def _report_runserver(daphne):
+    """Say on stderr, when manage.py loads its runserver command, which one
+    it is, and hand Daphne's to daphne. Django looks the command up by name
+    in the installed apps, the first app's winning: Daphne's, staticfiles',
+    or a project's own."""
+    from django.core import management
+    load = management.load_command_class
+
+    def load_command_class(app_name, name):
+        command = load(app_name, name)
+        if name == "runserver":
+            cls = type(command)
+            server = server_of(cls)
+            if server == SERVER_DAPHNE:
+                daphne(command)
+            said = {"command": cls.__module__, "app": app_name, "server": server}
+            sys.stderr.write(RUNSERVER_LINE + json.dumps(said) + "\n")
+            sys.stderr.flush()
+        return command
+
+    management.load_command_class = load_command_class
+
+
+def server_of(cls):
+    """Whose server the runserver command class cls runs: Django's when the
+    command keeps runserver's run and inner_run (staticfiles' only changes
+    the handler), Daphne's when Daphne's command defines them, else one of
+    its own."""
+    from django.core.management.commands import runserver
+    if not issubclass(cls, runserver.Command):
+        return SERVER_OTHER
+    owners = {next(k for k in cls.__mro__ if name in vars(k)) for name in ("run", "inner_run")}
+    if owners == {runserver.Command}:
+        return SERVER_DJANGO
+    if all(k.__module__.startswith(_DAPHNE_MODULES) for k in owners - {runserver.Command}):
+        return SERVER_DAPHNE
+    return SERVER_OTHER
+
+
 def _fd(name):
     value = os.environ.pop(name, "")  # not for the project's own subprocesses
     if not value:
@@ -82,7 +145,7 @@ def _fd(name):
     return fd
 
 
-def _say_ready(fd, sock):
+def say_ready(fd, sock):
     """Writes READY on fd, with sock's descriptor when the process bound it."""
     if sock is None:
         os.write(fd, READY)
@@ -135,10 +198,10 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
 
     def serve(self, poll_interval=0.5):
         global _server
-        _warm_up()
+        warm_up()
         _server = self
         if ready_fd is not None:
-            _say_ready(ready_fd, None if listen_fd is not None else self.socket)
+            say_ready(ready_fd, None if listen_fd is not None else self.socket)
         else:
             return serve_forever(self, poll_interval)
         # socketserver's loop, woken by a pipe instead of polling, so that a
@@ -196,7 +259,7 @@ def _patch_server(cls, listen_fd, ready_fd, inject):
     cls.process_request = process
 
 
-def _warm_up():
+def warm_up():
     """Does before the server says it serves what its first request would
     otherwise pay for. runserver has built the middleware chain (the
     WSGIHandler's __init__) and imported the URLconf (its checks); the rest
@@ -372,9 +435,31 @@ def _set_busy(sock, busy):
         _conns_lock.notify_all()
 
 
+# The drain of a server other than runserver's (asgi.py's, for Daphne), once
+# it serves.
+_drainer = None
+
+
+def on_drain(drain):
+    """Make drain, called from the reloader's thread, the drain before a
+    reload exits."""
+    global _drainer
+    _drainer = drain
+
+
+def end_streams():
+    """End the open pages' event streams: their browsers reconnect to the
+    next process."""
+    if _page is not None:
+        _page.end_streams()
+
+
 def _drain():
     """Stop accepting and let the requests already taken finish: the next
     process answers what waits in the queue."""
+    if _drainer is not None:
+        _drainer()
+        return
     if _server is None:
         return
     _stopping.set()
@@ -382,7 +467,7 @@ def _drain():
     _stopped.wait(1)
     # Open pages' streams would hold the drain to its end: they end now, and
     # their browsers reconnect to the next process.
-    _page.end_streams()
+    end_streams()
     deadline = time.monotonic() + DRAIN_S
     first = time.monotonic() + FIRST_REQUEST_S
     with _conns_lock:

@@ -38,6 +38,12 @@ type liveServer struct {
 
 func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string) *liveServer {
 	t.Helper()
+	return startLiveEnv(t, dir, ln, nil, extra...)
+}
+
+// startLiveEnv is startLive with more of the server's environment.
+func startLiveEnv(t *testing.T, dir string, ln *listener.Listener, more []string, extra ...string) *liveServer {
+	t.Helper()
 	shim, err := WriteShim()
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +59,7 @@ func startLive(t *testing.T, dir string, ln *listener.Listener, extra ...string)
 	files, env := ln.Inherit(nil)
 	cmd.ExtraFiles = append(files, w)
 	cmd.Env = append(os.Environ(), "RUN_MAIN=true", env, contract.ReadyFDEnv+"=4", contract.BrowserReloadEnv+"="+contract.BrowserReloadOn, "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(cmd.Env, more...)
 	s := &liveServer{cmd: cmd, ready: make(chan bool, 1), exited: make(chan struct{}), out: &testenv.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
@@ -117,9 +124,15 @@ func liveListener(t *testing.T) (*listener.Listener, string) {
 // the server.
 func serveLivesite(t *testing.T, extra ...string) (dir string, ln *listener.Listener, base string, s *liveServer) {
 	t.Helper()
+	return serveLivesiteEnv(t, nil, extra...)
+}
+
+// serveLivesiteEnv is serveLivesite with more of the server's environment.
+func serveLivesiteEnv(t *testing.T, env []string, extra ...string) (dir string, ln *listener.Listener, base string, s *liveServer) {
+	t.Helper()
 	dir = testenv.Project(t, "livesite")
 	ln, base = liveListener(t)
-	s = startLive(t, dir, ln, extra...)
+	s = startLiveEnv(t, dir, ln, env, extra...)
 	s.waitReady(t)
 	return dir, ln, base, s
 }
@@ -166,7 +179,25 @@ func TestLiveFirstRequestFindsDjangoWarm(t *testing.T) {
 // fragment too) is left as Django made it.
 func TestLivePages(t *testing.T) {
 	_, _, base, s := serveLivesite(t)
+	checkPages(t, base, s, "GET /__django_runserver__")
+}
 
+// Under Daphne's runserver (livesite's LIVESITE_RUNSERVER=daphne), the
+// ASGI side of page.py follows the same rules: one tag in whole HTML pages,
+// none in fragments, gzip, streams or where the CSP forbids it, live.js
+// served, and the reserved paths kept out of the user's log.
+func TestLivePagesUnderDaphne(t *testing.T) {
+	_, _, base, s := serveLivesiteEnv(t, []string{"LIVESITE_RUNSERVER=daphne"})
+	checkPages(t, base, s, "HTTP GET /__django_runserver__")
+	if !strings.Contains(s.out.String(), "Starting ASGI/Daphne") {
+		t.Fatalf("Daphne did not serve:\n%s", s.out)
+	}
+}
+
+// checkPages checks the pages of livesite at base, served by s, whose log
+// must not hold reservedLog.
+func checkPages(t *testing.T, base string, s *liveServer, reservedLog string) {
+	t.Helper()
 	resp, body := fetch(t, "GET", base+"/", nil)
 	if n := len(tagRe.FindAll(body, -1)); n != 1 {
 		t.Fatalf("the page has %d script tags:\n%s", n, body)
@@ -235,7 +266,7 @@ func TestLivePages(t *testing.T) {
 	if !bytes.Equal(js, Script) {
 		t.Fatalf("live.js is not the script")
 	}
-	if strings.Contains(s.out.String(), "GET /__django_runserver__") {
+	if strings.Contains(s.out.String(), reservedLog) {
 		t.Fatalf("the reserved path appears in the user's log:\n%s", s.out)
 	}
 }
@@ -284,11 +315,48 @@ func expectLine(t *testing.T, lines chan string, want string) {
 // reloads at once. --nothreading: the stream doesn't take the one thread.
 func TestLiveEvents(t *testing.T) {
 	dir, _, base, s := serveLivesite(t, "--nothreading")
+	checkEvents(t, dir, base, s)
+}
+
+// Under Daphne the events are the same, and a reload ends the open
+// stream (its browser reconnects to the next process) before the process
+// exits.
+func TestLiveEventsUnderDaphne(t *testing.T) {
+	dir, _, base, s := serveLivesiteEnv(t, []string{"LIVESITE_RUNSERVER=daphne"})
+	lines := checkEvents(t, dir, base, s)
+	views := filepath.Join(dir, "livesite", "views.py")
+	testenv.Rewrite(t, views, `VERSION = "v1"`, `VERSION = "v2"`)
+	s.changed(t, views)
+	ended := make(chan struct{})
+	go func() {
+		for range lines {
+		}
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the page's stream stayed open through the reload:\n%s", s.out)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server did not exit for the reload:\n%s", s.out)
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != contract.ExitReload {
+		t.Fatalf("the server exited with %d, want %d (reload):\n%s", code, contract.ExitReload, s.out)
+	}
+}
+
+// checkEvents checks the event stream of livesite at base, served by s
+// from dir, and returns the lines of the page's stream, still open.
+func checkEvents(t *testing.T, dir, base string, s *liveServer) <-chan string {
+	t.Helper()
 	_, body := fetch(t, "GET", base+"/", nil)
 	page := string(tagRe.FindSubmatch(body)[1])
 
 	lines, stop := sse(t, base+"/__django_runserver__/events?page="+page)
-	defer stop()
+	t.Cleanup(stop)
 	expectLine(t, lines, contract.StreamOpen)
 	// The stream is open, and the one request thread is free.
 	if _, v := fetch(t, "GET", base+"/version", nil); string(v) != "v1" {
@@ -312,6 +380,7 @@ func TestLiveEvents(t *testing.T) {
 	other, stopOther := sse(t, base+"/__django_runserver__/events?page=another")
 	defer stopOther()
 	expectLine(t, other, "event: reload")
+	return lines
 }
 
 // A client requesting a page every 10 ms while the server reloads (Python

@@ -270,11 +270,18 @@ def _inject(application, environ, start_response):
     finally:
         if hasattr(result, "close"):
             result.close()
-    headers = held["headers"]
+    headers, body = _with_script(environ.get("PATH_INFO", ""), held["headers"], body)
+    start_response(held["status"], headers)
+    return [body]
+
+
+def _with_script(path, headers, body):
+    """The headers and body of a whole HTML page, with the script tag where
+    it goes (none in a fragment, nor where a Content-Security-Policy forbids
+    it, which is logged once per path)."""
     nonce, why = _csp(headers)
     at = _script_at(body)
     if why:
-        path = environ.get("PATH_INFO", "")
         if path not in _csp_logged:
             _csp_logged.add(path)
             print("django-runserver: %s won't refresh by itself: %s" % (path, why), file=sys.stderr, flush=True)
@@ -284,8 +291,146 @@ def _inject(application, environ, start_response):
         body = body[:at] + tag.encode() + body[at:]
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
-    start_response(held["status"], headers)
-    return [body]
+    return headers, body
+
+
+# ASGI (Daphne's runserver): the same rules, around the project's ASGI
+# application. HTTP only: WebSocket and lifespan scopes pass through.
+
+def wrap_asgi(application, inject):
+    """The server's ASGI application: application, with RESERVED answered
+    here (by the WSGI code above, in a thread of its own) and, when inject,
+    the script in its whole HTML pages."""
+    _mark_streaming()
+
+    async def live(scope, receive, send):
+        if scope["type"] != "http":
+            return await application(scope, receive, send)
+        path = scope.get("path", "")
+        if reserved(path):
+            return await _asgi_reserved(path, scope, receive, send)
+        if not inject or scope.get("method") == "HEAD":
+            return await application(scope, receive, send)
+        return await _asgi_inject(application, scope, receive, send)
+
+    return live
+
+
+# The attribute Django's ASGI handler sets on the send it is given, when
+# that is ours: whether the response streams (StreamingHttpResponse,
+# FileResponse). ASGI's messages can't tell: Django sends a buffered body
+# in chunks too.
+_STREAMING = "django_runserver_streaming"
+
+
+def _mark_streaming():
+    from django.core.handlers import asgi
+    handler = asgi.ASGIHandler
+    if getattr(handler.send_response, "django_runserver", False):
+        return
+    send_response = handler.send_response
+
+    async def marked(self, response, send):
+        if hasattr(send, _STREAMING):
+            setattr(send, _STREAMING, bool(response.streaming))
+        return await send_response(self, response, send)
+
+    marked.django_runserver = True
+    handler.send_response = marked
+
+
+async def _asgi_inject(application, scope, receive, send):
+    held = []  # the start message of a whole HTML page, then its body's chunks
+
+    async def hold(message):
+        kind = message["type"]
+        if kind == "http.response.start":
+            if _html(_str_headers(message.get("headers", []))) and not getattr(hold, _STREAMING):
+                held.append(message)
+                return
+        elif held and kind == "http.response.body":
+            held.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            start = held[0]
+            headers, body = _with_script(scope.get("path", ""), _str_headers(start.get("headers", [])), b"".join(held[1:]))
+            del held[:]
+            await send(dict(start, headers=_bytes_headers(headers)))
+            return await send({"type": "http.response.body", "body": body})
+        return await send(message)
+
+    setattr(hold, _STREAMING, False)
+    return await application(scope, receive, hold)
+
+
+def _str_headers(headers):
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+
+
+def _bytes_headers(headers):
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+async def _asgi_reserved(path, scope, receive, send):
+    """Answer a reserved path as the WSGI side does: the request as WSGI's
+    environ, the answer (an event stream too) from a thread of its own."""
+    import asyncio
+    import io
+    body = b""
+    if scope.get("method") == "POST":  # an open request: small, and bounded
+        more = True
+        while more and len(body) <= MAX_OPEN_BODY:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+    environ = {"REQUEST_METHOD": scope.get("method", "GET"), "PATH_INFO": path,
+               "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"), "wsgi.input": io.BytesIO(body)}
+    for key, value in _str_headers(scope.get("headers", [])):
+        name = key.upper().replace("-", "_")
+        environ[name if name in ("CONTENT_LENGTH", "CONTENT_TYPE") else "HTTP_" + name] = value
+    loop = asyncio.get_running_loop()
+    answers = asyncio.Queue()
+    gone = threading.Event()
+
+    def answer():
+        def put(item):
+            loop.call_soon_threadsafe(answers.put_nowait, item)
+
+        result = None
+        try:
+            result = _reserved(path, environ, lambda status, headers, exc_info=None: put((status, headers)))
+            for chunk in result:
+                if gone.is_set():
+                    break
+                put(chunk)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+            put(None)
+
+    threading.Thread(target=answer, name="django-runserver-live", daemon=True).start()
+
+    async def watch():  # the browser left: the stream ends at its next event or heartbeat
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        while True:
+            item = await answers.get()
+            if item is None:
+                return await send({"type": "http.response.body", "body": b""})
+            if isinstance(item, tuple):
+                status, headers = item
+                await send({"type": "http.response.start", "status": int(status.split()[0]),
+                            "headers": _bytes_headers(headers)})
+            elif not gone.is_set():
+                await send({"type": "http.response.body", "body": item, "more_body": True})
+    finally:
+        watcher.cancel()
 
 
 def _script_at(body):

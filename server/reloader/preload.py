@@ -70,6 +70,7 @@ def main():
     sys.argv = [manage]
     sys.path[0] = os.path.dirname(os.path.abspath(manage))
     settings, names = _preloadable(modules_file, workspace)
+    _server_only_in()
     origins = _Origins(workspace, (shim_path,))
     imported = _import_all(names, origins)
     unsafe, read = None, []
@@ -92,6 +93,55 @@ def main():
     if plan:
         plan.environ(environ)
     Preloader(ctl, shim, stamps, unsafe and unsafe[0], plan, reserved, title).serve()
+
+
+# Modules that make an event loop as they load, and install it for the
+# whole process: every child would share its epoll (the table above refuses
+# it). Daphne's server module makes an asyncio loop and installs Twisted's
+# reactor on it; importing Twisted's reactor module installs the default
+# one. Neither is imported here: their place holds a _ServerOnly, which
+# lets a bare "import daphne.server" load (daphne.apps, in the set-up) and
+# fails "from daphne.server import Server" (Daphne's runserver command),
+# which is left to the child, with the reactor module, whose import fails
+# here. Each child drops them (_server_only_out), and its runserver loads
+# them for itself, as a cold start does: Twisted and the rest of Daphne stay
+# preloaded.
+_SERVER_ONLY = "daphne.server"
+_REACTOR = "twisted.internet.reactor"
+
+
+class _ServerOnly(type(sys)):
+    """The place of a module that only a server may load."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ImportError("%s makes its event loop as it loads: only a server loads it" % self.__name__)
+
+
+class _NoReactor:
+    """A finder that refuses Twisted's reactor module."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == _REACTOR:
+            raise ImportError("%s installs its reactor as it loads: only a server loads it" % name)
+        return None
+
+
+def _server_only_in():
+    sys.modules[_SERVER_ONLY] = _ServerOnly(_SERVER_ONLY)
+    sys.meta_path.insert(0, _NoReactor)
+
+
+def _server_only_out():
+    if isinstance(sys.modules.get(_SERVER_ONLY), _ServerOnly):
+        del sys.modules[_SERVER_ONLY]
+    parent, _, child = _SERVER_ONLY.rpartition(".")
+    if isinstance(getattr(sys.modules.get(parent), child, None), _ServerOnly):
+        delattr(sys.modules[parent], child)
+    if _NoReactor in sys.meta_path:
+        sys.meta_path.remove(_NoReactor)
 
 
 def _load_shim(path):
@@ -967,6 +1017,7 @@ class Preloader:
                 sys.modules["random"].seed()  # also done at fork by random itself, since 3.7
             os.chdir(request["dir"])
             sys.argv = list(request["args"])
+            _server_only_out()
             self.shim.main()
             code = 0
         except SystemExit as e:

@@ -23,7 +23,7 @@ import (
 // shim under the debugger. What they share with the backend is declared in
 // server/contract.
 //
-//go:embed shim.py live.py page.py live.js preload.py debug.py
+//go:embed shim.py live.py asgi.py page.py live.js preload.py debug.py
 var files embed.FS
 
 // Script is the browser script, which the backend serves too while a
@@ -65,7 +65,7 @@ func writeScript(script string) (string, error) {
 	return filepath.Join(dir, script), nil
 }
 
-var names = []string{"shim.py", "live.py", "page.py", "live.js", "preload.py", "debug.py"}
+var names = []string{"shim.py", "live.py", "asgi.py", "page.py", "live.js", "preload.py", "debug.py"}
 
 func mustRead(name string) []byte {
 	b, err := files.ReadFile(name)

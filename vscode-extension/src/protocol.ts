@@ -241,6 +241,11 @@ export interface Status {
      */
     browserReloadNote?: string;
     /**
+     * Runserver is the runserver command the latest process runs, in fast
+     * mode, once the process has said (before it serves).
+     */
+    runserver?: Runserver;
+    /**
      * Start says how the latest server process started in fast mode: forked
      * from a preloader (warm) or in a fresh interpreter (cold).
      */
@@ -277,6 +282,64 @@ export interface DebugStatus {
     /** ReloadPending is true while a change waits for execution to continue. */
     reloadPending: boolean;
 }
+
+/**
+ * Runserver is the runserver command a server runs, and the features its
+ * server can't have.
+ */
+export interface Runserver {
+    /**
+     * Command is the command's module, e.g.
+     * "daphne.management.commands.runserver".
+     */
+    command: string;
+    /** Server is whose server the command runs. */
+    server: ServerKind;
+    /**
+     * Off lists the features this server can't have, each with why; empty
+     * when it has them all.
+     */
+    off?: FeatureOff[];
+}
+
+/** ServerKind says whose server a runserver command runs. */
+export const ServerKind = {
+    /**
+     * ServerDjango is runserver's own WSGI server (Django's command, or one
+     * that keeps its inner_run, as staticfiles' does).
+     */
+    Django: "django",
+    /**
+     * ServerDaphne is Daphne's runserver (Channels projects), which serves
+     * the ASGI application on Twisted.
+     */
+    Daphne: "daphne",
+    /**
+     * ServerOther is a runserver that runs a server of its own, which the
+     * backend can't serve through.
+     */
+    Other: "other",
+} as const;
+export type ServerKind = (typeof ServerKind)[keyof typeof ServerKind];
+
+/** FeatureOff is a feature of fast mode that the server can't have. */
+export interface FeatureOff {
+    feature: Feature;
+    /** Reason says why, and what it means for the user. */
+    reason: string;
+}
+
+/** Feature names a feature of fast mode. */
+export const Feature = {
+    /** FeatureBrowserReload: HTML pages get the script that reloads them. */
+    BrowserReload: "browserReload",
+    /**
+     * FeatureKeptSocket: the backend keeps the address across reloads, so
+     * no request fails during one.
+     */
+    KeptSocket: "keptSocket",
+} as const;
+export type Feature = (typeof Feature)[keyof typeof Feature];
 
 /** StartKind says how a server process started. */
 export const StartKind = {

@@ -140,6 +140,10 @@ function serverTooltip(view: ServerView): string {
     if (status.watch) facts.push(`Watch mode: ${status.watch}`);
     if (status.browserReload) facts.push("Browser reload: on, open pages reload themselves");
     if (status.browserReloadNote) facts.push(`$(warning) ${escapeMarkdown(status.browserReloadNote)}`);
+    // The backend's note already says why requests during a reload can fail.
+    for (const off of status.runserver?.off ?? []) {
+        if (off.feature === "browserReload") facts.push(`$(warning) Browser reload: off, because ${escapeMarkdown(off.reason)}`);
+    }
     if (status.debug) {
         const where = status.debug.port ? ` on ${status.debug.host ?? "127.0.0.1"}:${status.debug.port}` : "";
         facts.push(`Debugger${where}: ${debugWords(status)}`);

@@ -34,10 +34,19 @@ type server struct {
 // returns once it runs.
 func serve(t *testing.T, d testenv.Django, extra ...any) *server {
 	t.Helper()
+	return serveWith(t, d, nil, extra...)
+}
+
+// serveWith is serve with more of the server's environment.
+func serveWith(t *testing.T, d testenv.Django, more map[string]string, extra ...any) *server {
+	t.Helper()
 	dir := testenv.Project(t, "livesite")
 	port := testenv.FreePort(t)
 	env := map[string]any{"PYTHONDONTWRITEBYTECODE": "1"}
 	for k, v := range d.Env {
+		env[k] = v
+	}
+	for k, v := range more {
 		env[k] = v
 	}
 	settings := map[string]any{"python": d.Python, "address": fmt.Sprintf("127.0.0.1:%d", port), "env": env}
@@ -80,36 +89,45 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		if !s.st.BrowserReload || s.st.BrowserReloadNote != "" {
 			t.Errorf("running status: browserReload=%v note=%q, want on and no note", s.st.BrowserReload, s.st.BrowserReloadNote)
 		}
-		p := testenv.Poll(s.base+"/version", testenv.OnlyOK)
-		const reloads = 20
-		var posted <-chan string
-		for i := 1; i <= reloads; i++ {
-			old, new := fmt.Sprintf("v%d", i), fmt.Sprintf("v%d", i+1)
-			if i == 2 {
-				posted = s.postDuringReload(old, new)
-				continue
-			}
-			s.save(old, new)
-			testenv.WaitBody(t, s.base+"/version", new)
-		}
-		ok, failed, last := p.Stop()
-		t.Logf("Django %s: %d requests during %d reloads, %d failed", d.Version, ok+failed, reloads, failed)
-		if failed != 0 {
-			t.Errorf("%d of %d requests failed; the last: %v", failed, ok+failed, last)
-		}
-		if ok < reloads {
-			t.Errorf("only %d requests succeeded", ok)
-		}
-		if got := <-posted; got != "posted once" {
-			t.Errorf("the POST sent during a reload got %q", got)
-		}
-		if log, _ := os.ReadFile(filepath.Join(s.dir, "posts.log")); string(log) != "once\n" {
-			t.Errorf("the view received %q, want the POST once", log)
-		}
-		if s.st.Reloads != reloads {
-			t.Errorf("reloads = %d, want %d", s.st.Reloads, reloads)
-		}
+		reloadUnderRequests(t, s, d)
 	})
+}
+
+// reloadUnderRequests saves 20 Python edits while a page is requested
+// every 10 ms, and sends a POST while the server reloads (the old process
+// has exited, the new one does not serve yet): no request fails, and the
+// POST reaches the view exactly once.
+func reloadUnderRequests(t *testing.T, s *server, d testenv.Django) {
+	t.Helper()
+	p := testenv.Poll(s.base+"/version", testenv.OnlyOK)
+	const reloads = 20
+	var posted <-chan string
+	for i := 1; i <= reloads; i++ {
+		old, new := fmt.Sprintf("v%d", i), fmt.Sprintf("v%d", i+1)
+		if i == 2 {
+			posted = s.postDuringReload(old, new)
+			continue
+		}
+		s.save(old, new)
+		testenv.WaitBody(t, s.base+"/version", new)
+	}
+	ok, failed, last := p.Stop()
+	t.Logf("Django %s: %d requests during %d reloads, %d failed", d.Version, ok+failed, reloads, failed)
+	if failed != 0 {
+		t.Errorf("%d of %d requests failed; the last: %v", failed, ok+failed, last)
+	}
+	if ok < reloads {
+		t.Errorf("only %d requests succeeded", ok)
+	}
+	if got := <-posted; got != "posted once" {
+		t.Errorf("the POST sent during a reload got %q", got)
+	}
+	if log, _ := os.ReadFile(filepath.Join(s.dir, "posts.log")); string(log) != "once\n" {
+		t.Errorf("the view received %q, want the POST once", log)
+	}
+	if s.st.Reloads != reloads {
+		t.Errorf("reloads = %d, want %d", s.st.Reloads, reloads)
+	}
 }
 
 // A page requested every 10 ms through 20 rounds of a saved SyntaxError

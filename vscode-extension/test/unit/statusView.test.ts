@@ -145,6 +145,15 @@ describe("statusBarModel", () => {
         assert.ok(win.includes(`$(warning) ${note}`), win);
     });
 
+    it("tooltip: a runserver without the page script says browser reload is off, and why", () => {
+        const reason = "the runserver of the app \"ownserver\" runs a server of its own, which serves pages the backend can't add the reload script to";
+        const runserver = { command: "ownserver.management.commands.runserver", server: "other" as const,
+            off: [{ feature: "browserReload" as const, reason }] };
+        const t = statusBarModel(view(status("running", { mode: "fast", runserver }))).tooltip;
+        assert.ok(t.includes("$(warning) Browser reload: off, because the runserver of the app"), t);
+        assert.doesNotMatch(t, /Browser reload: on/);
+    });
+
     it("tooltip of an error about a setting names VS Code's setting and links to it", () => {
         const error: ServerError = { code: "python-not-found", message: "No Python at /nope.", setting: "python" };
         const t = statusBarModel(view(status("failed", { error }))).tooltip;

@@ -14,24 +14,27 @@ import (
 // DebugAttachWait is how long a server process under the debugger waits
 // for a debugger to attach and finish configuring before it serves anyway.
 // Waiting is what makes the first request after a start or a reload stop
-// at its breakpoint; an editor attaches well within it.
+// at its breakpoint; an editor attaches well within it. The process
+// listens meanwhile: requests wait in its queue, never refused.
 const DebugAttachWait = 15 * time.Second
+
+// DebugWaitForever, as Debug's wait, holds the first process until a
+// debugger attaches, as debugpy --wait-for-client does.
+const DebugWaitForever = reloader.DebugWaitForever
 
 // debugState is the debugger's part of the engine that outlives a process,
 // owned by the loop. Each process's relay and whether it is attached or
 // paused are its run's.
 type debugState struct {
-	on   bool // this server runs under the debugger, until it stops
-	wait bool // the next process waits for a debugger
+	on bool // this server runs under the debugger, until it stops
+	// wait is how long the next process waits for a debugger: 0 (it
+	// serves at once), DebugAttachWait or DebugWaitForever.
+	wait time.Duration
 }
 
 // debugArgs wraps a server's argv and environment in the debug bootstrap.
 func (e *Engine) debugArgs(args []string, env []string) ([]string, []string) {
-	wait := time.Duration(0)
-	if e.dbg.wait {
-		wait = DebugAttachWait
-	}
-	for k, v := range reloader.DebugEnv(wait) {
+	for k, v := range reloader.DebugEnv(e.dbg.wait) {
 		env = append(env, k+"="+v)
 	}
 	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env
@@ -71,6 +74,11 @@ func (e *Engine) debugListening(r *run, target string) {
 		return
 	}
 	r.relay = relay
+	if e.dbg.wait == DebugWaitForever {
+		// The process has loaded the project and listens; what is left is
+		// the developer's attach, which takes as long as it takes.
+		stopTimer(&r.startTimer)
+	}
 	pid := r.proc.PID()
 	host, port := relay.Addr()
 	e.n.DebugReady(protocol.DebugReadyParams{Folder: e.uri, PID: pid, Host: host, Port: port})
@@ -82,7 +90,7 @@ func (e *Engine) debugNotAttached(r *run) {
 	if r != e.run {
 		return
 	}
-	e.dbg.wait = false // nobody is debugging: reloads don't wait until someone attaches again
+	e.dbg.wait = 0 // nobody is debugging: reloads don't wait until someone attaches again
 	e.n.ShowMessage(Message{Type: protocol.MessageWarning,
 		Text: fmt.Sprintf("No debugger attached to the server (pid %d) within %s, so it serves without one. Attach to %s to debug it.", r.proc.PID(), DebugAttachWait, e.debugAddr())})
 }
@@ -93,7 +101,7 @@ func (e *Engine) debugAttached(r *run, attached bool) {
 	}
 	r.attached = attached
 	if attached {
-		e.dbg.wait = true // the editor attaches after each reload: wait for it
+		e.dbg.wait = DebugAttachWait // the editor attaches after each reload: wait for it
 	}
 	e.notify()
 }

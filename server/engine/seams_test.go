@@ -186,7 +186,7 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 	r := newRig(t, nil, nil, "views.py")
 	views := filepath.Join(r.folder, "views.py")
 	from := r.rec.mark()
-	if st := r.e.Debug(""); st.State != protocol.StateStarting {
+	if st := r.e.Debug("", DebugAttachWait); st.State != protocol.StateStarting {
 		t.Fatalf("debug = %s %+v", st.State, st.Error)
 	}
 	p1 := r.launch.proc(t, 1)

@@ -23,10 +23,18 @@ func DebugArgs(bootstrap string, args []string) []string {
 	return append([]string{"-Xfrozen_modules=off", bootstrap}, args...)
 }
 
+// DebugWaitForever, as DebugEnv's wait, has the bootstrap wait until a
+// debugger attaches.
+const DebugWaitForever time.Duration = -1
+
 // DebugEnv is the environment the bootstrap reads: how long it waits for a
-// debugger to attach before it serves anyway.
+// debugger to attach before it serves anyway (0: not at all).
 func DebugEnv(wait time.Duration) map[string]string {
-	return map[string]string{contract.DebugWaitEnv: strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)}
+	seconds := strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)
+	if wait == DebugWaitForever {
+		seconds = "inf"
+	}
+	return map[string]string{contract.DebugWaitEnv: seconds}
 }
 
 // DebugListening parses the bootstrap's line that says where debugpy's

@@ -2,14 +2,17 @@
 
 The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py runserver ADDRESS [args...]
 
-* Once Django has loaded and checked the project, right before it serves,
-  it starts debugpy listening on a free loopback port (debugpy's adapter
-  picks it), and says where on stderr, in the line the backend reads:
-  "django-runserver: debugpy adapter listening on HOST:PORT".
+* Once Django has loaded and checked the project and its server listens,
+  right before it serves, it starts debugpy listening on a free loopback
+  port (debugpy's adapter picks it), and says where on stderr, in the line
+  the backend reads: "django-runserver: debugpy adapter listening on
+  HOST:PORT".
 * It then waits for a debugger to attach and send configurationDone, so the
-  first request after a start or a reload stops at its breakpoint. After
+  first request after a start or a reload stops at its breakpoint; requests
+  wait in the socket's queue meanwhile, never refused. After
   DEBUG_WAIT_ENV's seconds without one it says so, in a line the
-  backend reads too, and serves anyway.
+  backend reads too, and serves anyway ("inf": it waits as long as it
+  takes; 0: it serves at once).
 * A reload lets the requests in flight answer first: live.py's drain,
   where the backend keeps the socket. The request a developer just let go
   from a breakpoint gets its reply.
@@ -44,24 +47,28 @@ def main():
 
 
 def _debug_before_serving(debugpy):
-    """Start debugging once Django has loaded and checked the project, right
-    before it serves. Tracing what runs until then (the imports, the system
-    checks) would cost seconds on every reload; what a developer debugs runs
-    in the request threads, which start after it, all traced. runserver
-    imports run() by name, so it is replaced before runserver is imported."""
+    """Start debugging once Django has loaded and checked the project and
+    its server listens, right before it serves. Tracing what runs until
+    then (the imports, the system checks) would cost seconds on every
+    reload; what a developer debugs runs in the request threads, which
+    start after it, all traced. The wait for a debugger comes after the
+    listen, never before: a request sent meanwhile waits in the socket's
+    queue and is served once the debugger has set its breakpoints, so it
+    stops at them, instead of being refused. socketserver's __init__ binds,
+    then activates (listens); the class is patched, as live.py patches it,
+    before runserver makes its server."""
     try:
         from django.core.servers import basehttp
     except ImportError:
         _listen_and_wait(debugpy)  # manage.py will say what is wrong
         return
-    serve = basehttp.run
+    activate = basehttp.WSGIServer.server_activate
 
-    def run(*args, **kwargs):
+    def server_activate(self):
+        activate(self)
         _listen_and_wait(debugpy)
-        return serve(*args, **kwargs)
 
-    basehttp.run = run
-
+    basehttp.WSGIServer.server_activate = server_activate
 
 
 def _listen_and_wait(debugpy):
@@ -80,6 +87,9 @@ def _listen_and_wait(debugpy):
     print(f"{DEBUG_LISTENING}{host}:{port}", file=sys.stderr, flush=True)
     wait = float(os.environ.pop(DEBUG_WAIT_ENV, "0") or 0)
     if wait <= 0:
+        return
+    if wait == float("inf"):  # as debugpy --wait-for-client
+        debugpy.wait_for_client()
         return
     expired = threading.Event()
 

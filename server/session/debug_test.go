@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -91,22 +92,6 @@ func body(t *testing.T, ch <-chan string) string {
 	}
 }
 
-// lineOf is the 1-based line of path that contains text.
-func lineOf(t *testing.T, path, text string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, text) {
-			return i + 1
-		}
-	}
-	t.Fatalf("%s has no line with %q", path, text)
-	return 0
-}
-
 func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int) fakedap.Frame {
 	t.Helper()
 	f, err := d.AwaitStop(from)
@@ -166,8 +151,8 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	views := filepath.Join(dir, "polls", "views.py")
 	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	viewLine := lineOf(t, views, "return HttpResponse(")
-	templateLine := lineOf(t, template, "{{ title }}")
+	viewLine := testenv.LineOf(t, views, "return HttpResponse(")
+	templateLine := testenv.LineOf(t, template, "{{ title }}")
 	bps := fakedap.Breakpoints{views: {viewLine}, template: {templateLine}}
 
 	// Start under the debugger: debugReady, attach, then the server serves.
@@ -381,4 +366,82 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// Under the debugger no request is refused: one sent as soon as the editor
+// hears where to attach, before it has, waits in the socket's queue and
+// stops at its breakpoint once the debugger set it; so does one sent right
+// after configurationDone. At a start, and after a reload.
+func TestDebugNeverRefusesARequest(t *testing.T) {
+	testenv.RunDjangos(t, debugNeverRefusesARequest)
+}
+
+func debugNeverRefusesARequest(t *testing.T, django testenv.Django) {
+	debugPython(t, django.Python)
+	dir := testenv.Project(t, "mysite")
+	port := testenv.FreePort(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, port), dir)
+	views := filepath.Join(dir, "polls", "views.py")
+	url := fmt.Sprintf("http://127.0.0.1:%d/hello/", port)
+	line := testenv.LineOf(t, views, "return HttpResponse(")
+
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	r := awaitDebugReady(c, from, 0)
+	want := "hello from the view"
+	for _, what := range []string{"at the start", "after a reload"} {
+		early := sendNow(t, port, "/hello/") // connected before the attach, or refused
+		d, err := fakedap.Dial(net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(d.Close)
+		mark := d.Mark()
+		if err := d.Attach(fakedap.Breakpoints{views: {line}}); err != nil {
+			t.Fatal(err)
+		}
+		f := expectStop(t, d, mark, views, line)
+		if err := d.Continue(f.ThreadID); err != nil {
+			t.Fatal(err)
+		}
+		if b := body(t, early); !strings.HasSuffix(b, want) {
+			t.Fatalf("%s: the request sent before the attach got %q, want %q", what, b, want)
+		}
+		if b := hit(t, d, url, views, line); b != want {
+			t.Fatalf("%s: the request sent after configurationDone got %q", what, b)
+		}
+		if want == "hello from the view" {
+			from = c.Mark()
+			want = "hello after a reload"
+			testenv.Rewrite(t, views, "hello from the view", want)
+			c.Save(views)
+			r = awaitDebugReady(c, from, r.PID)
+		}
+	}
+}
+
+// sendNow connects to the server at once, failing the test if it refuses,
+// sends a GET of path, and delivers the raw reply, or the error's text.
+func sendNow(t *testing.T, port int, path string) <-chan string {
+	t.Helper()
+	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("the server refused a request: %v", err)
+	}
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan string, 1)
+	go func() {
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(2 * fakedap.Timeout))
+		b, err := io.ReadAll(conn)
+		if err != nil {
+			b = append(b, "error: "+err.Error()...)
+		}
+		ch <- string(b)
+	}()
+	return ch
 }

@@ -84,6 +84,7 @@ def _listen_and_wait(debugpy):
         if t.name.startswith("django-runserver-"):
             t.is_pydev_daemon_thread = True
     host, port = _listen(debugpy)
+    _hide_our_files()
     print(f"{DEBUG_LISTENING}{host}:{port}", file=sys.stderr, flush=True)
     wait = float(os.environ.pop(DEBUG_WAIT_ENV, "0") or 0)
     if wait <= 0:
@@ -104,6 +105,22 @@ def _listen_and_wait(debugpy):
     timer.cancel()
     if expired.is_set():
         print(f"{DEBUG_NOT_ATTACHED}{wait:g} s", file=sys.stderr, flush=True)
+
+
+def _hide_our_files():
+    """Keep the backend's files (this one, the shim, live.py, page.py, the
+    preloader: all in this folder) out of the developer's call stacks and
+    steps: pydevd's "don't trace" patterns make them its own internal files,
+    never traced nor shown, whatever the debugger's justMyCode or rules
+    (which it sets on attach, over PYDEVD_FILTERS). The code they call, the
+    project's, is traced as before. pydevd is loaded by debugpy.listen."""
+    pydevd = sys.modules.get("pydevd")
+    api = sys.modules.get("_pydevd_bundle.pydevd_api")
+    py_db = pydevd and pydevd.get_global_debugger()
+    if api is None or py_db is None:
+        return  # another debugpy's insides: our frames show, nothing breaks
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    api.PyDevdAPI().set_dont_trace_start_end_patterns(py_db, (here,), ())
 
 
 def _listen(debugpy):

@@ -419,6 +419,7 @@ func (e *Engine) finishStop() {
 	}
 	e.stopWaiters = nil
 	e.dbg.on = e.dbg.on && e.startPending != nil // a plain stop ends debugging
+	e.closeRelayUnlessDebugging()
 	if p := e.startPending; p != nil {
 		e.startPending = nil
 		e.addrOverride = *p

@@ -223,19 +223,27 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 	if !p2.wasStopped() || p3.loaded[views] != "v2\n" {
 		t.Errorf("restart: old stopped %v, new process loaded %q; want it at once, with the held change", p2.wasStopped(), p3.loaded[views])
 	}
-	r.relays.await(t, "the stopped process's relay closed", func() bool { return relay2.closed })
-	p3.becomeReady()
+	r.relays.await(t, "the stopped process's debug sessions ended", func() bool { return relay2.ended })
+	relay3 := r.debugged(t, p3, 3)
 	running := r.rec.awaitStatus(t, from, "the restarted process running", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID == p3.pid
 	})
+	// One address for the server's life, said once; the bootstrap's own
+	// line is the engine's to read, not shown.
+	if relay2.relay != relay.relay || relay3.relay != relay.relay || running.Debug == nil || running.Debug.Port != relay.relay.port {
+		t.Errorf("the debugger's address changed across reloads: status %+v", running.Debug)
+	}
+	if texts := r.rec.texts(); strings.Count(texts, "debugger: attach to 127.0.0.1:40000") != 1 || strings.Contains(texts, "debugpy adapter listening") {
+		t.Errorf("want one line that says where to attach, and no bootstrap line: %s", texts)
+	}
 	if running.Debug == nil || running.Debug.Paused || running.Debug.ReloadPending {
 		t.Errorf("after the restart: debug %+v; want neither paused nor a pending reload", running.Debug)
 	}
 }
 
-// debugged makes p's debugpy adapter listen, waits for the nth relay, and
-// makes p serve.
-func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeRelay {
+// debugged makes p's debugpy adapter listen, waits for the relay's nth
+// target, and makes p serve.
+func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeTarget {
 	t.Helper()
 	p.stderr("django-runserver: debugpy adapter listening on 127.0.0.1:5678")
 	relay := r.relays.nth(t, n)

@@ -18,7 +18,6 @@ import (
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/portcheck"
 	"github.com/django-runserver/django-runserver/server/reloader"
 )
 
@@ -189,8 +188,11 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 		from = c.Mark()
 		testenv.Rewrite(t, views, text, next)
 		c.Save(views)
-		old, oldSession := r.PID, d
+		old, oldSession, oldPort := r.PID, d, r.Port
 		r, d = reattach(t, c, from, old, bps)
+		if r.Port != oldPort {
+			t.Fatalf("edit %d: the debugger's address moved from port %d to %d", i, oldPort, r.Port)
+		}
 		select {
 		case <-oldSession.Done():
 		case <-time.After(fakedap.Timeout):
@@ -262,7 +264,7 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 
 	// Stop: the debug session ends, and no process is left, debugpy's
 	// adapter included.
-	adapter := debugpyAdapter(t, c, from)
+	adapter := debugpyAdapter(t, dir)
 	from = c.Mark()
 	c.Stop("")
 	select {
@@ -274,25 +276,6 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	testenv.Eventually(t, 10*time.Second, "the server and debugpy's adapter to exit", func() bool {
 		return testenv.ProcessGone(r.PID) && testenv.ProcessGone(adapter)
 	})
-}
-
-// debugpyAdapter is the pid of the debugpy adapter that the process
-// started since from listens with, found by its port in the bootstrap's
-// line.
-func debugpyAdapter(t *testing.T, c *fakeeditor.Env, from int) int {
-	t.Helper()
-	for _, l := range c.LogLines(from) {
-		if _, rest, ok := strings.Cut(l.Text, "debugpy adapter listening on "); ok {
-			_, p, _ := net.SplitHostPort(rest)
-			port, _ := strconv.Atoi(p)
-			if h := portcheck.Holder(port); h != nil {
-				return h.PID
-			}
-			t.Fatalf("nobody listens on debugpy's port %d", port)
-		}
-	}
-	t.Fatal("no line says where debugpy's adapter listens")
-	return 0
 }
 
 // An interpreter without debugpy fails the start, with the command that
@@ -348,7 +331,7 @@ func TestDebugBackendKilledLeavesNothing(t *testing.T) {
 	ready := awaitDebugReady(c, from, 0)
 	d := attach(t, ready, nil)
 	c.AwaitState(from, "", protocol.StateRunning)
-	adapter := debugpyAdapter(t, c, from)
+	adapter := debugpyAdapter(t, dir)
 	c.Kill()
 	if !eventually(2*time.Second, func() bool { return testenv.ProcessGone(ready.PID) && testenv.ProcessGone(adapter) }) {
 		t.Fatalf("2 s after kill -9 of the backend: server %d gone %v, debugpy's adapter %d gone %v",

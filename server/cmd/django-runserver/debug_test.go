@@ -17,7 +17,7 @@ import (
 )
 
 // attachLine is the terminal's line that says where a debugger attaches.
-var attachLine = regexp.MustCompile(`debugger of pid \d+ listening on (127\.0\.0\.1:\d+) \(Debug Adapter Protocol`)
+var attachLine = regexp.MustCompile(`debugger: attach to (127\.0\.0\.1:\d+) \(Debug Adapter Protocol, as to debugpy\); the address stays the same after every reload`)
 
 // startDebugTerminal runs the terminal with flag (-debug or -debug-wait),
 // and returns the address its line says a debugger attaches to.
@@ -50,6 +50,22 @@ func TestTerminalDebugSaysWhereToAttach(t *testing.T) {
 	line := testenv.LineOf(t, views, "return HttpResponse(")
 	d := dialDebugger(t, addr, fakedap.Breakpoints{views: {line}})
 	stopAndContinue(t, d, url, views, line)
+
+	// A reload: the session of the process that went ends; a debugger
+	// attaches again where it did, and stops in the new code.
+	testenv.Rewrite(t, views, "hello from the view", "hello after a reload")
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatalf("the debug session outlived its process\n%s", out.String())
+	}
+	d = dialDebugger(t, addr, fakedap.Breakpoints{views: {line}})
+	testenv.Eventually(t, fakedap.Timeout, "the reload's status line", func() bool { return strings.Contains(out.String(), "reloaded in") })
+	stopAndContinue(t, d, url, views, line)
+	// One line says where to attach; nothing else names an address.
+	if text := out.String(); len(attachLine.FindAllString(text, -1)) != 1 || strings.Contains(text, "listening on") {
+		t.Errorf("want one line that says where to attach, and no other address:\n%s", text)
+	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -257,3 +257,28 @@ func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeTarget {
 func hasEnv(env []string, name string) bool {
 	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, name+"=") })
 }
+
+// When no debugger came, one message says so and where to attach; the
+// bootstrap's own line is read, not shown, and the next process does not
+// wait.
+func TestNoDebuggerCameIsOneMessage(t *testing.T) {
+	r := newRig(t, nil, nil, "views.py")
+	from := r.rec.mark()
+	r.e.Debug("", DebugAttachWait)
+	p1 := r.launch.proc(t, 1)
+	r.debugged(t, p1, 1)
+	r.rec.awaitState(t, from, protocol.StateRunning)
+	p1.stderr("django-runserver: no debugger attached within 15 s")
+	r.rec.await(t, "the warning", func(rec *recorder) bool {
+		return slices.ContainsFunc(rec.messages, func(m Message) bool { return strings.Contains(m.Text, "No debugger attached") })
+	})
+	texts := r.rec.texts()
+	if strings.Count(texts, "No debugger attached") != 1 || !strings.Contains(texts, "Attach to 127.0.0.1:40000") || strings.Contains(texts, "django-runserver: no debugger") {
+		t.Errorf("want one message that no debugger came, with the address: %s", texts)
+	}
+	r.save(t, filepath.Join(r.folder, "views.py"), "v1\n")
+	p2 := r.launch.proc(t, 2)
+	if !slices.Contains(p2.spec.Env, contract.DebugWaitEnv+"=0") {
+		t.Errorf("after no debugger came, the next process waits: %q", p2.spec.Env)
+	}
+}

@@ -43,6 +43,15 @@ func (e *Engine) debugArgs(args []string, env []string) ([]string, []string) {
 	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env
 }
 
+// debugOptions are the interpreter options of a server's processes, and
+// of the preloaders they fork from.
+func (e *Engine) debugOptions() []string {
+	if !e.dbg.on {
+		return nil
+	}
+	return reloader.DebugOptions
+}
+
 // debugModeError refuses the debugger in a reload mode other than fast:
 // only there is each process the server itself, for debugpy to run in.
 func (e *Engine) debugModeError() *protocol.Error {

@@ -30,20 +30,84 @@ import threading
 # The exit status that says this interpreter cannot import debugpy.
 EXIT_NO_DEBUGPY = 4
 DEBUG_WAIT_ENV = "DJANGO_RUNSERVER_DEBUG_WAIT"
+# Set in a process that inherits the kept socket (live.py's LISTEN_FD_ENV).
+LISTEN_FD_ENV = "DJANGO_RUNSERVER_LISTEN_FD"
 # The lines the backend reads on stderr.
 DEBUG_LISTENING = "django-runserver: debugpy adapter listening on "
 DEBUG_NOT_ATTACHED = "django-runserver: no debugger attached within "
 
 
 def main():
+    debugpy = _import_debugpy()
+    sys.argv = sys.argv[1:]  # shim.py MODE manage.py ...: what the shim expects
+    _debug(debugpy)
+    runpy.run_path(sys.argv[0], run_name="__main__")
+
+
+def main_in_fork(shim, argv):
+    """A preloader's child under the debugger (a warm reload): the
+    preloader imported debugpy and never started it; this process starts
+    its own debug server, then runs the preloaded shim with argv."""
+    debugpy = _import_debugpy()
+    sys.argv = argv
+    _debug(debugpy)
+    shim.main()
+
+
+def _import_debugpy():
     try:
         import debugpy
     except ImportError as exc:
         print(f"django-runserver: {sys.executable} cannot import debugpy ({exc})", file=sys.stderr, flush=True)
         sys.exit(EXIT_NO_DEBUGPY)
-    _debug_before_serving(debugpy)
-    sys.argv = sys.argv[1:]  # shim.py MODE manage.py ...: what the shim expects
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    return debugpy
+
+
+def _debug(debugpy):
+    """Start debugging as early as requests allow. A process that inherits
+    the kept socket (every reload) starts now, before the project's code
+    runs, and waits for the debugger here: requests wait in the socket's
+    queue, and breakpoints in module-level code (a views.py, a URLconf)
+    are hit. The first process binds the address itself: it starts once
+    its server listens, so that no request is refused meanwhile."""
+    _untrace_our_threads()
+    if os.environ.get(LISTEN_FD_ENV):
+        _listen_and_wait(debugpy)
+    else:
+        _debug_before_serving(debugpy)
+
+
+def _untrace_our_threads():
+    """The main thread runs our reloader, and the shim's threads feed it:
+    left untraced, a change is judged and the process exits as fast as
+    without the debugger; traced, resolving every watched module's path
+    costs half a second. (pydevd's own marks for threads it must not
+    trace, and for its own threads.) The main thread is left to the
+    debugger until the reloader's loop starts: before it, it runs
+    manage.py's set-up and imports the URLconf (Django's reloader does, to
+    watch its modules), module-level code a breakpoint may be in. The
+    shim's threads are marked as they start."""
+    try:
+        from django.utils import autoreload
+        run_loop = autoreload.BaseReloader.run_loop
+    except (ImportError, AttributeError):
+        threading.main_thread().pydev_do_not_trace = True
+    else:
+        def run_loop_untraced(self):
+            threading.current_thread().pydev_do_not_trace = True
+            sys.settrace(None)
+            return run_loop(self)
+
+        autoreload.BaseReloader.run_loop = run_loop_untraced
+    start = threading.Thread.start
+
+    def start_ours_untraced(self):
+        if self.name.startswith("django-runserver-"):
+            self.pydev_do_not_trace = True
+            self.is_pydev_daemon_thread = True
+        return start(self)
+
+    threading.Thread.start = start_ours_untraced
 
 
 def _debug_before_serving(debugpy):
@@ -72,17 +136,6 @@ def _debug_before_serving(debugpy):
 
 
 def _listen_and_wait(debugpy):
-    # The main thread runs the reloader, and the shim's threads feed it:
-    # none runs the project's code. Left untraced, a change is judged and
-    # the process exits as fast as without the debugger; traced, resolving
-    # every watched module's path costs half a second. (pydevd's own marks
-    # for threads it must not trace, and for its own threads.)
-    # The shim's own threads are plumbing: hidden from the debugger too.
-    for t in threading.enumerate():
-        if t is threading.main_thread() or t.name.startswith("django-runserver-"):
-            t.pydev_do_not_trace = True
-        if t.name.startswith("django-runserver-"):
-            t.is_pydev_daemon_thread = True
     host, port = _listen(debugpy)
     _hide_our_files()
     print(f"{DEBUG_LISTENING}{host}:{port}", file=sys.stderr, flush=True)

@@ -1,12 +1,15 @@
 """django-runserver's debug bootstrap: debugpy in the server process.
 
 The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py runserver ADDRESS [args...]
+or, for a warm reload, a preloader's child calls main_in_fork.
 
-* Once Django has loaded and checked the project and its server listens,
-  right before it serves, it starts debugpy listening on a free loopback
-  port (debugpy's adapter picks it), and says where on stderr, in the line
-  the backend reads: "django-runserver: debugpy adapter listening on
-  HOST:PORT".
+* It starts debugpy listening on a free loopback port (debugpy's adapter
+  picks it), and says where on stderr, in the line the backend reads:
+  "django-runserver: debugpy adapter listening on HOST:PORT". A process
+  that inherits the backend's socket (a reload) does so before the
+  project's code runs; the first process, which binds the address, once
+  Django has loaded and checked the project and its server listens, right
+  before it serves.
 * It then waits for a debugger to attach and send configurationDone, so the
   first request after a start or a reload stops at its breakpoint; requests
   wait in the socket's queue meanwhile, never refused. After
@@ -111,12 +114,9 @@ def _untrace_our_threads():
 
 
 def _debug_before_serving(debugpy):
-    """Start debugging once Django has loaded and checked the project and
-    its server listens, right before it serves. Tracing what runs until
-    then (the imports, the system checks) would cost seconds on every
-    reload; what a developer debugs runs in the request threads, which
-    start after it, all traced. The wait for a debugger comes after the
-    listen, never before: a request sent meanwhile waits in the socket's
+    """Start debugging, in the first process, once Django has loaded and
+    checked the project and its server listens, right before it serves.
+    The wait for a debugger comes after the listen, never before: a request sent meanwhile waits in the socket's
     queue and is served once the debugger has set its breakpoints, so it
     stops at them, instead of being refused. socketserver's __init__ binds,
     then activates (listens); the class is patched, as live.py patches it,

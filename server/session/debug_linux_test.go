@@ -116,3 +116,52 @@ func debugWarmReloadHitsModuleLevelBreakpoints(t *testing.T, django testenv.Djan
 		return len(debugpyAdapters(dir)) <= 1
 	})
 }
+
+// Backend kill -9 while a debugger is attached to a warm, forked process:
+// within 2 s that process, the preloaders and every debugpy adapter of
+// the project are gone.
+func TestDebugBackendKilledAfterWarmReloadLeavesNothing(t *testing.T) {
+	py := debugPython(t, testenv.Python(t))
+	dir := testenv.Project(t, "mysite")
+	views := filepath.Join(dir, "polls", "views.py")
+	c := fakeeditor.NewBinary(t, testenv.Binary(t))
+	c.Initialize(settings(t, testenv.FreePort(t), "python", py), dir)
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	first, _ := reattach(t, c, from, 0, nil)
+	awaitSetUp(c, from)
+	preloaders := procfs.Tree(c.PID())
+	from = c.Mark()
+	testenv.Rewrite(t, views, "hello from the view", "hello before the kill")
+	c.Save(views)
+	ready, d := reattach(t, c, from, first.PID, nil)
+	warm := c.AwaitStatusWithin(fakedap.Timeout, from, "", "running", func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == ready.PID
+	})
+	if warm.Start != protocol.StartWarm {
+		t.Fatalf("the reload started %s (%s), want warm", warm.Start, warm.ColdReason)
+	}
+	adapters := debugpyAdapters(dir)
+	if len(adapters) == 0 {
+		t.Fatal("no debugpy adapter runs for the forked process")
+	}
+	c.Kill()
+	gone := func() bool {
+		for _, pid := range append(append([]int{ready.PID}, adapters...), preloaders...) {
+			if !testenv.ProcessGone(pid) {
+				return false
+			}
+		}
+		return len(debugpyAdapters(dir)) == 0
+	}
+	if !eventually(2*time.Second, gone) {
+		t.Fatalf("2 s after kill -9 of the backend, left: server %d gone %v; adapters %v, now %v; preloaders and children %v",
+			ready.PID, testenv.ProcessGone(ready.PID), adapters, debugpyAdapters(dir), preloaders)
+	}
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("the debug session outlived the backend")
+	}
+}

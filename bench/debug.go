@@ -16,14 +16,14 @@ import (
 )
 
 // debugServers are the servers of the debug section, by key: with the
-// debugger, and without it both cold (as every debugged process starts)
-// and warm (the default).
+// debugger and without it, each cold and warm (the default).
 var debugServers = []struct {
 	key, preload string
 	debug        bool
 }{
 	{"debug/cold", "off", false},
 	{"debug/warm", "auto", false},
+	{"debug/attached-cold", "off", true},
 	{"debug/attached", "auto", true},
 }
 
@@ -31,8 +31,8 @@ var debugServers = []struct {
 // against the same without it, in the same rounds: a backend on a copy of
 // testdata/mysite each, one started with debug: true and attached to after
 // each reload as an editor does (initialize, attach, configurationDone).
-// A debugged process always starts cold, in a fresh interpreter under
-// debugpy: what the debugger costs is its difference from the cold start.
+// What the debugger costs is the difference from the same start, warm or
+// cold, without it.
 func runDebug(cfg *config, env *env, r *report) {
 	progress("debug: starting ours with and without the debugger on copies of testdata/mysite")
 	var trials []*trial
@@ -62,7 +62,7 @@ func runDebug(cfg *config, env *env, r *report) {
 			return
 		}
 		_, err = b.waitState(protocol.StateRunning, 60*time.Second)
-		if err == nil && d.preload != "off" && !debug {
+		if err == nil && d.preload != "off" {
 			err = b.awaitPreload(0, true, 60*time.Second) // measured warm, as section 8
 		}
 		if err != nil {

@@ -374,16 +374,18 @@ func (r *report) markdown() string {
 		{"heavier project: rebuild after a settings.py edit", "preload/heavy/rebuild"},
 	}, nil, false, nil)
 	b.WriteString("## 9. Under the debugger\n\n")
-	b.WriteString("The Python edit of section 1 (didSave), on three more copies of mysite measured in the same rounds:\n" +
-		"one server started with `debug: true` and attached to after every reload as an editor does (DAP\n" +
-		"initialize, attach, configurationDone, through the backend's relay), and two without, one cold\n" +
-		"(`preload: off`) and one warm (the default). A debugged process always starts cold, in a fresh\n" +
-		"interpreter under debugpy, so the difference from the cold row is what debugpy costs a reload:\n" +
-		"starting its adapter once Django is ready to serve, and the editor's attach.\n\n")
+	b.WriteString("The Python edit of section 1 (didSave), on four more copies of mysite measured in the same rounds:\n" +
+		"two servers started with `debug: true` and attached to after every reload as an editor does (DAP\n" +
+		"initialize, attach, configurationDone, through the backend's relay), one cold (`preload: off`) and\n" +
+		"one warm (the default: forked from the preloader, which imported debugpy and never started it),\n" +
+		"and the same two without the debugger. The difference from the row without is what debugpy costs a\n" +
+		"reload: its adapter (a new Python process), tracing the server thread's checks and URLconf\n" +
+		"import, and the editor's attach.\n\n")
 	r.table(&b, []row{
 		{"ours, `fast`, without the debugger, cold (`preload: off`)", "debug/cold"},
 		{"ours, `fast`, without the debugger, warm (`preload: auto`)", "debug/warm"},
-		{"ours, `fast`, debugger attached (always cold)", "debug/attached"},
+		{"ours, `fast`, debugger attached, cold (`preload: off`)", "debug/attached-cold"},
+		{"ours, `fast`, debugger attached, warm (`preload: auto`)", "debug/attached"},
 	}, []anchor{{"cold without", "debug/cold"}}, false, nil)
 
 	r.realMarkdown(&b)

@@ -1,12 +1,14 @@
-// Package debugger owns the backend's side of debugging a server process:
-// a relay between an editor's debugger and the debugpy adapter the process
-// started, which watches the Debug Adapter Protocol as it passes.
+// Package debugger owns the backend's side of debugging a server: a relay
+// between an editor's debugger and the debugpy adapter of each process
+// the server runs, which watches the Debug Adapter Protocol as it passes.
 //
 // The editor attaches to the relay, never to debugpy's own port. That is
 // how the backend knows, for any editor, whether a thread is paused at a
 // breakpoint (a save must not kill a process the developer is inspecting),
 // and whether the debugger has finished configuring. The relay forwards
-// every byte unchanged, in both directions.
+// every byte unchanged, in both directions. Its address stays the same for
+// the server's life: each new process's adapter becomes its target, so a
+// debugger attaches after every reload where it did before.
 package debugger
 
 import (
@@ -27,7 +29,8 @@ const MaxMessage = 256 << 20
 // dialTimeout bounds the connection to debugpy's adapter on loopback.
 const dialTimeout = 5 * time.Second
 
-// Events is what a relay reports. Each callback runs on a relay goroutine.
+// Events is what a relay reports of one target's connections. Each
+// callback runs on a relay goroutine.
 type Events struct {
 	// Paused reports a change: true once a thread stops (at a breakpoint,
 	// a step, an exception, a pause), false once every thread runs again
@@ -38,29 +41,37 @@ type Events struct {
 	Attached func(bool)
 }
 
-// Relay listens on a loopback port and relays each connection to debugpy's
-// adapter.
+// Relay listens on a loopback port and relays each connection to the
+// adapter of the current target.
 type Relay struct {
-	ln     net.Listener
-	target string
-	ev     Events
+	ln net.Listener
 
-	mu       sync.Mutex
-	conns    map[net.Conn]bool
-	paused   map[int]bool // stopped threads, by id
-	attached int          // configured connections
-	closed   bool
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	changed *sync.Cond // signalled when target or closed change
+	target  *target    // nil between two processes: connections wait
+	conns   map[net.Conn]*target
+	closed  bool
+	wg      sync.WaitGroup
 }
 
-// Listen starts a relay on a free port of 127.0.0.1 to the adapter at
-// target (host:port).
-func Listen(target string, ev Events) (*Relay, error) {
+// target is one process's debugpy adapter, and what the relay knows of
+// the connections to it.
+type target struct {
+	addr     string
+	ev       Events
+	paused   map[int]bool // stopped threads, by id; under Relay.mu
+	attached int          // configured connections; under Relay.mu
+}
+
+// Listen starts a relay on a free port of 127.0.0.1. Connections wait
+// until Target names an adapter.
+func Listen() (*Relay, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for the debugger on 127.0.0.1: %w", err)
 	}
-	r := &Relay{ln: ln, target: target, ev: ev, conns: map[net.Conn]bool{}, paused: map[int]bool{}}
+	r := &Relay{ln: ln, conns: map[net.Conn]*target{}}
+	r.changed = sync.NewCond(&r.mu)
 	r.wg.Add(1)
 	go r.accept()
 	return r, nil
@@ -72,14 +83,37 @@ func (r *Relay) Addr() (host string, port int) {
 	return a.IP.String(), a.Port
 }
 
-// Close stops listening and ends every relayed connection: the editor's
-// debug session ends. It returns once the relay's goroutines are done.
-func (r *Relay) Close() {
+// Target relays the connections that arrive from now on, and those
+// waiting, to the adapter at addr (host:port), reporting on ev.
+func (r *Relay) Target(addr string, ev Events) {
 	r.mu.Lock()
-	r.closed = true
+	defer r.mu.Unlock()
+	r.target = &target{addr: addr, ev: ev, paused: map[int]bool{}}
+	r.changed.Broadcast()
+}
+
+// End ends every relayed connection: the target's process is gone, and
+// with it the editor's debug session. Connections that arrive from now on
+// wait for the next Target.
+func (r *Relay) End() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.target = nil
 	for c := range r.conns {
 		c.Close()
 	}
+}
+
+// Close stops listening and ends every relayed connection. It returns
+// once the relay's goroutines are done.
+func (r *Relay) Close() {
+	r.mu.Lock()
+	r.closed = true
+	r.target = nil
+	for c := range r.conns {
+		c.Close()
+	}
+	r.changed.Broadcast()
 	r.mu.Unlock()
 	r.ln.Close()
 	r.wg.Wait()
@@ -92,31 +126,55 @@ func (r *Relay) accept() {
 		if err != nil {
 			return
 		}
-		adapter, err := net.DialTimeout("tcp", r.target, dialTimeout)
-		if err != nil {
-			client.Close()
-			continue // the process is going: the editor sees its session end
-		}
-		if !r.track(client, adapter) {
-			return
-		}
 		r.wg.Add(1)
-		go r.serve(client, adapter)
+		go r.connect(client)
 	}
 }
 
-// track registers a connection pair, unless the relay is closed.
-func (r *Relay) track(conns ...net.Conn) bool {
+// connect relays client to the current target once there is one.
+func (r *Relay) connect(client net.Conn) {
+	defer r.wg.Done()
+	t := r.awaitTarget()
+	if t == nil {
+		client.Close()
+		return
+	}
+	adapter, err := net.DialTimeout("tcp", t.addr, dialTimeout)
+	if err != nil {
+		client.Close() // the process is going: the editor sees its session end
+		return
+	}
+	if !r.track(t, client, adapter) {
+		return
+	}
+	r.serve(t, client, adapter)
+}
+
+// awaitTarget returns the current target, waiting for one; nil once the
+// relay is closed.
+func (r *Relay) awaitTarget() *target {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	for r.target == nil && !r.closed {
+		r.changed.Wait()
+	}
+	return r.target
+}
+
+// track registers a connection pair of t, unless t is no longer the
+// target (its process went while the adapter was dialled) or the relay is
+// closed.
+func (r *Relay) track(t *target, conns ...net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.target != t {
 		for _, c := range conns {
 			c.Close()
 		}
 		return false
 	}
 	for _, c := range conns {
-		r.conns[c] = true
+		r.conns[c] = t
 	}
 	return true
 }
@@ -124,15 +182,15 @@ func (r *Relay) track(conns ...net.Conn) bool {
 // conn is what the relay tracks of one editor connection: the requests
 // that resume threads, by seq, until their response passes.
 type conn struct {
+	t          *target
 	configured bool
 	mu         sync.Mutex
 	resuming   map[int]threadBody
 }
 
-// serve relays one editor connection until either side ends it.
-func (r *Relay) serve(client, adapter net.Conn) {
-	defer r.wg.Done()
-	c := &conn{resuming: map[int]threadBody{}}
+// serve relays one editor connection to t until either side ends it.
+func (r *Relay) serve(t *target, client, adapter net.Conn) {
+	c := &conn{t: t, resuming: map[int]threadBody{}}
 	var once sync.Once
 	end := func() {
 		once.Do(func() {
@@ -157,9 +215,9 @@ func (r *Relay) serve(client, adapter net.Conn) {
 	r.mu.Unlock()
 	// A debugger that detaches resumes every thread (debugpy does so on
 	// disconnect).
-	r.setPaused(func(p map[int]bool) { clear(p) })
+	r.setPaused(t, func(p map[int]bool) { clear(p) })
 	if c.configured {
-		r.setAttached(-1)
+		r.setAttached(t, -1)
 	}
 }
 
@@ -192,7 +250,7 @@ func (r *Relay) fromClient(m message, c *conn) {
 	case "configurationDone":
 		if !c.configured {
 			c.configured = true
-			r.setAttached(1)
+			r.setAttached(c.t, 1)
 		}
 	case "continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "goto":
 		var a threadBody
@@ -215,7 +273,7 @@ func (r *Relay) fromAdapter(m message, c *conn) {
 		delete(c.resuming, m.RequestSeq)
 		c.mu.Unlock()
 		if ok && m.Success {
-			r.setPaused(func(p map[int]bool) {
+			r.setPaused(c.t, func(p map[int]bool) {
 				if a.SingleThread {
 					delete(p, a.ThreadID)
 				} else {
@@ -232,9 +290,9 @@ func (r *Relay) fromAdapter(m message, c *conn) {
 	_ = json.Unmarshal(m.Body, &b)
 	switch m.Event {
 	case "stopped":
-		r.setPaused(func(p map[int]bool) { p[b.ThreadID] = true })
+		r.setPaused(c.t, func(p map[int]bool) { p[b.ThreadID] = true })
 	case "continued":
-		r.setPaused(func(p map[int]bool) {
+		r.setPaused(c.t, func(p map[int]bool) {
 			if b.AllThreadsContinued == nil || *b.AllThreadsContinued {
 				clear(p)
 			} else {
@@ -247,34 +305,34 @@ func (r *Relay) fromAdapter(m message, c *conn) {
 			ThreadID int    `json:"threadId"`
 		}
 		if json.Unmarshal(m.Body, &t) == nil && t.Reason == "exited" {
-			r.setPaused(func(p map[int]bool) { delete(p, t.ThreadID) })
+			r.setPaused(c.t, func(p map[int]bool) { delete(p, t.ThreadID) })
 		}
 	case "terminated", "exited":
-		r.setPaused(func(p map[int]bool) { clear(p) })
+		r.setPaused(c.t, func(p map[int]bool) { clear(p) })
 	}
 }
 
-// setPaused applies change to the stopped threads, and reports whether
+// setPaused applies change to t's stopped threads, and reports whether
 // any thread is paused when that changes.
-func (r *Relay) setPaused(change func(map[int]bool)) {
+func (r *Relay) setPaused(t *target, change func(map[int]bool)) {
 	r.mu.Lock()
-	was := len(r.paused) > 0
-	change(r.paused)
-	now := len(r.paused) > 0
+	was := len(t.paused) > 0
+	change(t.paused)
+	now := len(t.paused) > 0
 	r.mu.Unlock()
-	if was != now && r.ev.Paused != nil {
-		r.ev.Paused(now)
+	if was != now && t.ev.Paused != nil {
+		t.ev.Paused(now)
 	}
 }
 
-func (r *Relay) setAttached(delta int) {
+func (r *Relay) setAttached(t *target, delta int) {
 	r.mu.Lock()
-	was := r.attached > 0
-	r.attached += delta
-	now := r.attached > 0
+	was := t.attached > 0
+	t.attached += delta
+	now := t.attached > 0
 	r.mu.Unlock()
-	if was != now && r.ev.Attached != nil {
-		r.ev.Attached(now)
+	if was != now && t.ev.Attached != nil {
+		t.ev.Attached(now)
 	}
 }
 

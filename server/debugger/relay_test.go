@@ -55,10 +55,11 @@ func read(t *testing.T, r io.Reader, want string) {
 func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	target, accepted := adapter(t)
 	paused, attached := make(chan bool, 8), make(chan bool, 8)
-	r, err := Listen(target, Events{Paused: func(p bool) { paused <- p }, Attached: func(a bool) { attached <- a }})
+	r, err := Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Target(target, Events{Paused: func(p bool) { paused <- p }, Attached: func(a bool) { attached <- a }})
 	defer r.Close()
 	host, port := r.Addr()
 	if host != "127.0.0.1" {
@@ -122,10 +123,11 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 // Closing the relay ends the editor's connection: its debug session ends.
 func TestRelayCloseEndsTheSession(t *testing.T) {
 	target, accepted := adapter(t)
-	r, err := Listen(target, Events{})
+	r, err := Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Target(target, Events{})
 	host, port := r.Addr()
 	client, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -141,5 +143,67 @@ func TestRelayCloseEndsTheSession(t *testing.T) {
 	client.SetReadDeadline(time.Now().Add(wait))
 	if n, err := client.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read %d bytes, %v after Close; want EOF", n, err)
+	}
+}
+
+// The relay's address outlives each process: End ends the sessions of the
+// process that went, a debugger that connects before the next process's
+// adapter is known waits for it, and then reaches it through the same
+// address; the old target's events stay its own.
+func TestRelayKeepsItsAddressAcrossTargets(t *testing.T) {
+	r, err := Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	host, port := r.Addr()
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	first, accepted := adapter(t)
+	attached1 := make(chan bool, 4)
+	r.Target(first, Events{Attached: func(a bool) { attached1 <- a }})
+	c1, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	var ad1 net.Conn
+	select {
+	case ad1 = <-accepted:
+	case <-time.After(wait):
+		t.Fatal("the relay did not connect to the first adapter")
+	}
+	conf := frame(`{"seq":1,"type":"request","command":"configurationDone"}`)
+	c1.Write([]byte(conf))
+	read(t, ad1, conf)
+	expect(t, attached1, true)
+
+	r.End() // the first process is gone
+	c1.SetReadDeadline(time.Now().Add(wait))
+	if n, err := c1.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read %d bytes, %v after End; want EOF", n, err)
+	}
+	expect(t, attached1, false)
+
+	// Between two processes: the debugger connects and sends at once.
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("the relay refused a debugger between two processes: %v", err)
+	}
+	defer c2.Close()
+	c2.Write([]byte(conf))
+	second, accepted2 := adapter(t)
+	attached2 := make(chan bool, 4)
+	r.Target(second, Events{Attached: func(a bool) { attached2 <- a }})
+	select {
+	case ad2 := <-accepted2:
+		read(t, ad2, conf)
+	case <-time.After(wait):
+		t.Fatal("the waiting debugger did not reach the next adapter")
+	}
+	expect(t, attached2, true)
+	select {
+	case a := <-attached1:
+		t.Fatalf("the first target heard attached=%v of the second's debugger", a)
+	default:
 	}
 }

@@ -14,27 +14,42 @@ import (
 // DebugAttachWait is how long a server process under the debugger waits
 // for a debugger to attach and finish configuring before it serves anyway.
 // Waiting is what makes the first request after a start or a reload stop
-// at its breakpoint; an editor attaches well within it.
+// at its breakpoint; an editor attaches well within it. The process
+// listens meanwhile: requests wait in its queue, never refused.
 const DebugAttachWait = 15 * time.Second
+
+// DebugWaitForever, as Debug's wait, holds the first process until a
+// debugger attaches, as debugpy --wait-for-client does.
+const DebugWaitForever = reloader.DebugWaitForever
 
 // debugState is the debugger's part of the engine that outlives a process,
 // owned by the loop. Each process's relay and whether it is attached or
 // paused are its run's.
 type debugState struct {
-	on   bool // this server runs under the debugger, until it stops
-	wait bool // the next process waits for a debugger
+	on bool // this server runs under the debugger, until it stops
+	// relay is where a debugger attaches, from the first process's debugpy
+	// on, until debugging ends: one address for the server's life.
+	relay Relay
+	// wait is how long the next process waits for a debugger: 0 (it
+	// serves at once), DebugAttachWait or DebugWaitForever.
+	wait time.Duration
 }
 
 // debugArgs wraps a server's argv and environment in the debug bootstrap.
 func (e *Engine) debugArgs(args []string, env []string) ([]string, []string) {
-	wait := time.Duration(0)
-	if e.dbg.wait {
-		wait = DebugAttachWait
-	}
-	for k, v := range reloader.DebugEnv(wait) {
+	for k, v := range reloader.DebugEnv(e.dbg.wait) {
 		env = append(env, k+"="+v)
 	}
 	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env
+}
+
+// debugOptions are the interpreter options of a server's processes, and
+// of the preloaders they fork from.
+func (e *Engine) debugOptions() []string {
+	if !e.dbg.on {
+		return nil
+	}
+	return reloader.DebugOptions
 }
 
 // debugModeError refuses the debugger in a reload mode other than fast:
@@ -47,34 +62,50 @@ func (e *Engine) debugModeError() *protocol.Error {
 		Message: fmt.Sprintf("The debugger runs the server in the fast reload mode, and reload is %s. Set reload to fast, or start the server without the debugger.", e.settings.Reload)}
 }
 
-// debugLine reads the debug bootstrap's lines on the stderr of r's process.
-func (e *Engine) debugLine(r *run, line string) {
+// debugLine reads the debug bootstrap's lines on the stderr of r's
+// process, and reports whether line was one: said by the engine's own
+// words, it is not shown.
+func (e *Engine) debugLine(r *run, line string) bool {
 	if host, port, ok := reloader.DebugListening(line); ok {
 		e.post(func() { e.debugListening(r, net.JoinHostPort(host, strconv.Itoa(port))) })
-	} else if reloader.DebugNotAttached(line) {
-		e.post(func() { e.debugNotAttached(r) })
+		return true
 	}
+	if reloader.DebugNotAttached(line) {
+		e.post(func() { e.debugNotAttached(r) })
+		return true
+	}
+	return false
 }
 
-// debugListening starts the relay to the debugpy adapter of r's process,
-// and tells the editor where to attach.
+// debugListening points the server's relay at the debugpy adapter of r's
+// process, and tells the editor where to attach. The relay starts with
+// the first process; the terminal's one line about it says where a
+// debugger attaches, the same address after every reload.
 func (e *Engine) debugListening(r *run, target string) {
-	if r != e.run || r.relay != nil {
+	if r != e.run || r.debugged || !e.dbg.on {
 		return
 	}
-	relay, err := e.relays.Listen(target, debugger.Events{
+	if e.dbg.relay == nil {
+		relay, err := e.relays.Listen()
+		if err != nil {
+			e.log(protocol.MessageError, e.name()+" "+capitalize(err.Error())+". The server runs, without a debugger.")
+			return
+		}
+		e.dbg.relay = relay
+		e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger: attach to %s (Debug Adapter Protocol, as to debugpy); the address stays the same after every reload", e.name(), e.debugAddr()))
+	}
+	e.dbg.relay.Target(target, debugger.Events{
 		Paused:   func(p bool) { e.post(func() { e.debugPaused(r, p) }) },
 		Attached: func(a bool) { e.post(func() { e.debugAttached(r, a) }) },
 	})
-	if err != nil {
-		e.log(protocol.MessageError, e.name()+" "+capitalize(err.Error())+". The server runs, without a debugger.")
-		return
+	r.debugged = true
+	if e.dbg.wait == DebugWaitForever {
+		// The process has loaded the project and listens; what is left is
+		// the developer's attach, which takes as long as it takes.
+		stopTimer(&r.startTimer)
 	}
-	r.relay = relay
-	pid := r.proc.PID()
-	host, port := relay.Addr()
-	e.n.DebugReady(protocol.DebugReadyParams{Folder: e.uri, PID: pid, Host: host, Port: port})
-	e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger of pid %d listening on %s (Debug Adapter Protocol; attach as to debugpy)", e.name(), pid, net.JoinHostPort(host, strconv.Itoa(port))))
+	host, port := e.dbg.relay.Addr()
+	e.n.DebugReady(protocol.DebugReadyParams{Folder: e.uri, PID: r.proc.PID(), Host: host, Port: port})
 	e.notify()
 }
 
@@ -82,7 +113,7 @@ func (e *Engine) debugNotAttached(r *run) {
 	if r != e.run {
 		return
 	}
-	e.dbg.wait = false // nobody is debugging: reloads don't wait until someone attaches again
+	e.dbg.wait = 0 // nobody is debugging: reloads don't wait until someone attaches again
 	e.n.ShowMessage(Message{Type: protocol.MessageWarning,
 		Text: fmt.Sprintf("No debugger attached to the server (pid %d) within %s, so it serves without one. Attach to %s to debug it.", r.proc.PID(), DebugAttachWait, e.debugAddr())})
 }
@@ -93,7 +124,7 @@ func (e *Engine) debugAttached(r *run, attached bool) {
 	}
 	r.attached = attached
 	if attached {
-		e.dbg.wait = true // the editor attaches after each reload: wait for it
+		e.dbg.wait = DebugAttachWait // the editor attaches after each reload: wait for it
 	}
 	e.notify()
 }
@@ -128,17 +159,27 @@ func (e *Engine) debugHolds(ts []trigger) bool {
 }
 
 // debugExited ends the debugging of r's process, which is gone: the
-// editor's session ends with it.
+// editor's session with it ends.
 func (e *Engine) debugExited(r *run) {
-	relay := r.relay
-	if relay == nil {
+	if !r.debugged {
+		e.closeRelayUnlessDebugging()
 		return
 	}
-	r.relay, r.attached, r.paused = nil, false, false
+	r.debugged, r.attached, r.paused = false, false, false
 	// Said before the session ends, so an editor tells this end from a
 	// user who stopped debugging.
 	e.n.DebugGone(protocol.DebugGoneParams{Folder: e.uri, PID: r.proc.PID()})
-	e.wg.Go(relay.Close)
+	e.dbg.relay.End()
+	e.closeRelayUnlessDebugging()
+}
+
+// closeRelayUnlessDebugging closes the relay once the server no longer
+// runs under the debugger.
+func (e *Engine) closeRelayUnlessDebugging() {
+	if relay := e.dbg.relay; relay != nil && !e.dbg.on {
+		e.dbg.relay = nil
+		e.wg.Go(relay.Close)
+	}
 }
 
 // debugStatus is the debugger's part of the status.
@@ -149,18 +190,18 @@ func (e *Engine) debugStatus() *protocol.DebugStatus {
 	st := &protocol.DebugStatus{}
 	if r := e.run; r != nil {
 		st.Attached, st.Paused, st.ReloadPending = r.attached, r.paused, r.paused && len(e.held) > 0
-		if r.relay != nil {
-			st.Host, st.Port = r.relay.Addr()
-		}
+	}
+	if e.dbg.relay != nil {
+		st.Host, st.Port = e.dbg.relay.Addr()
 	}
 	return st
 }
 
 func (e *Engine) debugAddr() string {
-	if e.run == nil || e.run.relay == nil {
+	if e.dbg.relay == nil {
 		return "the port in runserver/debugReady"
 	}
-	host, port := e.run.relay.Addr()
+	host, port := e.dbg.relay.Addr()
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 

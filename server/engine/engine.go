@@ -297,17 +297,20 @@ func (e *Engine) Status() protocol.Status {
 // starting or running is left alone, unless it runs under the debugger:
 // then it restarts without.
 func (e *Engine) Start(address string) protocol.Status {
-	return e.start(address, false)
+	return e.start(address, false, 0)
 }
 
 // Debug starts the server under the debugger (see debug.go), on address if
-// it is not empty. A server already starting or running under the debugger
-// is left alone; one running without restarts under it.
-func (e *Engine) Debug(address string) protocol.Status {
-	return e.start(address, true)
+// it is not empty. Its first process waits up to wait for a debugger to
+// attach before it serves (0: it serves at once; DebugWaitForever: until
+// one attaches); requests wait in the socket's queue meanwhile. A server
+// already starting or running under the debugger is left alone; one
+// running without restarts under it.
+func (e *Engine) Debug(address string, wait time.Duration) protocol.Status {
+	return e.start(address, true, wait)
 }
 
-func (e *Engine) start(address string, debug bool) protocol.Status {
+func (e *Engine) start(address string, debug bool, wait time.Duration) protocol.Status {
 	return call(e, func() protocol.Status {
 		switch e.state {
 		case protocol.StateStarting, protocol.StateRunning, protocol.StateReloading:
@@ -315,13 +318,13 @@ func (e *Engine) start(address string, debug bool) protocol.Status {
 				return e.status()
 			}
 		case protocol.StateStopping:
-			e.startPending, e.dbg.on = &address, debug
+			e.startPending, e.dbg.on, e.dbg.wait = &address, debug, wait
 			return e.status()
 		}
 		if address == "" && e.run != nil {
 			address = e.addrOverride // switching the debugger keeps the address in use
 		}
-		e.dbg.on, e.dbg.wait = debug, debug
+		e.dbg.on, e.dbg.wait = debug, wait
 		stopTimer(&e.retryTimer)
 		e.addrOverride = address
 		e.reloads, e.lastReloadMs, e.crashes = 0, nil, nil
@@ -422,6 +425,7 @@ func (e *Engine) finishStop() {
 	}
 	e.stopWaiters = nil
 	e.dbg.on = e.dbg.on && e.startPending != nil // a plain stop ends debugging
+	e.closeRelayUnlessDebugging()
 	if p := e.startPending; p != nil {
 		e.startPending = nil
 		e.addrOverride = *p

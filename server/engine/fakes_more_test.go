@@ -221,34 +221,54 @@ func (k *fakeKept) served() http.Handler {
 // fakeRelays start relays whose events the test sends.
 type fakeRelays struct {
 	board
-	relays []*fakeRelay
+	relays  []*fakeRelay
+	targets []*fakeTarget // of every relay, in order
 }
 
-func (f *fakeRelays) Listen(target string, ev debugger.Events) (Relay, error) {
+func (f *fakeRelays) Listen() (Relay, error) {
 	var r *fakeRelay
 	f.update(func() {
-		r = &fakeRelay{f: f, target: target, ev: ev, port: 40000 + len(f.relays)}
+		r = &fakeRelay{f: f, port: 40000 + len(f.relays)}
 		f.relays = append(f.relays, r)
 	})
 	return r, nil
 }
 
-// nth waits for the nth relay (1-based), and returns it.
-func (f *fakeRelays) nth(t *testing.T, n int) *fakeRelay {
+// nth waits for the nth target (1-based) of any relay: the nth process
+// whose debugpy listens.
+func (f *fakeRelays) nth(t *testing.T, n int) *fakeTarget {
 	t.Helper()
-	return awaitNth(t, &f.board, "debugger relay", &f.relays, n)
+	return awaitNth(t, &f.board, "debugger target", &f.targets, n)
 }
 
 type fakeRelay struct {
 	f      *fakeRelays
-	target string
-	ev     debugger.Events
 	port   int
 	closed bool // on f's board
 }
 
+// fakeTarget is one process's adapter, as the relay was told it.
+type fakeTarget struct {
+	relay  *fakeRelay
+	target string
+	ev     debugger.Events
+	ended  bool // on the board: its process's sessions ended
+}
+
 func (r *fakeRelay) Addr() (string, int) { return "127.0.0.1", r.port }
 func (r *fakeRelay) Close()              { r.f.update(func() { r.closed = true }) }
+func (r *fakeRelay) Target(addr string, ev debugger.Events) {
+	r.f.update(func() { r.f.targets = append(r.f.targets, &fakeTarget{relay: r, target: addr, ev: ev}) })
+}
+func (r *fakeRelay) End() {
+	r.f.update(func() {
+		for _, t := range r.f.targets {
+			if t.relay == r {
+				t.ended = true
+			}
+		}
+	})
+}
 
 // countingProber finds every port free, and counts its probes.
 type countingProber struct{ n atomic.Int32 }

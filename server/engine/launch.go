@@ -165,9 +165,9 @@ func (e *Engine) spawn(p plan, ev event) {
 	timeout := time.Duration(s.StartupTimeout * float64(time.Second))
 	if e.dbg.on {
 		args, env = e.debugArgs(args, env)
-		timeout += DebugAttachWait // the process serves once a debugger attached, or this passed
+		timeout += max(e.dbg.wait, 0) // the process serves once a debugger attached, or this passed (DebugWaitForever: see debugListening)
 	}
-	r := &run{out: newOutput(s.Reload), inflight: map[string]trigger{}}
+	r := &run{out: newOutput(s.Reload), inflight: map[string]trigger{}, underDebugger: e.dbg.on}
 	// The new process loads the files as they are now, changes held until
 	// now included: their stamps are what it will see. They are taken
 	// before it starts, never after: a process (a fork above all) may read a

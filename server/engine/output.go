@@ -44,6 +44,9 @@ func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 		if req, ok := parse.RequestLogged(line); ok && req.Status < 400 {
 			e.post(func() { e.requestSucceeded(r, req.Path) })
 		}
+		if stderr && r.underDebugger && e.debugLine(r, line) {
+			return
+		}
 		stream := protocol.StreamStdout
 		if stderr {
 			stream = protocol.StreamStderr
@@ -53,7 +56,6 @@ func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 			if f := r.out.stderrLine(line); f != nil {
 				e.post(func() { f(e, r) })
 			}
-			e.debugLine(r, line)
 		}
 	}
 }

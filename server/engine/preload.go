@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,8 +65,6 @@ func (e *Engine) noPreload() string {
 	switch {
 	case e.settings.Preload == protocol.PreloadOff:
 		return "preloading is off"
-	case e.dbg.on:
-		return "a debugged process starts under the debugger, in a fresh interpreter"
 	}
 	if e.preloaders == nil {
 		return "this engine was given no preloaders"
@@ -87,7 +86,9 @@ func (e *Engine) noPreload() string {
 // built under one key is never used under another.
 func (e *Engine) processKey(p plan) string {
 	s := e.settings
-	parts := []string{p.python, p.dir, e.managePy, e.folder}
+	// Under the debugger the preloader runs with the bootstrap's
+	// interpreter options, and has imported debugpy.
+	parts := []string{p.python, p.dir, e.managePy, e.folder, strconv.FormatBool(e.dbg.on)}
 	parts = append(parts, p.env...)
 	parts = append(parts, "\x01")
 	parts = append(parts, s.Args...)
@@ -257,7 +258,8 @@ func (e *Engine) startPreloader(l int) {
 	pre, err := e.preloaders.Start(preload.Spec{
 		// Its children list their modules too: a later preloader needs a list.
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), contract.ModulesEnv+"="+list),
-		Script: w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
+		Options: e.debugOptions(),
+		Script:  w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
 		Modules: list, Setup: l == levelSetup,
 	})
 	if err != nil {

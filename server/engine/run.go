@@ -35,9 +35,10 @@ type run struct {
 	serving *servingProcess
 
 	// proc's debugger (debug.go).
-	relay    Relay // where the editor's debugger attaches, once debugpy listens
-	attached bool  // a debugger configured proc
-	paused   bool  // a thread of proc is stopped
+	underDebugger bool // proc runs in the debug bootstrap; set at the spawn
+	debugged      bool // proc's debugpy listens, and the server's relay leads to it
+	attached      bool // a debugger configured proc
+	paused        bool // a thread of proc is stopped
 }
 
 // serving reports whether a live process accepts connections.

@@ -134,15 +134,20 @@ type KeptSocket interface {
 	Close() error
 }
 
-// Relays start the relay between the editor's debugger and a process's
-// debugpy adapter (debug.go).
+// Relays start the relay between the editor's debugger and the debugpy
+// adapter of each process (debug.go).
 type Relays interface {
-	Listen(target string, ev debugger.Events) (Relay, error)
+	Listen() (Relay, error)
 }
 
-// Relay is one process's debugger relay (see debugger.Relay).
+// Relay is a server's debugger relay, on one address for the server's
+// life (see debugger.Relay).
 type Relay interface {
 	Addr() (host string, port int)
+	// Target relays to the adapter of a new process, reporting on ev.
+	Target(addr string, ev debugger.Events)
+	// End ends the debug sessions of the process that went.
+	End()
 	Close()
 }
 

@@ -186,7 +186,7 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 	r := newRig(t, nil, nil, "views.py")
 	views := filepath.Join(r.folder, "views.py")
 	from := r.rec.mark()
-	if st := r.e.Debug(""); st.State != protocol.StateStarting {
+	if st := r.e.Debug("", DebugAttachWait); st.State != protocol.StateStarting {
 		t.Fatalf("debug = %s %+v", st.State, st.Error)
 	}
 	p1 := r.launch.proc(t, 1)
@@ -223,19 +223,27 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 	if !p2.wasStopped() || p3.loaded[views] != "v2\n" {
 		t.Errorf("restart: old stopped %v, new process loaded %q; want it at once, with the held change", p2.wasStopped(), p3.loaded[views])
 	}
-	r.relays.await(t, "the stopped process's relay closed", func() bool { return relay2.closed })
-	p3.becomeReady()
+	r.relays.await(t, "the stopped process's debug sessions ended", func() bool { return relay2.ended })
+	relay3 := r.debugged(t, p3, 3)
 	running := r.rec.awaitStatus(t, from, "the restarted process running", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID == p3.pid
 	})
+	// One address for the server's life, said once; the bootstrap's own
+	// line is the engine's to read, not shown.
+	if relay2.relay != relay.relay || relay3.relay != relay.relay || running.Debug == nil || running.Debug.Port != relay.relay.port {
+		t.Errorf("the debugger's address changed across reloads: status %+v", running.Debug)
+	}
+	if texts := r.rec.texts(); strings.Count(texts, "debugger: attach to 127.0.0.1:40000") != 1 || strings.Contains(texts, "debugpy adapter listening") {
+		t.Errorf("want one line that says where to attach, and no bootstrap line: %s", texts)
+	}
 	if running.Debug == nil || running.Debug.Paused || running.Debug.ReloadPending {
 		t.Errorf("after the restart: debug %+v; want neither paused nor a pending reload", running.Debug)
 	}
 }
 
-// debugged makes p's debugpy adapter listen, waits for the nth relay, and
-// makes p serve.
-func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeRelay {
+// debugged makes p's debugpy adapter listen, waits for the relay's nth
+// target, and makes p serve.
+func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeTarget {
 	t.Helper()
 	p.stderr("django-runserver: debugpy adapter listening on 127.0.0.1:5678")
 	relay := r.relays.nth(t, n)
@@ -248,4 +256,29 @@ func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeRelay {
 
 func hasEnv(env []string, name string) bool {
 	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, name+"=") })
+}
+
+// When no debugger came, one message says so and where to attach; the
+// bootstrap's own line is read, not shown, and the next process does not
+// wait.
+func TestNoDebuggerCameIsOneMessage(t *testing.T) {
+	r := newRig(t, nil, nil, "views.py")
+	from := r.rec.mark()
+	r.e.Debug("", DebugAttachWait)
+	p1 := r.launch.proc(t, 1)
+	r.debugged(t, p1, 1)
+	r.rec.awaitState(t, from, protocol.StateRunning)
+	p1.stderr("django-runserver: no debugger attached within 15 s")
+	r.rec.await(t, "the warning", func(rec *recorder) bool {
+		return slices.ContainsFunc(rec.messages, func(m Message) bool { return strings.Contains(m.Text, "No debugger attached") })
+	})
+	texts := r.rec.texts()
+	if strings.Count(texts, "No debugger attached") != 1 || !strings.Contains(texts, "Attach to 127.0.0.1:40000") || strings.Contains(texts, "django-runserver: no debugger") {
+		t.Errorf("want one message that no debugger came, with the address: %s", texts)
+	}
+	r.save(t, filepath.Join(r.folder, "views.py"), "v1\n")
+	p2 := r.launch.proc(t, 2)
+	if !slices.Contains(p2.spec.Env, contract.DebugWaitEnv+"=0") {
+		t.Errorf("after no debugger came, the next process waits: %q", p2.spec.Env)
+	}
 }

@@ -125,8 +125,8 @@ func (systemSockets) Adopt(a portcheck.Address, sock *os.File) (KeptSocket, erro
 // systemRelays relay to a real debugpy adapter (server/debugger).
 type systemRelays struct{}
 
-func (systemRelays) Listen(target string, ev debugger.Events) (Relay, error) {
-	r, err := debugger.Listen(target, ev)
+func (systemRelays) Listen() (Relay, error) {
+	r, err := debugger.Listen()
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,8 +45,12 @@ var ErrLoading = errors.New("the preloader was still importing")
 type Spec struct {
 	// Python, Dir and Env are those of the server processes it forks.
 	Python string
-	Dir    string
-	Env    []string
+	// Options go to the interpreter before the script, as the server's
+	// would (-Xfrozen_modules=off under the debugger): a fork can't change
+	// them.
+	Options []string
+	Dir     string
+	Env     []string
 	// Script is the preloader (reloader.WritePreloader), Shim the shim its
 	// children run (reloader.WriteShim).
 	Script, Shim string
@@ -106,7 +111,7 @@ func Start(s Spec) (*Preloader, error) {
 	}
 	proc, err := supervisor.Start(supervisor.Spec{
 		Path:          s.Python,
-		Args:          []string{s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules, level},
+		Args:          append(slices.Clone(s.Options), s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules, level),
 		Dir:           s.Dir,
 		Env:           append(append([]string(nil), s.Env...), contract.PreloadSocketEnv+"="+sock),
 		OnParentDeath: supervisor.KillOnParentDeath,

@@ -30,7 +30,7 @@ type entry struct {
 }
 
 var contractEntries = []entry{
-	{goName: "ListenFDEnv", value: contract.ListenFDEnv, in: map[string]string{"live.py": "LISTEN_FD_ENV"}},
+	{goName: "ListenFDEnv", value: contract.ListenFDEnv, in: map[string]string{"live.py": "LISTEN_FD_ENV", "debug.py": "LISTEN_FD_ENV"}},
 	{goName: "ReadyFDEnv", value: contract.ReadyFDEnv, in: map[string]string{"live.py": "READY_FD_ENV"}},
 	{goName: "BrowserReloadEnv", value: contract.BrowserReloadEnv, in: map[string]string{"live.py": "BROWSER_RELOAD_ENV"}},
 	{goName: "BrowserReloadOn", value: contract.BrowserReloadOn, in: map[string]string{"live.py": "BROWSER_RELOAD_ON"}},

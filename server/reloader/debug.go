@@ -2,6 +2,7 @@ package reloader
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,18 +16,32 @@ func DebugBootstrap(shimPath string) string {
 	return filepath.Join(filepath.Dir(shimPath), "debug.py")
 }
 
+// DebugOptions are the interpreter options of a server under the debugger,
+// and of the preloader it forks from: frozen standard modules are turned
+// off (Python 3.11+; older ones ignore the option) so that breakpoints in
+// them bind, as debugpy asks.
+var DebugOptions = []string{"-Xfrozen_modules=off"}
+
 // DebugArgs is the argv after the interpreter of a server under the
-// debugger: the bootstrap, then args, the shim's argv (see Args). Frozen
-// standard modules are turned off (Python 3.11+; older ones ignore the
-// option) so that breakpoints in them bind, as debugpy asks.
+// debugger: its options, the bootstrap, then args, the shim's argv (see
+// Args). A preloader's child skips the options (the preloader ran with
+// them) and runs the bootstrap's fork entry.
 func DebugArgs(bootstrap string, args []string) []string {
-	return append([]string{"-Xfrozen_modules=off", bootstrap}, args...)
+	return slices.Concat(DebugOptions, []string{bootstrap}, args)
 }
 
+// DebugWaitForever, as DebugEnv's wait, has the bootstrap wait until a
+// debugger attaches.
+const DebugWaitForever time.Duration = -1
+
 // DebugEnv is the environment the bootstrap reads: how long it waits for a
-// debugger to attach before it serves anyway.
+// debugger to attach before it serves anyway (0: not at all).
 func DebugEnv(wait time.Duration) map[string]string {
-	return map[string]string{contract.DebugWaitEnv: strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)}
+	seconds := strconv.FormatFloat(wait.Seconds(), 'f', -1, 64)
+	if wait == DebugWaitForever {
+		seconds = "inf"
+	}
+	return map[string]string{contract.DebugWaitEnv: seconds}
 }
 
 // DebugListening parses the bootstrap's line that says where debugpy's

@@ -1,15 +1,21 @@
 """django-runserver's debug bootstrap: debugpy in the server process.
 
 The backend runs:  python -Xfrozen_modules=off debug.py shim.py MODE manage.py runserver ADDRESS [args...]
+or, for a warm reload, a preloader's child calls main_in_fork.
 
-* Once Django has loaded and checked the project, right before it serves,
-  it starts debugpy listening on a free loopback port (debugpy's adapter
+* It starts debugpy listening on a free loopback port (debugpy's adapter
   picks it), and says where on stderr, in the line the backend reads:
-  "django-runserver: debugpy adapter listening on HOST:PORT".
+  "django-runserver: debugpy adapter listening on HOST:PORT". A process
+  that inherits the backend's socket (a reload) does so before the
+  project's code runs; the first process, which binds the address, once
+  Django has loaded and checked the project and its server listens, right
+  before it serves.
 * It then waits for a debugger to attach and send configurationDone, so the
-  first request after a start or a reload stops at its breakpoint. After
+  first request after a start or a reload stops at its breakpoint; requests
+  wait in the socket's queue meanwhile, never refused. After
   DEBUG_WAIT_ENV's seconds without one it says so, in a line the
-  backend reads too, and serves anyway.
+  backend reads too, and serves anyway ("inf": it waits as long as it
+  takes; 0: it serves at once).
 * A reload lets the requests in flight answer first: live.py's drain,
   where the backend keeps the socket. The request a developer just let go
   from a breakpoint gets its reply.
@@ -27,47 +33,113 @@ import threading
 # The exit status that says this interpreter cannot import debugpy.
 EXIT_NO_DEBUGPY = 4
 DEBUG_WAIT_ENV = "DJANGO_RUNSERVER_DEBUG_WAIT"
+# Set in a process that inherits the kept socket (live.py's LISTEN_FD_ENV).
+LISTEN_FD_ENV = "DJANGO_RUNSERVER_LISTEN_FD"
 # The lines the backend reads on stderr.
 DEBUG_LISTENING = "django-runserver: debugpy adapter listening on "
 DEBUG_NOT_ATTACHED = "django-runserver: no debugger attached within "
 
 
 def main():
+    debugpy = _import_debugpy()
+    sys.argv = sys.argv[1:]  # shim.py MODE manage.py ...: what the shim expects
+    _debug(debugpy)
+    runpy.run_path(sys.argv[0], run_name="__main__")
+
+
+def main_in_fork(shim, argv):
+    """A preloader's child under the debugger (a warm reload): the
+    preloader imported debugpy and never started it; this process starts
+    its own debug server, then runs the preloaded shim with argv."""
+    debugpy = _import_debugpy()
+    sys.argv = argv
+    _debug(debugpy)
+    shim.main()
+
+
+def _import_debugpy():
     try:
         import debugpy
     except ImportError as exc:
         print(f"django-runserver: {sys.executable} cannot import debugpy ({exc})", file=sys.stderr, flush=True)
         sys.exit(EXIT_NO_DEBUGPY)
-    _debug_before_serving(debugpy)
-    sys.argv = sys.argv[1:]  # shim.py MODE manage.py ...: what the shim expects
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    return debugpy
+
+
+def _debug(debugpy):
+    """Start debugging as early as requests allow. A process that inherits
+    the kept socket (every reload) starts now, before the project's code
+    runs, and waits for the debugger here: requests wait in the socket's
+    queue, and breakpoints in module-level code (a views.py, a URLconf)
+    are hit. The first process binds the address itself: it starts once
+    its server listens, so that no request is refused meanwhile."""
+    _untrace_our_threads()
+    if os.environ.get(LISTEN_FD_ENV):
+        _listen_and_wait(debugpy)
+    else:
+        _debug_before_serving(debugpy)
+
+
+def _untrace_our_threads():
+    """The main thread runs our reloader, and the shim's threads feed it:
+    left untraced, a change is judged and the process exits as fast as
+    without the debugger; traced, resolving every watched module's path
+    costs half a second. (pydevd's own marks for threads it must not
+    trace, and for its own threads.) The main thread is left to the
+    debugger until the reloader's loop starts: before it, it runs
+    manage.py's set-up and imports the URLconf (Django's reloader does, to
+    watch its modules), module-level code a breakpoint may be in. The
+    shim's threads are marked as they start."""
+    try:
+        from django.utils import autoreload
+        run_loop = autoreload.BaseReloader.run_loop
+    except (ImportError, AttributeError):
+        threading.main_thread().pydev_do_not_trace = True
+    else:
+        def run_loop_untraced(self):
+            threading.current_thread().pydev_do_not_trace = True
+            sys.settrace(None)
+            return run_loop(self)
+
+        autoreload.BaseReloader.run_loop = run_loop_untraced
+    start = threading.Thread.start
+
+    def start_ours_untraced(self):
+        if self.name.startswith("django-runserver-"):
+            self.pydev_do_not_trace = True
+            self.is_pydev_daemon_thread = True
+        return start(self)
+
+    threading.Thread.start = start_ours_untraced
 
 
 def _debug_before_serving(debugpy):
-    """Start debugging once Django has loaded and checked the project, right
-    before it serves. Tracing what runs until then (the imports, the system
-    checks) would cost seconds on every reload; what a developer debugs runs
-    in the request threads, which start after it, all traced. runserver
-    imports run() by name, so it is replaced before runserver is imported."""
+    """Start debugging, in the first process, once Django has loaded and
+    checked the project and its server listens, right before it serves.
+    The wait for a debugger comes after the listen, never before: a request sent meanwhile waits in the socket's
+    queue and is served once the debugger has set its breakpoints, so it
+    stops at them, instead of being refused. socketserver's __init__ binds,
+    then activates (listens); the class is patched, as live.py patches it,
+    before runserver makes its server."""
     try:
         from django.core.servers import basehttp
     except ImportError:
         _listen_and_wait(debugpy)  # manage.py will say what is wrong
         return
-    serve = basehttp.run
+    activate = basehttp.WSGIServer.server_activate
 
-    def run(*args, **kwargs):
+    def server_activate(self):
+        activate(self)
         _listen_and_wait(debugpy)
-        return serve(*args, **kwargs)
 
-    basehttp.run = run
+    basehttp.WSGIServer.server_activate = server_activate
     _debug_daphne(debugpy)
 
 
 def _debug_daphne(debugpy):
-    """Daphne's runserver (Channels projects) never calls basehttp.run: its
-    command runs Daphne's Server. When manage.py loads that command, its
-    server starts debugging before its reactor runs."""
+    """Daphne's runserver (Channels projects) never makes runserver's
+    WSGIServer: its command runs Daphne's Server. When manage.py loads that
+    command, its server starts debugging before its reactor runs."""
     from django.core import management
     load = management.load_command_class
 
@@ -86,23 +158,15 @@ def _debug_daphne(debugpy):
     management.load_command_class = load_command_class
 
 
-
 def _listen_and_wait(debugpy):
-    # The main thread runs the reloader, and the shim's threads feed it:
-    # none runs the project's code. Left untraced, a change is judged and
-    # the process exits as fast as without the debugger; traced, resolving
-    # every watched module's path costs half a second. (pydevd's own marks
-    # for threads it must not trace, and for its own threads.)
-    # The shim's own threads are plumbing: hidden from the debugger too.
-    for t in threading.enumerate():
-        if t is threading.main_thread() or t.name.startswith("django-runserver-"):
-            t.pydev_do_not_trace = True
-        if t.name.startswith("django-runserver-"):
-            t.is_pydev_daemon_thread = True
     host, port = _listen(debugpy)
+    _hide_our_files()
     print(f"{DEBUG_LISTENING}{host}:{port}", file=sys.stderr, flush=True)
     wait = float(os.environ.pop(DEBUG_WAIT_ENV, "0") or 0)
     if wait <= 0:
+        return
+    if wait == float("inf"):  # as debugpy --wait-for-client
+        debugpy.wait_for_client()
         return
     expired = threading.Event()
 
@@ -117,6 +181,22 @@ def _listen_and_wait(debugpy):
     timer.cancel()
     if expired.is_set():
         print(f"{DEBUG_NOT_ATTACHED}{wait:g} s", file=sys.stderr, flush=True)
+
+
+def _hide_our_files():
+    """Keep the backend's files (this one, the shim, live.py, page.py, the
+    preloader: all in this folder) out of the developer's call stacks and
+    steps: pydevd's "don't trace" patterns make them its own internal files,
+    never traced nor shown, whatever the debugger's justMyCode or rules
+    (which it sets on attach, over PYDEVD_FILTERS). The code they call, the
+    project's, is traced as before. pydevd is loaded by debugpy.listen."""
+    pydevd = sys.modules.get("pydevd")
+    api = sys.modules.get("_pydevd_bundle.pydevd_api")
+    py_db = pydevd and pydevd.get_global_debugger()
+    if api is None or py_db is None:
+        return  # another debugpy's insides: our frames show, nothing breaks
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    api.PyDevdAPI().set_dont_trace_start_end_patterns(py_db, (here,), ())
 
 
 def _listen(debugpy):

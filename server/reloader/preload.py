@@ -40,6 +40,7 @@ default) or "setup"; the backend keeps one preloader of each. The preloader
 """
 import fcntl
 import gc
+import itertools
 import json
 import os
 import selectors
@@ -52,6 +53,8 @@ import threading
 SOCKET_ENV = "DJANGO_RUNSERVER_PRELOAD_SOCKET"
 MAX_FDS = 8
 LIST_TIMEOUT = 30  # seconds
+# The debug bootstrap, beside the shim: a fork under the debugger runs it.
+DEBUG_BOOTSTRAP = "debug.py"
 
 
 def main():
@@ -1008,7 +1011,10 @@ class Preloader:
                 if fd >= len(high):
                     os.close(fd)
             self.plan.apply()
-            self.title.set(request["args"][2:])  # manage.py runserver ADDRESS ...
+            # Interpreter options (the debugger's) are the preloader's own.
+            args = list(itertools.dropwhile(lambda a: a.startswith("-"), request["args"]))
+            bootstrap = os.path.basename(args[0]) == DEBUG_BOOTSTRAP
+            self.title.set(args[3 if bootstrap else 2:])  # manage.py runserver ADDRESS ...
             if "env" in request:
                 os.environ.clear()
                 os.environ.update(kv.split("=", 1) for kv in request["env"] if "=" in kv)
@@ -1016,9 +1022,12 @@ class Preloader:
             if "random" in sys.modules:
                 sys.modules["random"].seed()  # also done at fork by random itself, since 3.7
             os.chdir(request["dir"])
-            sys.argv = list(request["args"])
             _server_only_out()
-            self.shim.main()
+            if bootstrap:  # under the debugger: debug.py, then the shim's argv
+                self.shim.load_beside("django_runserver_debug", DEBUG_BOOTSTRAP).main_in_fork(self.shim, args[1:])
+            else:
+                sys.argv = args
+                self.shim.main()
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

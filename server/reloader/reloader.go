@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/django-runserver/django-runserver/protocol"
 )
@@ -66,6 +67,9 @@ func writeScript(script string) (string, error) {
 }
 
 var names = []string{"shim.py", "live.py", "asgi.py", "page.py", "live.js", "preload.py", "debug.py"}
+
+// Scripts are the names of the files WriteShim writes, beside the shim.
+var Scripts = slices.Clone(names)
 
 func mustRead(name string) []byte {
 	b, err := files.ReadFile(name)

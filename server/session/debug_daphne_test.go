@@ -27,7 +27,7 @@ func TestDebugUnderDaphne(t *testing.T) {
 		c := fakeeditor.New(t, Serve)
 		c.Initialize(settings, dir)
 		views := filepath.Join(dir, "livesite", "views.py")
-		line := lineOf(t, views, `return HttpResponse(VERSION, content_type="text/plain")`)
+		line := testenv.LineOf(t, views, `return HttpResponse(VERSION, content_type="text/plain")`)
 		bps := fakedap.Breakpoints{views: {line}}
 		url := fmt.Sprintf("http://127.0.0.1:%d/version", port)
 

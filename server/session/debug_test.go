@@ -3,10 +3,12 @@ package session
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +18,7 @@ import (
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
-	"github.com/django-runserver/django-runserver/server/portcheck"
+	"github.com/django-runserver/django-runserver/server/reloader"
 )
 
 // debugPython is an interpreter with Django and debugpy, or the test is
@@ -91,22 +93,6 @@ func body(t *testing.T, ch <-chan string) string {
 	}
 }
 
-// lineOf is the 1-based line of path that contains text.
-func lineOf(t *testing.T, path, text string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, text) {
-			return i + 1
-		}
-	}
-	t.Fatalf("%s has no line with %q", path, text)
-	return 0
-}
-
 func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int) fakedap.Frame {
 	t.Helper()
 	f, err := d.AwaitStop(from)
@@ -116,9 +102,12 @@ func expectStop(t *testing.T, d *fakedap.Client, from int, path string, line int
 	if f.Path != path || f.Line != line {
 		t.Fatalf("stopped at %s:%d, want %s:%d", f.Path, f.Line, path, line)
 	}
+	// Only the developer's frames (and, marked subtle, Django's): nothing
+	// of the backend's own files (the shim, the page's and the kept
+	// socket's wrappers, the preloader, the debug bootstrap).
 	for _, p := range f.Stack {
-		if strings.Contains(filepath.Base(p), "debug-") {
-			t.Errorf("the call stack shows the debug bootstrap's frame %s: %q", p, f.Stack)
+		if slices.Contains(reloader.Scripts, filepath.Base(p)) && !strings.HasPrefix(p, dirOf(path)) {
+			t.Errorf("the call stack shows the backend's frame %s: %q", p, f.Stack)
 		}
 	}
 	return f
@@ -166,8 +155,8 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	views := filepath.Join(dir, "polls", "views.py")
 	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	viewLine := lineOf(t, views, "return HttpResponse(")
-	templateLine := lineOf(t, template, "{{ title }}")
+	viewLine := testenv.LineOf(t, views, "return HttpResponse(")
+	templateLine := testenv.LineOf(t, template, "{{ title }}")
 	bps := fakedap.Breakpoints{views: {viewLine}, template: {templateLine}}
 
 	// Start under the debugger: debugReady, attach, then the server serves.
@@ -199,8 +188,11 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 		from = c.Mark()
 		testenv.Rewrite(t, views, text, next)
 		c.Save(views)
-		old, oldSession := r.PID, d
+		old, oldSession, oldPort := r.PID, d, r.Port
 		r, d = reattach(t, c, from, old, bps)
+		if r.Port != oldPort {
+			t.Fatalf("edit %d: the debugger's address moved from port %d to %d", i, oldPort, r.Port)
+		}
 		select {
 		case <-oldSession.Done():
 		case <-time.After(fakedap.Timeout):
@@ -272,7 +264,7 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 
 	// Stop: the debug session ends, and no process is left, debugpy's
 	// adapter included.
-	adapter := debugpyAdapter(t, c, from)
+	adapter := debugpyAdapter(t, dir)
 	from = c.Mark()
 	c.Stop("")
 	select {
@@ -284,25 +276,6 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	testenv.Eventually(t, 10*time.Second, "the server and debugpy's adapter to exit", func() bool {
 		return testenv.ProcessGone(r.PID) && testenv.ProcessGone(adapter)
 	})
-}
-
-// debugpyAdapter is the pid of the debugpy adapter that the process
-// started since from listens with, found by its port in the bootstrap's
-// line.
-func debugpyAdapter(t *testing.T, c *fakeeditor.Env, from int) int {
-	t.Helper()
-	for _, l := range c.LogLines(from) {
-		if _, rest, ok := strings.Cut(l.Text, "debugpy adapter listening on "); ok {
-			_, p, _ := net.SplitHostPort(rest)
-			port, _ := strconv.Atoi(p)
-			if h := portcheck.Holder(port); h != nil {
-				return h.PID
-			}
-			t.Fatalf("nobody listens on debugpy's port %d", port)
-		}
-	}
-	t.Fatal("no line says where debugpy's adapter listens")
-	return 0
 }
 
 // An interpreter without debugpy fails the start, with the command that
@@ -358,7 +331,7 @@ func TestDebugBackendKilledLeavesNothing(t *testing.T) {
 	ready := awaitDebugReady(c, from, 0)
 	d := attach(t, ready, nil)
 	c.AwaitState(from, "", protocol.StateRunning)
-	adapter := debugpyAdapter(t, c, from)
+	adapter := debugpyAdapter(t, dir)
 	c.Kill()
 	if !eventually(2*time.Second, func() bool { return testenv.ProcessGone(ready.PID) && testenv.ProcessGone(adapter) }) {
 		t.Fatalf("2 s after kill -9 of the backend: server %d gone %v, debugpy's adapter %d gone %v",
@@ -382,3 +355,84 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+// Under the debugger no request is refused: one sent as soon as the editor
+// hears where to attach, before it has, waits in the socket's queue and
+// stops at its breakpoint once the debugger set it; so does one sent right
+// after configurationDone. At a start, and after a reload.
+func TestDebugNeverRefusesARequest(t *testing.T) {
+	testenv.RunDjangos(t, debugNeverRefusesARequest)
+}
+
+func debugNeverRefusesARequest(t *testing.T, django testenv.Django) {
+	debugPython(t, django.Python)
+	dir := testenv.Project(t, "mysite")
+	port := testenv.FreePort(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, port), dir)
+	views := filepath.Join(dir, "polls", "views.py")
+	url := fmt.Sprintf("http://127.0.0.1:%d/hello/", port)
+	line := testenv.LineOf(t, views, "return HttpResponse(")
+
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	r := awaitDebugReady(c, from, 0)
+	want := "hello from the view"
+	for _, what := range []string{"at the start", "after a reload"} {
+		early := sendNow(t, port, "/hello/") // connected before the attach, or refused
+		d, err := fakedap.Dial(net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(d.Close)
+		mark := d.Mark()
+		if err := d.Attach(fakedap.Breakpoints{views: {line}}); err != nil {
+			t.Fatal(err)
+		}
+		f := expectStop(t, d, mark, views, line)
+		if err := d.Continue(f.ThreadID); err != nil {
+			t.Fatal(err)
+		}
+		if b := body(t, early); !strings.HasSuffix(b, want) {
+			t.Fatalf("%s: the request sent before the attach got %q, want %q", what, b, want)
+		}
+		if b := hit(t, d, url, views, line); b != want {
+			t.Fatalf("%s: the request sent after configurationDone got %q", what, b)
+		}
+		if want == "hello from the view" {
+			from = c.Mark()
+			want = "hello after a reload"
+			testenv.Rewrite(t, views, "hello from the view", want)
+			c.Save(views)
+			r = awaitDebugReady(c, from, r.PID)
+		}
+	}
+}
+
+// sendNow connects to the server at once, failing the test if it refuses,
+// sends a GET of path, and delivers the raw reply, or the error's text.
+func sendNow(t *testing.T, port int, path string) <-chan string {
+	t.Helper()
+	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("the server refused a request: %v", err)
+	}
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan string, 1)
+	go func() {
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(2 * fakedap.Timeout))
+		b, err := io.ReadAll(conn)
+		if err != nil {
+			b = append(b, "error: "+err.Error()...)
+		}
+		ch <- string(b)
+	}()
+	return ch
+}
+
+// dirOf is the project folder of one of its files: two levels up (app, project).
+func dirOf(path string) string { return filepath.Dir(filepath.Dir(path)) }

@@ -49,7 +49,7 @@ func habitServer(t *testing.T, d testenv.Django, habits string, more ...string) 
 func siteOf(t *testing.T, dir, path, text string) string {
 	t.Helper()
 	rel, _ := filepath.Rel(dir, path)
-	return fmt.Sprintf("%s, line %d", rel, lineOf(t, path, text))
+	return fmt.Sprintf("%s, line %d", rel, testenv.LineOf(t, path, text))
 }
 
 // awaitLog waits for a log line that contains text, since the message from.

@@ -45,7 +45,7 @@ func TestClickOnAFrameOpensItInTheEditor(t *testing.T) {
 		if !ok {
 			t.Fatalf("the page shows no frame of polls/views.py as the script finds frames:\n%s", page)
 		}
-		if want := lineOf(t, views, "raise ValueError"); line != want {
+		if want := testenv.LineOf(t, views, "raise ValueError"); line != want {
 			t.Errorf("the page's frame is at line %d, want %d", line, want)
 		}
 

@@ -122,7 +122,7 @@ func TestRequestErrorOnTheView(t *testing.T) {
 		c := fakeeditor.New(t, Serve)
 		c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
 		running := c.StartRunning("")
-		divide := lineOf(t, views, "(1 / d)")
+		divide := testenv.LineOf(t, views, "(1 / d)")
 
 		wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
 		d := awaitRequestError(t, c, views, divide, "ZeroDivisionError: division by zero", "GET /ratio/")
@@ -163,7 +163,7 @@ func TestRequestErrorInAWarmProcess(t *testing.T) {
 		}
 	}
 	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
-	awaitRequestError(t, c, views, lineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
+	awaitRequestError(t, c, views, testenv.LineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
 }
 
 // A template's error lands on the template's line, with the view that
@@ -176,7 +176,7 @@ func TestRequestErrorOnTheTemplate(t *testing.T) {
 		c := fakeeditor.New(t, Serve)
 		c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
 		running := c.StartRunning("")
-		render := lineOf(t, views, "polls/ratio.html")
+		render := testenv.LineOf(t, views, "polls/ratio.html")
 
 		wantStatus(t, running.URL+"page/", http.StatusInternalServerError)
 		d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
@@ -209,7 +209,7 @@ func TestRequestErrorDjangoMode(t *testing.T) {
 	running := c.StartRunning("")
 
 	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
-	awaitRequestError(t, c, views, lineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
+	awaitRequestError(t, c, views, testenv.LineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
 	from := c.Mark()
 	testenv.Rewrite(t, views, "(1 / d)", "(1 / max(d, 1))")
 	saveUntil(c, from, views, protocol.StateReloading)
@@ -229,7 +229,7 @@ func TestRequestErrorReloadOff(t *testing.T) {
 
 	wantStatus(t, running.URL+"page/", http.StatusInternalServerError)
 	d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
-	relatedOn(t, d, views, lineOf(t, views, "polls/ratio.html"))
+	relatedOn(t, d, views, testenv.LineOf(t, views, "polls/ratio.html"))
 	wantStatus(t, running.URL+"page/?d=1", http.StatusOK)
 	awaitCleared(c, page)
 }

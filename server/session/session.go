@@ -183,7 +183,7 @@ func (s *Session) dispatch(ctx context.Context, req *jsonrpc2.Request) (any, err
 		}
 		jsonrpc2.Async(ctx)
 		if p.Debug {
-			return e.Debug(p.Address), nil
+			return e.Debug(p.Address, engine.DebugAttachWait), nil // the editor attaches at once
 		}
 		return e.Start(p.Address), nil
 	case protocol.MethodStop, protocol.MethodRestart, protocol.MethodStatus:

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/config"
@@ -33,8 +34,9 @@ type Options struct {
 	Pointers map[string]string
 	Stdout   io.Writer
 	Stderr   io.Writer
-	// Debug runs the server under the debugger.
-	Debug bool
+	// Debug runs the server under the debugger. It serves at once, unless
+	// DebugWait: then its first process waits until a debugger attaches.
+	Debug, DebugWait bool
 	// Editor opens a traceback frame a page's user clicks (the -editor
 	// flag); nil: the page copies "file:line" instead.
 	Editor EditorCommand
@@ -72,8 +74,12 @@ func Run(ctx context.Context, opts Options) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := e.Start
-	if opts.Debug {
-		start = e.Debug
+	if opts.Debug || opts.DebugWait {
+		wait := time.Duration(0)
+		if opts.DebugWait {
+			wait = engine.DebugWaitForever
+		}
+		start = func(address string) protocol.Status { return e.Debug(address, wait) }
 	}
 	st := start("")
 	code := 0

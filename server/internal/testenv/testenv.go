@@ -79,7 +79,13 @@ func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() boo
 // Get returns the body of url, or "" with the error. It keeps no
 // connection open, so no goroutine of it outlives the call.
 func Get(url string) (string, error) {
-	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	return GetWithin(url, 5*time.Second)
+}
+
+// GetWithin is Get with its own timeout, for a request held meanwhile (at
+// a breakpoint, or until a debugger attaches).
+func GetWithin(url string, timeout time.Duration) (string, error) {
+	c := http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(url)
 	if err != nil {
 		return "", err
@@ -178,4 +184,20 @@ func PortFree(port int) bool {
 	}
 	ln.Close()
 	return true
+}
+
+// LineOf is the 1-based line of path that contains text.
+func LineOf(t testing.TB, path, text string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line with %q", path, text)
+	return 0
 }

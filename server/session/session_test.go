@@ -340,10 +340,13 @@ func frame(body string) string {
 	return fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
 }
 
+// startsWith reports whether the moves in got, leaving out stopped and the
+// statuses that only add to the state before (a starting process that says
+// which runserver it runs), begin with want.
 func startsWith(got []protocol.State, want ...protocol.State) bool {
 	var seen []protocol.State
 	for _, s := range got {
-		if s != protocol.StateStopped {
+		if s != protocol.StateStopped && (len(seen) == 0 || seen[len(seen)-1] != s) {
 			seen = append(seen, s)
 		}
 	}

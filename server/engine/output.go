@@ -30,22 +30,11 @@ func newOutput(mode protocol.ReloadMode) *output { return &output{mode: mode} }
 // parsers.
 func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 	return func(stderr bool, line string) {
-		if stderr && r.out.mode == protocol.ReloadFast && (e.openLine(line) || e.runserverLine(r, line)) {
-			return // the page's click, or which runserver runs: not the project's output
-		}
-		if stderr {
-			if re, ok := parse.RequestFailed(line); ok { // the shim's, not Django's: not shown
-				if re != nil {
-					e.post(func() { e.requestFailed(r, re) })
-				}
-				return
-			}
+		if stderr && e.consumed(r, line) {
+			return // ours, written for the backend: not the project's output
 		}
 		if req, ok := parse.RequestLogged(line); ok && req.Status < 400 {
 			e.post(func() { e.requestSucceeded(r, req.Path) })
-		}
-		if stderr && r.underDebugger && e.debugLine(r, line) {
-			return
 		}
 		stream := protocol.StreamStdout
 		if stderr {
@@ -58,6 +47,23 @@ func (e *Engine) onLine(r *run) func(stderr bool, line string) {
 			}
 		}
 	}
+}
+
+// consumed takes a stderr line that our side of the process writes for the
+// backend, and reports whether line was one: a page's click on a frame, the
+// runserver that runs (fast mode), a request's exception, the debugger's
+// words (under the debugger).
+func (e *Engine) consumed(r *run, line string) bool {
+	if r.out.mode == protocol.ReloadFast && (e.openLine(line) || e.runserverLine(r, line)) {
+		return true
+	}
+	if re, ok := parse.RequestFailed(line); ok {
+		if re != nil {
+			e.post(func() { e.requestFailed(r, re) })
+		}
+		return true
+	}
+	return r.underDebugger && e.debugLine(r, line)
 }
 
 // stderrLine records a line of stderr. Under Django's own reloader it

@@ -190,9 +190,8 @@ func runBrowser(cfg *config, env *env, r *report) {
 		return
 	}
 	// As a user runs it: preloading as the default has it.
-	srv, port, err := startOurs(env, site.dir, "auto")
-	if err != nil {
-		r.fail("browser, ours: %v", err)
+	srv, port := startOursOr(env, r, "browser, ours", site.dir, "auto")
+	if srv == nil {
 		return
 	}
 	defer srv.close()

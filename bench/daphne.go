@@ -50,39 +50,26 @@ func runDaphne(cfg *config, env *env, r *report) {
 		return
 	}
 	progress("daphne: ours warm and cold, StatReloader and the floor on copies of testdata/livesite under Daphne")
-	copies := map[string]*site{}
-	for _, key := range daphneServers {
-		s, err := newDaphneSite(cfg, "daphne-"+key)
-		if err != nil {
-			r.fail("daphne: %v", err)
-			return
-		}
-		copies[key] = s
+	copies, err := newCopies(daphneServers, func(key string) (*site, error) { return newDaphneSite(cfg, "daphne-"+key) })
+	if err != nil {
+		r.fail("daphne: %v", err)
+		return
 	}
 	var trials []*trial
 	for _, run := range []struct{ key, preload string }{{"warm", "auto"}, {"cold", "off"}} {
-		o, port, err := startOurs(env, copies[run.key].dir, run.preload)
-		if err != nil {
-			r.fail("daphne, ours %s: %v", run.key, err)
+		o, port := startOursOr(env, r, "daphne, ours "+run.key, copies[run.key].dir, run.preload)
+		if o == nil {
 			return
 		}
 		defer o.close()
 		trials = append(trials, newTrial("daphne/"+run.key, o, copies[run.key].pyEdit(port), port))
 	}
-	var plains []*plain
-	defer func() {
-		for _, p := range plains {
-			p.close()
-		}
-	}()
-	if !eachDjango(env, r, "daphne", []string{stat, noreload},
-		func(key string) (*site, error) { return copies[key], nil }, startPlainEditing(env),
-		func(key string, p *plain, s *site, port int) {
-			plains = append(plains, p)
-			trials = append(trials, newTrial("daphne/"+key, p, s.pyEdit(port), port))
-		}) {
+	plains, closePlains, ok := plainTrials(env, r, "daphne", []string{stat, noreload}, copies)
+	defer closePlains()
+	if !ok {
 		return
 	}
+	trials = append(trials, plains...)
 	last := map[int]time.Time{}
 	runRounds("daphne", trials, cfg.reps, last)
 	r.putTrials(trials)

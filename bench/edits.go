@@ -302,6 +302,15 @@ func idleRows(r *report, prefix string, settle, window time.Duration, cold, warm
 	}
 }
 
+// oursSettings are the settings of our server in every section: fast mode
+// on port, with preload, failing rather than moving off a taken port.
+func oursSettings(env *env, port int, preload string) map[string]any {
+	return map[string]any{
+		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
+		"preload": preload,
+	}
+}
+
 // startOurs starts our backend on a folder and its server in fast mode,
 // with preload auto or off (cold).
 func startOurs(env *env, dir, preload string) (*ours, int, error) {
@@ -309,11 +318,7 @@ func startOurs(env *env, dir, preload string) (*ours, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	settings := map[string]any{
-		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
-		"preload": preload,
-	}
-	b, err := startBackend(env.bin, dir, settings)
+	b, err := startBackend(env.bin, dir, oursSettings(env, port, preload))
 	if err != nil {
 		return nil, 0, err
 	}

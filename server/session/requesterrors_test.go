@@ -118,30 +118,46 @@ func noReportShown(t *testing.T, c *fakeeditor.Env) {
 // succeeding clears it, and so does the reload that fixes it.
 func TestRequestErrorOnTheView(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		dir, views, _ := ratioSite(t)
-		c := fakeeditor.New(t, Serve)
-		c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-		running := c.StartRunning("")
-		divide := testenv.LineOf(t, views, "(1 / d)")
-
-		wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
-		d := awaitRequestError(t, c, views, divide, "ZeroDivisionError: division by zero", "GET /ratio/")
-		if len(d.RelatedInformation) != 1 {
-			t.Errorf("related information = %+v, want the request alone: no other frame is the project's", d.RelatedInformation)
-		}
-		wantStatus(t, running.URL+"ratio/?d=2", http.StatusOK)
-		awaitCleared(c, views)
-
-		wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
-		awaitRequestError(t, c, views, divide, "ZeroDivisionError", "GET /ratio/")
-		from := c.Mark()
-		testenv.Rewrite(t, views, "(1 / d)", "(1 / max(d, 1))")
-		c.Save(views)
-		c.AwaitState(from, "", protocol.StateRunning)
-		awaitCleared(c, views)
-		wantStatus(t, running.URL+"ratio/", http.StatusOK)
-		noReportShown(t, c)
+		requestErrorOnTheView(t, django, djangoRunserver)
 	})
+}
+
+// TestRequestErrorOnTheViewUnderDaphne: the same under Daphne's runserver,
+// whose ASGI handler sends Django's got_request_exception as the WSGI one
+// does.
+func TestRequestErrorOnTheViewUnderDaphne(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
+		requestErrorOnTheView(t, django, daphneRunserver)
+	})
+}
+
+// requestErrorOnTheView runs TestRequestErrorOnTheView's requests on
+// Django django, with the project under runserver rs.
+func requestErrorOnTheView(t *testing.T, django testenv.Django, rs projectRunserver) {
+	dir, views, _ := ratioSite(t)
+	rs.prepare(t, django, dir)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
+	running := rs.start(c)
+	divide := testenv.LineOf(t, views, "(1 / d)")
+
+	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
+	d := awaitRequestError(t, c, views, divide, "ZeroDivisionError: division by zero", "GET /ratio/")
+	if len(d.RelatedInformation) != 1 {
+		t.Errorf("related information = %+v, want the request alone: no other frame is the project's", d.RelatedInformation)
+	}
+	wantStatus(t, running.URL+"ratio/?d=2", http.StatusOK)
+	awaitCleared(c, views)
+
+	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
+	awaitRequestError(t, c, views, divide, "ZeroDivisionError", "GET /ratio/")
+	from := c.Mark()
+	testenv.Rewrite(t, views, "(1 / d)", "(1 / max(d, 1))")
+	c.Save(views)
+	c.AwaitState(from, "", protocol.StateRunning)
+	awaitCleared(c, views)
+	wantStatus(t, running.URL+"ratio/", http.StatusOK)
+	noReportShown(t, c)
 }
 
 // A process forked from a preloader reports as a cold one does: the shim
@@ -172,32 +188,47 @@ func TestRequestErrorInAWarmProcess(t *testing.T) {
 // so the next success of the path clears it.
 func TestRequestErrorOnTheTemplate(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		dir, views, page := ratioSite(t)
-		c := fakeeditor.New(t, Serve)
-		c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-		running := c.StartRunning("")
-		render := testenv.LineOf(t, views, "polls/ratio.html")
-
-		wantStatus(t, running.URL+"page/", http.StatusInternalServerError)
-		d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
-		relatedOn(t, d, views, render)
-
-		from := c.Mark()
-		testenv.Rewrite(t, page, "{{ ratio }}", "{% no_such_tag %}")
-		c.Save(page)
-		c.Await(from, fakeeditor.LogContains("served without a restart"))
-		wantStatus(t, running.URL+"page/?d=1", http.StatusInternalServerError)
-		d = awaitRequestError(t, c, page, 2, "django.template.exceptions.TemplateSyntaxError: Invalid block tag on line 2: 'no_such_tag'", "GET /page/")
-		relatedOn(t, d, views, render)
-
-		from = c.Mark()
-		testenv.Rewrite(t, page, "{% no_such_tag %}", "{{ ratio }}")
-		c.Save(page)
-		c.Await(from, fakeeditor.LogContains("served without a restart"))
-		wantStatus(t, running.URL+"page/?d=1", http.StatusOK)
-		awaitCleared(c, page)
-		noReportShown(t, c)
+		requestErrorOnTheTemplate(t, django, djangoRunserver)
 	})
+}
+
+// TestRequestErrorOnTheTemplateUnderDaphne: the same under Daphne's
+// runserver.
+func TestRequestErrorOnTheTemplateUnderDaphne(t *testing.T) {
+	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
+		requestErrorOnTheTemplate(t, django, daphneRunserver)
+	})
+}
+
+// requestErrorOnTheTemplate runs TestRequestErrorOnTheTemplate's requests
+// on Django django, with the project under runserver rs.
+func requestErrorOnTheTemplate(t *testing.T, django testenv.Django, rs projectRunserver) {
+	dir, views, page := ratioSite(t)
+	rs.prepare(t, django, dir)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
+	running := rs.start(c)
+	render := testenv.LineOf(t, views, "polls/ratio.html")
+
+	wantStatus(t, running.URL+"page/", http.StatusInternalServerError)
+	d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
+	relatedOn(t, d, views, render)
+
+	from := c.Mark()
+	testenv.Rewrite(t, page, "{{ ratio }}", "{% no_such_tag %}")
+	c.Save(page)
+	c.Await(from, fakeeditor.LogContains("served without a restart"))
+	wantStatus(t, running.URL+"page/?d=1", http.StatusInternalServerError)
+	d = awaitRequestError(t, c, page, 2, "django.template.exceptions.TemplateSyntaxError: Invalid block tag on line 2: 'no_such_tag'", "GET /page/")
+	relatedOn(t, d, views, render)
+
+	from = c.Mark()
+	testenv.Rewrite(t, page, "{% no_such_tag %}", "{{ ratio }}")
+	c.Save(page)
+	c.Await(from, fakeeditor.LogContains("served without a restart"))
+	wantStatus(t, running.URL+"page/?d=1", http.StatusOK)
+	awaitCleared(c, page)
+	noReportShown(t, c)
 }
 
 // Under Django's own reloader the serving child reports too, and its

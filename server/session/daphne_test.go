@@ -56,3 +56,10 @@ func (r projectRunserver) start(c *fakeeditor.Env) protocol.Status {
 	}
 	return st
 }
+
+// onEachDjango runs f in a subtest per Django release, with the project
+// under r.
+func (r projectRunserver) onEachDjango(t *testing.T, f func(t *testing.T, d testenv.Django, r projectRunserver)) {
+	t.Helper()
+	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) { f(t, d, r) })
+}

@@ -242,18 +242,14 @@ func wantBody(t *testing.T, what, body string, want ...string) {
 // preloaders imported (the venv) or to the environment is served cold, with
 // the new behaviour, and says why.
 func TestPreloadServesFreshCode(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
-		servesFreshCode(t, d, djangoRunserver)
-	})
+	djangoRunserver.onEachDjango(t, servesFreshCode)
 }
 
 // TestPreloadServesFreshCodeUnderDaphne: the same edits, in the same
 // project run as a Channels project, under Daphne's runserver, whose
 // Twisted reactor the preloaders keep out.
 func TestPreloadServesFreshCodeUnderDaphne(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
-		servesFreshCode(t, d, daphneRunserver)
-	})
+	daphneRunserver.onEachDjango(t, servesFreshCode)
 }
 
 // servesFreshCode runs TestPreloadServesFreshCode's edits on Django d,

@@ -44,6 +44,17 @@ def page(request):
 	return dir, views, page
 }
 
+// serveRatioSite serves ratioSite on Django django under runserver rs, and
+// returns once it runs.
+func serveRatioSite(t *testing.T, django testenv.Django, rs projectRunserver) (c *fakeeditor.Env, running protocol.Status, views, page string) {
+	t.Helper()
+	dir, views, page := ratioSite(t)
+	rs.prepare(t, django, dir)
+	c = fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
+	return c, rs.start(c), views, page
+}
+
 func appendTo(t *testing.T, path, text string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -117,28 +128,20 @@ func noReportShown(t *testing.T, c *fakeeditor.Env) {
 // A view that raises puts the exception on its line; the same path
 // succeeding clears it, and so does the reload that fixes it.
 func TestRequestErrorOnTheView(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		requestErrorOnTheView(t, django, djangoRunserver)
-	})
+	djangoRunserver.onEachDjango(t, requestErrorOnTheView)
 }
 
 // TestRequestErrorOnTheViewUnderDaphne: the same under Daphne's runserver,
 // whose ASGI handler sends Django's got_request_exception as the WSGI one
 // does.
 func TestRequestErrorOnTheViewUnderDaphne(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		requestErrorOnTheView(t, django, daphneRunserver)
-	})
+	daphneRunserver.onEachDjango(t, requestErrorOnTheView)
 }
 
 // requestErrorOnTheView runs TestRequestErrorOnTheView's requests on
 // Django django, with the project under runserver rs.
 func requestErrorOnTheView(t *testing.T, django testenv.Django, rs projectRunserver) {
-	dir, views, _ := ratioSite(t)
-	rs.prepare(t, django, dir)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-	running := rs.start(c)
+	c, running, views, _ := serveRatioSite(t, django, rs)
 	divide := testenv.LineOf(t, views, "(1 / d)")
 
 	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
@@ -187,27 +190,19 @@ func TestRequestErrorInAWarmProcess(t *testing.T) {
 // lookup raises. Fast mode serves a fixed template without a new process,
 // so the next success of the path clears it.
 func TestRequestErrorOnTheTemplate(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		requestErrorOnTheTemplate(t, django, djangoRunserver)
-	})
+	djangoRunserver.onEachDjango(t, requestErrorOnTheTemplate)
 }
 
 // TestRequestErrorOnTheTemplateUnderDaphne: the same under Daphne's
 // runserver.
 func TestRequestErrorOnTheTemplateUnderDaphne(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		requestErrorOnTheTemplate(t, django, daphneRunserver)
-	})
+	daphneRunserver.onEachDjango(t, requestErrorOnTheTemplate)
 }
 
 // requestErrorOnTheTemplate runs TestRequestErrorOnTheTemplate's requests
 // on Django django, with the project under runserver rs.
 func requestErrorOnTheTemplate(t *testing.T, django testenv.Django, rs projectRunserver) {
-	dir, views, page := ratioSite(t)
-	rs.prepare(t, django, dir)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-	running := rs.start(c)
+	c, running, views, page := serveRatioSite(t, django, rs)
 	render := testenv.LineOf(t, views, "polls/ratio.html")
 
 	wantStatus(t, running.URL+"page/", http.StatusInternalServerError)

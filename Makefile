@@ -34,9 +34,9 @@ deps:
 	  echo "Installing Debian's python3-debugpy (the debugger of the Debug Server and its tests)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-debugpy >/dev/null; \
 	fi
-	@if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import daphne.server' >/dev/null 2>&1; then \
-	  echo "Installing Debian's python3-daphne (Daphne's runserver, as Channels projects run it, for the tests)"; \
-	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends python3-daphne >/dev/null; \
+	@if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import daphne.server, channels.routing' >/dev/null 2>&1; then \
+	  echo "Installing Debian's python3-daphne and python3-django-channels (Daphne's runserver and a Channels consumer, as Channels projects run them, for the tests)"; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends python3-daphne python3-django-channels >/dev/null; \
 	fi
 
 run: deps build sample-db

@@ -20,8 +20,18 @@ type Request struct {
 	Status int
 }
 
-// RequestLogged parses a line of Django's request log.
+// RequestLogged parses a line of Django's request log, or of Daphne's
+// (its runserver logs each request its own way).
 func RequestLogged(line string) (Request, bool) {
+	if r, ok := djangoRequestLogged(line); ok {
+		return r, true
+	}
+	return daphneRequestLogged(line)
+}
+
+// djangoRequestLogged parses a line of runserver's request log: `"GET
+// /shop/?page=2 HTTP/1.1" 200 1234`.
+func djangoRequestLogged(line string) (Request, bool) {
 	open := strings.IndexByte(line, '"')
 	if open < 0 {
 		return Request{}, false
@@ -31,20 +41,44 @@ func RequestLogged(line string) (Request, bool) {
 		return Request{}, false
 	}
 	fields := strings.Fields(quoted)
-	if len(fields) != 3 || !strings.HasPrefix(fields[2], "HTTP/") || !isToken(fields[0]) {
+	if len(fields) != 3 || !strings.HasPrefix(fields[2], "HTTP/") {
 		return Request{}, false
 	}
 	code, _, _ := strings.Cut(rest, " ")
+	return request(fields[0], fields[1], code)
+}
+
+// daphneRequestLogged parses a line of Daphne's runserver's request log:
+// `HTTP GET /shop/?page=2 200 [0.01, 127.0.0.1:50312]`. The target is as
+// the client sent it, percent-encoded, so the last "HTTP " starts the
+// request, after whatever a project's LOGGING puts before it.
+func daphneRequestLogged(line string) (Request, bool) {
+	at := strings.LastIndex(line, "HTTP ")
+	if at < 0 {
+		return Request{}, false
+	}
+	fields := strings.Fields(line[at+len("HTTP "):])
+	if len(fields) < 4 || !strings.HasPrefix(fields[3], "[") {
+		return Request{}, false
+	}
+	return request(fields[0], fields[1], fields[2])
+}
+
+// request is the Request of a logged method, target and status code.
+func request(method, target, code string) (Request, bool) {
+	if !isToken(method) {
+		return Request{}, false
+	}
 	status, err := strconv.Atoi(code)
 	if err != nil || len(code) != 3 {
 		return Request{}, false
 	}
-	target, _, _ := strings.Cut(fields[1], "?")
+	target, _, _ = strings.Cut(target, "?")
 	path, err := url.PathUnescape(target)
 	if err != nil {
 		path = target
 	}
-	return Request{Method: fields[0], Path: path, Status: status}, true
+	return Request{Method: method, Path: path, Status: status}, true
 }
 
 // isToken reports an HTTP method: upper-case letters.

@@ -16,6 +16,14 @@ func TestRequestLogged(t *testing.T) {
 		{`[07/Dec/2026 01:20:39] "GET /shop/?page=2&q=a%20b HTTP/1.1" 500 145`, Request{"GET", "/shop/", 500}, true},
 		{`"POST /caf%C3%A9/ HTTP/1.0" 302 0`, Request{"POST", "/café/", 302}, true},
 		{`INFO 2026-12-07 basehttp "HEAD / HTTP/1.1" 304 0`, Request{"HEAD", "/", 304}, true}, // a project's own LOGGING format
+		// Daphne's runserver's own format.
+		{`HTTP GET /shop/?page=2&q=a%20b 200 [0.01, 127.0.0.1:50312]`, Request{"GET", "/shop/", 200}, true},
+		{`HTTP POST /caf%C3%A9/ 500 [0.20, None]`, Request{"POST", "/café/", 500}, true},
+		{`INFO 2026-12-07 server HTTP HEAD / 304 [0.00, 127.0.0.1:1]`, Request{"HEAD", "/", 304}, true},
+		{`HTTP GET /shop/ 200`, Request{}, false},
+		{`HTTP get /shop/ 200 [0.01, x]`, Request{}, false},
+		{`WebSocket CONNECT /ws [127.0.0.1:50312]`, Request{}, false},
+		{`HTTP/1.1 GET / 200 [0.01, x]`, Request{}, false},
 		{`Internal Server Error: /shop/`, Request{}, false},
 		{`  File "/p/views.py", line 3, in index`, Request{}, false},
 		{`"GET /shop/ HTTP/1.1" abc 0`, Request{}, false},

@@ -242,54 +242,69 @@ func wantBody(t *testing.T, what, body string, want ...string) {
 // preloaders imported (the venv) or to the environment is served cold, with
 // the new behaviour, and says why.
 func TestPreloadServesFreshCode(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
-		dir, vendor := preloadProject(t)
-		c := fakeeditor.New(t, Serve)
-		c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
-		running := c.StartRunning("")
-		url := running.URL
-		if running.Start != protocol.StartCold {
-			t.Errorf("a first start is %q, want cold", running.Start)
-		}
-		views := filepath.Join(dir, "polls", "views.py")
-		warmUp(c, url, views, 0)
+	djangoRunserver.onEachDjango(t, servesFreshCode)
+}
 
-		st, body := editView(c, url, views, "edited")
-		wantStart(t, "a view", st, protocol.StartWarm, "")
-		wantBody(t, "a view", body, "view=edited", "setup=ahead")
-		wantSetUpAhead(t, "a view", st, "ahead")
+// TestPreloadServesFreshCodeUnderDaphne: the same edits, in the same
+// project run as a Channels project, under Daphne's runserver, whose
+// Twisted reactor the preloaders keep out.
+func TestPreloadServesFreshCodeUnderDaphne(t *testing.T) {
+	daphneRunserver.onEachDjango(t, servesFreshCode)
+}
 
-		for _, e := range []struct{ what, file, old, new, want, setup string }{
-			{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text", "here"},
-			{"settings.py", filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2", "setting=settings2", "here"},
-			{"apps.py", filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2", "apps=apps2", "here"},
-			{"a local package", filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2", "local=local2", "ahead"},
-		} {
-			from := c.Mark()
-			st, body = edit(c, url, e.file, e.old, e.new)
-			wantStart(t, e.what, st, protocol.StartWarm, "")
-			wantBody(t, e.what, body, e.want, "setup="+e.setup)
-			wantSetUpAhead(t, e.what, st, e.setup)
-			if e.setup == "here" {
-				awaitSetUp(c, from) // rebuilt from what the reload loaded
-			}
-		}
+// servesFreshCode runs TestPreloadServesFreshCode's edits on Django d,
+// with the project under runserver rs.
+func servesFreshCode(t *testing.T, d testenv.Django, rs projectRunserver) {
+	dir, vendor := preloadProject(t)
+	rs.prepare(t, d, dir)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(preloadSettings(d, testenv.FreePort(t), vendor), dir)
+	running := rs.start(c)
+	url := running.URL
+	if running.Start != protocol.StartCold {
+		t.Errorf("a first start is %q, want cold", running.Start)
+	}
+	views := filepath.Join(dir, "polls", "views.py")
+	warmUp(c, url, views, 0)
 
-		// Neither the venv nor the environment file is Python the server
-		// watches: each is changed, then a view edit reloads.
-		vendorInit := filepath.Join(vendor, "vendorpkg", "__init__.py")
+	st, body := editView(c, url, views, "edited")
+	wantStart(t, "a view", st, protocol.StartWarm, "")
+	wantBody(t, "a view", body, "view=edited", "setup=ahead")
+	wantSetUpAhead(t, "a view", st, "ahead")
+
+	for _, e := range []struct{ what, file, old, new, want, setup string }{
+		{"a model gaining a field", filepath.Join(dir, "polls", "models.py"), "    published =", "    extra = models.IntegerField(default=0)\n    published =", "fields=extra,id,published,text", "here"},
+		{"settings.py", filepath.Join(dir, "mysite", "settings.py"), "settings1", "settings2", "setting=settings2", "here"},
+		{"apps.py", filepath.Join(dir, "polls", "apps.py"), "apps1", "apps2", "apps=apps2", "here"},
+		{"a local package", filepath.Join(dir, "localpkg", "mod.py"), "local1", "local2", "local=local2", "ahead"},
+	} {
 		from := c.Mark()
-		testenv.Rewrite(t, vendorInit, "vendor1", "vendor2-upgraded")
-		st, body = editView(c, url, views, "after-venv")
-		wantStart(t, "a venv package", st, protocol.StartCold, vendorInit+" changed since the preloader imported it")
-		wantBody(t, "a venv package", body, "vendor=vendor2-upgraded", "view=after-venv")
+		st, body = edit(c, url, e.file, e.old, e.new)
+		wantStart(t, e.what, st, protocol.StartWarm, "")
+		wantBody(t, e.what, body, e.want, "setup="+e.setup)
+		wantSetUpAhead(t, e.what, st, e.setup)
+		if e.setup == "here" {
+			awaitSetUp(c, from) // rebuilt from what the reload loaded
+		}
+	}
 
-		warmUp(c, url, views, from) // the preloaders are rebuilt with the new package
-		testenv.Rewrite(t, filepath.Join(dir, ".env"), "env1", "env2")
-		st, body = editView(c, url, views, "after-env")
-		wantStart(t, "the environment file", st, protocol.StartCold, "environment")
-		wantBody(t, "the environment file", body, "env=env2", "view=after-env")
-	})
+	// Neither the venv nor the environment file is Python the server
+	// watches: each is changed, then a view edit reloads.
+	vendorInit := filepath.Join(vendor, "vendorpkg", "__init__.py")
+	from := c.Mark()
+	testenv.Rewrite(t, vendorInit, "vendor1", "vendor2-upgraded")
+	st, body = editView(c, url, views, "after-venv")
+	wantStart(t, "a venv package", st, protocol.StartCold, vendorInit+" changed since the preloader imported it")
+	wantBody(t, "a venv package", body, "vendor=vendor2-upgraded", "view=after-venv")
+
+	warmUp(c, url, views, from) // the preloaders are rebuilt with the new package
+	testenv.Rewrite(t, filepath.Join(dir, ".env"), "env1", "env2")
+	st, body = editView(c, url, views, "after-env")
+	wantStart(t, "the environment file", st, protocol.StartCold, "environment")
+	wantBody(t, "the environment file", body, "env=env2", "view=after-env")
+	if st.Runserver == nil || st.Runserver.Server != rs.server {
+		t.Errorf("after the reloads the server runs %+v, want %s's runserver", st.Runserver, rs.server)
+	}
 }
 
 // TestPreloadReportsModelChecks: the preloader that sets Django up runs

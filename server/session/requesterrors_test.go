@@ -80,6 +80,17 @@ func (r ratioServer) awaitFixed(t *testing.T, from int) {
 	noReportShown(t, r.c)
 }
 
+// serveRatioSite serves ratioSite on Django django under runserver rs, and
+// returns once it runs.
+func serveRatioSite(t *testing.T, django testenv.Django, rs projectRunserver) ratioServer {
+	t.Helper()
+	dir, views, page := ratioSite(t)
+	rs.prepare(t, django, dir)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
+	return ratioServer{c: c, url: rs.start(c).URL, views: views, page: page}
+}
+
 func appendTo(t *testing.T, path, text string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -153,25 +164,36 @@ func noReportShown(t *testing.T, c *fakeeditor.Env) {
 // A view that raises puts the exception on its line; the same path
 // succeeding clears it, and so does the reload that fixes it.
 func TestRequestErrorOnTheView(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		r := startRatio(t, onDjango(django, testenv.FreePort(t)))
-		c, views := r.c, r.views
-		divide := testenv.LineOf(t, views, "(1 / d)")
+	djangoRunserver.onEachDjango(t, requestErrorOnTheView)
+}
 
-		wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
-		d := awaitRequestError(t, c, views, divide, "ZeroDivisionError: division by zero", "GET /ratio/")
-		if len(d.RelatedInformation) != 1 {
-			t.Errorf("related information = %+v, want the request alone: no other frame is the project's", d.RelatedInformation)
-		}
-		wantStatus(t, r.url+"ratio/?d=2", http.StatusOK)
-		awaitCleared(c, views)
+// TestRequestErrorOnTheViewUnderDaphne: the same under Daphne's runserver,
+// whose ASGI handler sends Django's got_request_exception as the WSGI one
+// does.
+func TestRequestErrorOnTheViewUnderDaphne(t *testing.T) {
+	daphneRunserver.onEachDjango(t, requestErrorOnTheView)
+}
 
-		wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
-		awaitRequestError(t, c, views, divide, "ZeroDivisionError", "GET /ratio/")
-		from := r.fixView(t)
-		c.Save(views)
-		r.awaitFixed(t, from)
-	})
+// requestErrorOnTheView runs TestRequestErrorOnTheView's requests on
+// Django django, with the project under runserver rs.
+func requestErrorOnTheView(t *testing.T, django testenv.Django, rs projectRunserver) {
+	r := serveRatioSite(t, django, rs)
+	c, views := r.c, r.views
+	divide := testenv.LineOf(t, views, "(1 / d)")
+
+	wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
+	d := awaitRequestError(t, c, views, divide, "ZeroDivisionError: division by zero", "GET /ratio/")
+	if len(d.RelatedInformation) != 1 {
+		t.Errorf("related information = %+v, want the request alone: no other frame is the project's", d.RelatedInformation)
+	}
+	wantStatus(t, r.url+"ratio/?d=2", http.StatusOK)
+	awaitCleared(c, views)
+
+	wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
+	awaitRequestError(t, c, views, divide, "ZeroDivisionError", "GET /ratio/")
+	from := r.fixView(t)
+	c.Save(views)
+	r.awaitFixed(t, from)
 }
 
 // A process forked from a preloader reports as a cold one does: the shim
@@ -199,31 +221,41 @@ func TestRequestErrorInAWarmProcess(t *testing.T) {
 // lookup raises. Fast mode serves a fixed template without a new process,
 // so the next success of the path clears it.
 func TestRequestErrorOnTheTemplate(t *testing.T) {
-	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		r := startRatio(t, onDjango(django, testenv.FreePort(t)))
-		c, views, page := r.c, r.views, r.page
-		render := testenv.LineOf(t, views, "polls/ratio.html")
+	djangoRunserver.onEachDjango(t, requestErrorOnTheTemplate)
+}
 
-		wantStatus(t, r.url+"page/", http.StatusInternalServerError)
-		d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
-		relatedOn(t, d, views, render)
+// TestRequestErrorOnTheTemplateUnderDaphne: the same under Daphne's
+// runserver.
+func TestRequestErrorOnTheTemplateUnderDaphne(t *testing.T) {
+	daphneRunserver.onEachDjango(t, requestErrorOnTheTemplate)
+}
 
-		from := c.Mark()
-		testenv.Rewrite(t, page, "{{ ratio }}", "{% no_such_tag %}")
-		c.Save(page)
-		c.Await(from, fakeeditor.LogContains("served without a restart"))
-		wantStatus(t, r.url+"page/?d=1", http.StatusInternalServerError)
-		d = awaitRequestError(t, c, page, 2, "django.template.exceptions.TemplateSyntaxError: Invalid block tag on line 2: 'no_such_tag'", "GET /page/")
-		relatedOn(t, d, views, render)
+// requestErrorOnTheTemplate runs TestRequestErrorOnTheTemplate's requests
+// on Django django, with the project under runserver rs.
+func requestErrorOnTheTemplate(t *testing.T, django testenv.Django, rs projectRunserver) {
+	r := serveRatioSite(t, django, rs)
+	c, views, page := r.c, r.views, r.page
+	render := testenv.LineOf(t, views, "polls/ratio.html")
 
-		from = c.Mark()
-		testenv.Rewrite(t, page, "{% no_such_tag %}", "{{ ratio }}")
-		c.Save(page)
-		c.Await(from, fakeeditor.LogContains("served without a restart"))
-		wantStatus(t, r.url+"page/?d=1", http.StatusOK)
-		awaitCleared(c, page)
-		noReportShown(t, c)
-	})
+	wantStatus(t, r.url+"page/", http.StatusInternalServerError)
+	d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
+	relatedOn(t, d, views, render)
+
+	from := c.Mark()
+	testenv.Rewrite(t, page, "{{ ratio }}", "{% no_such_tag %}")
+	c.Save(page)
+	c.Await(from, fakeeditor.LogContains("served without a restart"))
+	wantStatus(t, r.url+"page/?d=1", http.StatusInternalServerError)
+	d = awaitRequestError(t, c, page, 2, "django.template.exceptions.TemplateSyntaxError: Invalid block tag on line 2: 'no_such_tag'", "GET /page/")
+	relatedOn(t, d, views, render)
+
+	from = c.Mark()
+	testenv.Rewrite(t, page, "{% no_such_tag %}", "{{ ratio }}")
+	c.Save(page)
+	c.Await(from, fakeeditor.LogContains("served without a restart"))
+	wantStatus(t, r.url+"page/?d=1", http.StatusOK)
+	awaitCleared(c, page)
+	noReportShown(t, c)
 }
 
 // Under Django's own reloader the serving child reports too, and its

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +23,7 @@ import (
 // once the status says Daphne's runserver runs.
 func serveDaphne(t *testing.T, d testenv.Django, extra ...any) *server {
 	t.Helper()
-	cmd := exec.Command(d.Python, "-c", "import daphne.server")
-	cmd.Env = d.Environ()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s cannot import Daphne (%v): run `make test`, which installs Debian's python3-daphne\n%s", d.Python, err, out)
-	}
+	testenv.NeedDaphne(t, d)
 	s := serveWith(t, d, map[string]string{"LIVESITE_RUNSERVER": "daphne"}, extra...)
 	s.st = s.ed.AwaitStatusWithin(30*time.Second, 0, "", "Daphne's runserver said", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.Runserver != nil
@@ -57,24 +52,31 @@ func TestDaphneNoRequestFailsDuringReloads(t *testing.T) {
 	})
 }
 
-// An open WebSocket under Daphne gets a close frame with 1001 (going away)
-// when the server reloads, and a new connection reaches the new process.
-func TestDaphneClosesWebSocketsOnReload(t *testing.T) {
+// A client of the project's Channels consumer (livesite/consumers.py,
+// routed at /ws) under Daphne: an edit to the consumer closes it cleanly,
+// with 1001 (going away), when the server reloads; it reconnects to the
+// new process, and the edited consumer answers it.
+func TestDaphneWebSocketReconnectsToTheEditedConsumer(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
 		s := serveDaphne(t, d)
 		ws := dialWebSocket(t, s.base, "/ws")
 		first := ws.text(t)
 		if !strings.HasPrefix(first, "pid ") {
-			t.Fatalf("the WebSocket said %q, want its process id", first)
+			t.Fatalf("the consumer said %q, want its process id", first)
 		}
-		s.save("v1", "v2")
-		code := ws.closeCode(t)
-		if code != 1001 {
+		if reply := ws.ask(t, "hello"); reply != "echo v1: hello" {
+			t.Fatalf("the consumer replied %q, want %q", reply, "echo v1: hello")
+		}
+		s.reloaded(s.editFile("consumers.py", `REPLY = "echo v1"`, `REPLY = "echo v2"`))
+		if code := ws.closeCode(t); code != 1001 {
 			t.Errorf("the WebSocket was closed with %d, want 1001 (going away)", code)
 		}
 		again := dialWebSocket(t, s.base, "/ws")
-		if second := again.text(t); second == first || !strings.HasPrefix(second, "pid ") {
-			t.Errorf("after the reload the WebSocket said %q, want another process than %q", second, first)
+		if second := again.text(t); second != fmt.Sprintf("pid %d", s.st.PID) || second == first {
+			t.Errorf("after the reload the consumer said %q, want the new process %d (before: %q)", second, s.st.PID, first)
+		}
+		if reply := again.ask(t, "hello"); reply != "echo v2: hello" {
+			t.Errorf("the reconnected client got %q, want the edited consumer's %q", reply, "echo v2: hello")
 		}
 	})
 }
@@ -140,6 +142,24 @@ func (w *webSocket) text(t *testing.T) string {
 		t.Fatalf("WebSocket frame with opcode %d, want text", op)
 	}
 	return string(payload)
+}
+
+// ask sends text in a masked frame, as a client must, and returns the
+// server's next text frame.
+func (w *webSocket) ask(t *testing.T, text string) string {
+	t.Helper()
+	if len(text) > 125 {
+		t.Fatalf("ask sends short texts only, not %d bytes", len(text))
+	}
+	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
+	frame := append([]byte{0x81, 0x80 | byte(len(text))}, mask[:]...)
+	for i := 0; i < len(text); i++ {
+		frame = append(frame, text[i]^mask[i%4])
+	}
+	if _, err := w.conn.Write(frame); err != nil {
+		t.Fatalf("send %q on the WebSocket: %v", text, err)
+	}
+	return w.text(t)
 }
 
 // closeCode reads until the server's close frame, answers it as a client

@@ -65,17 +65,30 @@ func serveWith(t *testing.T, d testenv.Django, more map[string]string, extra ...
 // the editor does; it returns the mark from before the save.
 func (s *server) edit(old, new string) int {
 	s.t.Helper()
-	views := filepath.Join(s.dir, "livesite", "views.py")
+	return s.editFile("views.py", `VERSION = "`+old, `VERSION = "`+new)
+}
+
+// editFile rewrites old to new in the livesite package's file name and
+// saves it as the editor does; it returns the mark from before the save.
+func (s *server) editFile(name, old, new string) int {
+	s.t.Helper()
+	path := filepath.Join(s.dir, "livesite", name)
 	from := s.ed.Mark()
-	testenv.Rewrite(s.t, views, `VERSION = "`+old, `VERSION = "`+new)
-	s.ed.Save(views)
+	testenv.Rewrite(s.t, path, old, new)
+	s.ed.Save(path)
 	return from
 }
 
 // save saves a new VERSION and waits until the new process serves it.
 func (s *server) save(old, new string) {
 	s.t.Helper()
-	from := s.edit(old+`"`, new+`"`)
+	s.reloaded(s.edit(old+`"`, new+`"`))
+}
+
+// reloaded waits for the reload of the edit saved at mark from, until the
+// new process runs.
+func (s *server) reloaded(from int) {
+	s.t.Helper()
 	s.ed.AwaitState(from, "", protocol.StateReloading)
 	s.st = s.ed.AwaitState(from, "", protocol.StateRunning)
 }

@@ -1,27 +1,20 @@
-"""The ASGI application Daphne's runserver serves (LIVESITE_RUNSERVER=daphne):
-Django's, and at /ws a WebSocket that says which process answers, then
-echoes what it receives."""
+"""The ASGI application Daphne's runserver serves (LIVESITE_RUNSERVER=daphne),
+routed as a Channels project routes it: HTTP to Django, and the WebSocket at
+/ws to a consumer (consumers.py)."""
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livesite.settings")
+# Django first: the consumers' imports may need the apps loaded.
 django_application = get_asgi_application()
 
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
 
-async def application(scope, receive, send):
-    if scope["type"] == "websocket" and scope["path"] == "/ws":
-        return await echo(receive, send)
-    return await django_application(scope, receive, send)
+from . import consumers  # noqa: E402
 
-
-async def echo(receive, send):
-    while True:
-        message = await receive()
-        if message["type"] == "websocket.connect":
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.send", "text": "pid %d" % os.getpid()})
-        elif message["type"] == "websocket.receive":
-            await send({"type": "websocket.send", "text": message.get("text") or ""})
-        elif message["type"] == "websocket.disconnect":
-            return
+application = ProtocolTypeRouter({
+    "http": django_application,
+    "websocket": URLRouter([path("ws", consumers.EchoConsumer.as_asgi())]),
+})

@@ -4,7 +4,8 @@ must leave right, a view that echoes what it received, and a static file.
 LIVESITE_RUNSERVER chooses whose runserver the project runs: unset,
 Django's (staticfiles'); "own", the ownserver app's, which serves with a
 server of its own; "daphne", Daphne's, which serves the ASGI application
-(asgi.py), as Django's docs tell Channels projects to."""
+(asgi.py, routed as a Channels project routes it), as Django's docs tell
+Channels projects to."""
 import os
 from pathlib import Path
 

@@ -23,9 +23,9 @@ class Terminal {
     private proc: ChildProcess;
     private out = "";
 
-    constructor(dir: string, port: number, flags: string[] = []) {
+    constructor(dir: string, port: number, flags: string[] = [], env: Record<string, string> = {}) {
         this.proc = spawn(backendBinary, ["run", "-python", python, ...flags, dir, `127.0.0.1:${port}`], {
-            env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+            env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", ...env },
             stdio: ["ignore", "pipe", "pipe"],
         });
         const keep = (b: Buffer) => (this.out += b.toString());
@@ -111,14 +111,14 @@ async function served(url: string, check: (body: string) => boolean): Promise<st
  * stepsOf makes a suite's `step`: a test that, on failure, saves a screenshot of the suite's page and prints its
  * terminal's output.
  */
-function stepsOf(suite: () => { live?: LivePage; terminal?: Terminal }) {
+function stepsOf(suite: () => { live?: LivePage; terminal?: Terminal }, shots = "") {
     return (name: string, body: () => Promise<void>) => {
         it(name, async () => {
             try {
                 await body();
             } catch (err) {
                 const { live, terminal } = suite();
-                await live?.page.screenshot({ path: path.join(artifacts, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+                await live?.page.screenshot({ path: path.join(artifacts, `${shots}failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
                 console.error(`--- django-runserver run ---\n${terminal?.output().slice(-20_000)}`);
                 throw err;
             }
@@ -126,138 +126,161 @@ function stepsOf(suite: () => { live?: LivePage; terminal?: Terminal }) {
     };
 }
 
-describe("the live browser in Chromium", () => {
-    let project: ReturnType<typeof copyProject>;
-    let terminal: Terminal;
-    let live: LivePage;
-    let closeBrowser: () => Promise<void>;
-    let base: string;
-    let views: string;
-    let profile: string;
+/** A runserver livesite runs, for the live browser's suite. */
+interface Runserver {
+    /** env chooses it: livesite's settings read LIVESITE_RUNSERVER. */
+    env: Record<string, string>;
+    /** banner is what it prints as it starts serving, which tells that it is the one that runs. */
+    banner: string;
+    /** shots starts the names of its screenshots in artifacts/browser. */
+    shots: string;
+}
 
-    async function screenshot(name: string): Promise<void> {
-        await live.page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-    }
+/** liveBrowser is the live browser's suite: an open page shows each saved edit by itself, under runserver. */
+function liveBrowser(title: string, { env, banner, shots }: Runserver): void {
+    describe(title, () => {
+        let project: ReturnType<typeof copyProject>;
+        let terminal: Terminal;
+        let live: LivePage;
+        let closeBrowser: () => Promise<void>;
+        let base: string;
+        let views: string;
+        let profile: string;
 
-    const step = stepsOf(() => ({ live, terminal }));
+        async function screenshot(name: string): Promise<void> {
+            await live.page.screenshot({ path: path.join(artifacts, `${shots}${name}.png`), fullPage: true });
+        }
 
-    before(async () => {
-        mkdirSync(artifacts, { recursive: true });
-        project = copyProject("livesite");
-        views = path.join(project.dir, "livesite", "views.py");
-        const port = await freePort();
-        base = `http://127.0.0.1:${port}`;
-        terminal = new Terminal(project.dir, port);
-        await served(`${base}/version`, (body) => body === "v1");
-        profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
-        const browser = await openBrowser(profile);
-        closeBrowser = browser.close;
-        live = new LivePage(browser.page);
+        const step = stepsOf(() => ({ live, terminal }), shots);
+
+        before(async () => {
+            mkdirSync(artifacts, { recursive: true });
+            project = copyProject("livesite");
+            views = path.join(project.dir, "livesite", "views.py");
+            const port = await freePort();
+            base = `http://127.0.0.1:${port}`;
+            terminal = new Terminal(project.dir, port, [], env);
+            await served(`${base}/version`, (body) => body === "v1");
+            await waitUntil(`the server to print ${JSON.stringify(banner)}`, async () =>
+                terminal.output().includes(banner) ? true : undefined, stepTimeout, () => terminal.output().slice(-2000));
+            profile = mkdtempSync(path.join(os.tmpdir(), "django-runserver-chromium-"));
+            const browser = await openBrowser(profile);
+            closeBrowser = browser.close;
+            live = new LivePage(browser.page);
+        });
+
+        after(async () => {
+            await closeBrowser?.();
+            await terminal?.stop();
+            project?.cleanup();
+            if (profile) rmSync(profile, { recursive: true, force: true });
+        });
+
+        let pid = "";
+
+        step("opens the page, with one script tag", async () => {
+            await live.page.goto(`${base}/`);
+            await live.shows("v1", "#version", (t) => t === "v1");
+            const html = await live.page.content();
+            assert.equal(html.split("/__django_runserver__/live.js").length - 1, 1, "one script tag");
+            await live.listening();
+            pid = await live.text("#pid");
+            await screenshot("1-opened");
+        });
+
+        step("save a view: the page shows the new content", async () => {
+            const loads = live.loads;
+            rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"');
+            await live.shows("v2", "#version", (t) => t === "v2");
+            await live.reloaded(loads);
+            await live.listening();
+            assert.equal(live.loads - loads, 1, "the page reloads once");
+            const now = await live.text("#pid");
+            assert.notEqual(now, pid, "a Python edit restarts the server");
+            pid = now;
+            await live.listening();
+            await screenshot("2-view-saved");
+        });
+
+        step("save a template: the page shows it, same pid", async () => {
+            const loads = live.loads;
+            rewrite(path.join(project.dir, "livesite", "templates", "page.html"), "template t1", "template t2");
+            await live.shows("the new template", "#template", (t) => t === "template t2");
+            await live.reloaded(loads);
+            assert.equal(await live.text("#pid"), pid, "a template edit needs no restart");
+            await live.listening();
+            await screenshot("3-template-saved");
+        });
+
+        step("save a CSS file: the new style applies", async () => {
+            const color = () => live.page.evaluate<string>("getComputedStyle(document.body).color");
+            assert.equal(await color(), "rgb(0, 0, 0)");
+            rewrite(path.join(project.dir, "livesite", "static", "site.css"), "rgb(0, 0, 0)", "rgb(200, 0, 0)");
+            await waitUntil("the new colour", async () => ((await color()) === "rgb(200, 0, 0)" ? true : undefined), stepTimeout);
+            assert.equal(await live.text("#pid"), pid, "a CSS edit needs no restart");
+            await screenshot("4-css-saved");
+        });
+
+        let line = 0;
+
+        step("save a SyntaxError: the page shows the error, with file and line", async () => {
+            await live.listening();
+            const loads = live.loads;
+            rewrite(views, 'VERSION = "v2"', 'VERSION = "v2');
+            line = readFileSync(views, "utf8").split("\n").findIndex((l) => l === 'VERSION = "v2') + 1;
+            await live.shows("the exception", "#exception", (t) => t === "SyntaxError");
+            await live.shows("its file and line", "#where", (t) => t === `livesite/views.py, line ${line}`);
+            await live.reloaded(loads);
+            await live.listening();
+            await screenshot("5-syntax-error");
+        });
+
+        step("click the error's frame: without -editor the page copies file:line and says so", async () => {
+            await live.page.locator("#where a[data-django-runserver-open]").click();
+            const want = `${views}:${line}`;
+            await live.shows("the copy note", "#django-runserver-note", (t) => t === `Copied ${want}`);
+            assert.equal(await live.page.evaluate<string>("navigator.clipboard.readText()"), want);
+            await screenshot("5b-frame-copied");
+        });
+
+        step("fix it: the page shows the working content", async () => {
+            const loads = live.loads;
+            rewrite(views, 'VERSION = "v2', 'VERSION = "v3"');
+            await live.shows("v3", "#version", (t) => t === "v3");
+            await live.reloaded(loads);
+            await live.listening();
+            assert.equal(live.loads - loads, 1, "the error page reloads once, to the fixed page");
+            await screenshot("6-fixed");
+        });
+
+        step("pages the script must leave alone still serve: CSP, gzip, a fragment; a document without </body> gets it", async () => {
+            await live.page.goto(`${base}/csp`);
+            await live.shows("the CSP page", "p", (t) => t === "strict");
+            assert.ok(!(await live.page.content()).includes("live.js"), "no tag under a CSP that forbids it");
+            await waitUntil("the log to say why /csp won't refresh", async () =>
+                terminal.output().includes("/csp won't refresh by itself") ? true : undefined, stepTimeout);
+            await screenshot("7-csp");
+            await live.page.goto(`${base}/gzip`);
+            await live.shows("the gzipped page", "p", (t) => t === "compressed");
+            await screenshot("8-gzip");
+            await live.page.goto(`${base}/nobody`);
+            await live.shows("the page without </body>", "p", (t) => t === "no end of body");
+            assert.ok((await live.page.content()).includes("live.js"), "a document without </body> gets the tag at its end");
+            await screenshot("9-no-body-end");
+            await live.page.goto(`${base}/fragment`);
+            await live.shows("the htmx-style fragment", "#fragment", (t) => t === "a fragment");
+            assert.ok(!(await live.page.content()).includes("live.js"), "no tag in a fragment");
+            await screenshot("10-fragment");
+        });
     });
+}
 
-    after(async () => {
-        await closeBrowser?.();
-        await terminal?.stop();
-        project?.cleanup();
-        if (profile) rmSync(profile, { recursive: true, force: true });
-    });
-
-    let pid = "";
-
-    step("opens the page, with one script tag", async () => {
-        await live.page.goto(`${base}/`);
-        await live.shows("v1", "#version", (t) => t === "v1");
-        const html = await live.page.content();
-        assert.equal(html.split("/__django_runserver__/live.js").length - 1, 1, "one script tag");
-        await live.listening();
-        pid = await live.text("#pid");
-        await screenshot("1-opened");
-    });
-
-    step("save a view: the page shows the new content", async () => {
-        const loads = live.loads;
-        rewrite(views, 'VERSION = "v1"', 'VERSION = "v2"');
-        await live.shows("v2", "#version", (t) => t === "v2");
-        await live.reloaded(loads);
-        await live.listening();
-        assert.equal(live.loads - loads, 1, "the page reloads once");
-        const now = await live.text("#pid");
-        assert.notEqual(now, pid, "a Python edit restarts the server");
-        pid = now;
-        await live.listening();
-        await screenshot("2-view-saved");
-    });
-
-    step("save a template: the page shows it, same pid", async () => {
-        const loads = live.loads;
-        rewrite(path.join(project.dir, "livesite", "templates", "page.html"), "template t1", "template t2");
-        await live.shows("the new template", "#template", (t) => t === "template t2");
-        await live.reloaded(loads);
-        assert.equal(await live.text("#pid"), pid, "a template edit needs no restart");
-        await live.listening();
-        await screenshot("3-template-saved");
-    });
-
-    step("save a CSS file: the new style applies", async () => {
-        const color = () => live.page.evaluate<string>("getComputedStyle(document.body).color");
-        assert.equal(await color(), "rgb(0, 0, 0)");
-        rewrite(path.join(project.dir, "livesite", "static", "site.css"), "rgb(0, 0, 0)", "rgb(200, 0, 0)");
-        await waitUntil("the new colour", async () => ((await color()) === "rgb(200, 0, 0)" ? true : undefined), stepTimeout);
-        assert.equal(await live.text("#pid"), pid, "a CSS edit needs no restart");
-        await screenshot("4-css-saved");
-    });
-
-    let line = 0;
-
-    step("save a SyntaxError: the page shows the error, with file and line", async () => {
-        await live.listening();
-        const loads = live.loads;
-        rewrite(views, 'VERSION = "v2"', 'VERSION = "v2');
-        line = readFileSync(views, "utf8").split("\n").findIndex((l) => l === 'VERSION = "v2') + 1;
-        await live.shows("the exception", "#exception", (t) => t === "SyntaxError");
-        await live.shows("its file and line", "#where", (t) => t === `livesite/views.py, line ${line}`);
-        await live.reloaded(loads);
-        await live.listening();
-        await screenshot("5-syntax-error");
-    });
-
-    step("click the error's frame: without -editor the page copies file:line and says so", async () => {
-        await live.page.locator("#where a[data-django-runserver-open]").click();
-        const want = `${views}:${line}`;
-        await live.shows("the copy note", "#django-runserver-note", (t) => t === `Copied ${want}`);
-        assert.equal(await live.page.evaluate<string>("navigator.clipboard.readText()"), want);
-        await screenshot("5b-frame-copied");
-    });
-
-    step("fix it: the page shows the working content", async () => {
-        const loads = live.loads;
-        rewrite(views, 'VERSION = "v2', 'VERSION = "v3"');
-        await live.shows("v3", "#version", (t) => t === "v3");
-        await live.reloaded(loads);
-        await live.listening();
-        assert.equal(live.loads - loads, 1, "the error page reloads once, to the fixed page");
-        await screenshot("6-fixed");
-    });
-
-    step("pages the script must leave alone still serve: CSP, gzip, a fragment; a document without </body> gets it", async () => {
-        await live.page.goto(`${base}/csp`);
-        await live.shows("the CSP page", "p", (t) => t === "strict");
-        assert.ok(!(await live.page.content()).includes("live.js"), "no tag under a CSP that forbids it");
-        await waitUntil("the log to say why /csp won't refresh", async () =>
-            terminal.output().includes("/csp won't refresh by itself") ? true : undefined, stepTimeout);
-        await screenshot("7-csp");
-        await live.page.goto(`${base}/gzip`);
-        await live.shows("the gzipped page", "p", (t) => t === "compressed");
-        await screenshot("8-gzip");
-        await live.page.goto(`${base}/nobody`);
-        await live.shows("the page without </body>", "p", (t) => t === "no end of body");
-        assert.ok((await live.page.content()).includes("live.js"), "a document without </body> gets the tag at its end");
-        await screenshot("9-no-body-end");
-        await live.page.goto(`${base}/fragment`);
-        await live.shows("the htmx-style fragment", "#fragment", (t) => t === "a fragment");
-        assert.ok(!(await live.page.content()).includes("live.js"), "no tag in a fragment");
-        await screenshot("10-fragment");
-    });
+liveBrowser("the live browser in Chromium", { env: {}, banner: "Starting development server at", shots: "" });
+// A Channels project: "daphne" first in INSTALLED_APPS, so Daphne's runserver serves the ASGI application.
+liveBrowser("the live browser in Chromium under Daphne's runserver", {
+    env: { LIVESITE_RUNSERVER: "daphne" },
+    banner: "Starting ASGI/Daphne",
+    shots: "daphne-",
 });
 
 describe("the live browser with --nothreading", () => {

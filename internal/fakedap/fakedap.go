@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -244,4 +245,11 @@ func (c *Client) AwaitStop(from int) (Frame, error) {
 func (c *Client) Continue(threadID int) error {
 	_, err := c.Request("continue", map[string]any{"threadId": threadID})
 	return err
+}
+
+// Messages is every message received so far.
+func (c *Client) Messages() []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.msgs)
 }

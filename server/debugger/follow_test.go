@@ -144,18 +144,6 @@ func (a *fakeAdapter) next(command string) request {
 	}
 }
 
-func await[T comparable](t *testing.T, ch <-chan T, want T) {
-	t.Helper()
-	select {
-	case got := <-ch:
-		if got != want {
-			t.Fatalf("got %v, want %v", got, want)
-		}
-	case <-time.After(fakedap.Timeout):
-		t.Fatalf("no report of %v", want)
-	}
-}
-
 // events is what a target reports, on channels.
 func events() (debugger.Events, chan bool, chan bool) {
 	paused, attached := make(chan bool, 8), make(chan bool, 8)
@@ -203,7 +191,7 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 	if err := <-attachDone; err != nil {
 		t.Fatal(err)
 	}
-	await(t, attached1, true)
+	expect(t, attached1, true)
 
 	// Paused, with a request in flight, when the process goes.
 	mark := d.Mark()
@@ -211,14 +199,14 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 	if _, err := d.AwaitEvent(mark, "stopped"); err != nil {
 		t.Fatal(err)
 	}
-	await(t, paused1, true)
+	expect(t, paused1, true)
 	inFlight, _ := d.Send("stackTrace", map[string]any{"threadId": 1})
 	ad1.next("stackTrace")
 	mark = d.Mark()
 	ad1.exit()
 	r.End()
-	await(t, paused1, false)
-	await(t, attached1, false)
+	expect(t, paused1, false)
+	expect(t, attached1, false)
 	if _, err := d.Await(mark, "continued, all threads", func(m fakedap.Message) bool {
 		return m.Event == "continued" && string(m.Body) == `{"allThreadsContinued":true,"threadId":1}`
 	}); err != nil {
@@ -250,7 +238,7 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 	}
 	done := ad2.next("configurationDone")
 	own[done.Seq] = true
-	await(t, attached2, true)
+	expect(t, attached2, true)
 	if got := ad2.next("threads"); got.Seq != threads {
 		t.Errorf("the editor's threads request reached the adapter as seq %d, want %d", got.Seq, threads)
 	}
@@ -275,7 +263,7 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 	bp = ad2.next("setBreakpoints")
 	ad2.exit()
 	r.End()
-	await(t, attached2, false)
+	expect(t, attached2, false)
 	ad3 := newFakeAdapter(t)
 	ev3, _, attached3 := events()
 	r.Target(ad3.addr, ev3)
@@ -285,7 +273,7 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 		t.Errorf("the third process got breakpoints %s, want the latest %s", got.Arguments, bp.Arguments)
 	}
 	ad3.next("configurationDone")
-	await(t, attached3, true)
+	expect(t, attached3, true)
 
 	// One session all along, numbered as one.
 	for i, m := range d.Messages() {
@@ -313,7 +301,7 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 	case <-time.After(fakedap.Timeout):
 		t.Fatal("the session outlived the editor's disconnect")
 	}
-	await(t, attached3, false)
+	expect(t, attached3, false)
 	ad3.exit()
 	r.End()
 	ad4 := newFakeAdapter(t)

@@ -1,4 +1,4 @@
-package debugger
+package debugger_test
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/django-runserver/django-runserver/server/debugger"
 )
 
 const wait = 30 * time.Second
@@ -55,11 +57,11 @@ func read(t *testing.T, r io.Reader, want string) {
 func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	target, accepted := adapter(t)
 	paused, attached := make(chan bool, 8), make(chan bool, 8)
-	r, err := Listen()
+	r, err := debugger.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Target(target, Events{Paused: func(p bool) { paused <- p }, Attached: func(a bool) { attached <- a }})
+	r.Target(target, debugger.Events{Paused: func(p bool) { paused <- p }, Attached: func(a bool) { attached <- a }})
 	defer r.Close()
 	host, port := r.Addr()
 	if host != "127.0.0.1" {
@@ -129,11 +131,11 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 // its connection ends.
 func TestRelayCloseEndsTheSession(t *testing.T) {
 	target, accepted := adapter(t)
-	r, err := Listen()
+	r, err := debugger.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Target(target, Events{})
+	r.Target(target, debugger.Events{})
 	host, port := r.Addr()
 	client, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -156,7 +158,7 @@ func TestRelayCloseEndsTheSession(t *testing.T) {
 // An editor that attaches between two processes, and the server stops
 // before the next: its requests are answered, and it hears terminated.
 func TestRelayCloseAnswersAWaitingSession(t *testing.T) {
-	r, err := Listen()
+	r, err := debugger.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestRelayCloseAnswersAWaitingSession(t *testing.T) {
 	defer client.Close()
 	client.Write([]byte(frame(`{"seq":1,"type":"request","command":"initialize","arguments":{}}`)))
 	deadline := time.Now().Add(wait)
-	for !waiting(r) {
+	for !debugger.Waiting(r) {
 		if time.Now().After(deadline) {
 			t.Fatal("the relay did not queue the request")
 		}
@@ -182,19 +184,4 @@ func TestRelayCloseAnswersAWaitingSession(t *testing.T) {
 	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read %d bytes, %v after Close; want EOF", n, err)
 	}
-}
-
-// waiting reports whether a session of r has a request waiting.
-func waiting(r *Relay) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for s := range r.sessions {
-		s.mu.Lock()
-		n := len(s.queue)
-		s.mu.Unlock()
-		if n > 0 {
-			return true
-		}
-	}
-	return false
 }

@@ -51,14 +51,9 @@ func TestDebugWarmReloadHitsModuleLevelBreakpoints(t *testing.T) {
 }
 
 func debugWarmReloadHitsModuleLevelBreakpoints(t *testing.T, django testenv.Django) {
-	debugPython(t, django.Python)
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, port), dir)
-	views := filepath.Join(dir, "polls", "views.py")
+	s := newDebugSite(t, django)
+	c, dir, views, url := s.c, s.dir, s.views, s.url+"hello/"
 	models := filepath.Join(dir, "polls", "models.py")
-	url := fmt.Sprintf("http://127.0.0.1:%d/hello/", port)
 	testenv.Rewrite(t, views, "def hello(request):", "MODULE_LEVEL = 0\n\n\ndef hello(request):")
 	moduleLine := testenv.LineOf(t, views, "MODULE_LEVEL = ")
 	viewLine := testenv.LineOf(t, views, "return HttpResponse(")

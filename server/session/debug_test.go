@@ -126,6 +126,26 @@ func hit(t *testing.T, d *fakedap.Client, url, file string, line int) string {
 	return body(t, reply)
 }
 
+// debugSite is a copy of mysite with an editor initialized on it, to serve
+// on django under the debugger; not started yet.
+type debugSite struct {
+	c          *fakeeditor.Env
+	dir, views string
+	port       int
+	url        string // the server's root
+}
+
+func newDebugSite(t *testing.T, django testenv.Django) debugSite {
+	t.Helper()
+	debugPython(t, django.Python)
+	dir := testenv.Project(t, "mysite")
+	port := testenv.FreePort(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, port), dir)
+	return debugSite{c: c, dir: dir, port: port, views: filepath.Join(dir, "polls", "views.py"),
+		url: fmt.Sprintf("http://127.0.0.1:%d/", port)}
+}
+
 // startDebugged starts c's server under the debugger, attaches a DAP
 // client to where debugReady says, once, with breakpoints, and waits until
 // the server serves.
@@ -182,14 +202,9 @@ func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 }
 
 func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
-	debugPython(t, django.Python)
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, port), dir)
-	views := filepath.Join(dir, "polls", "views.py")
+	s := newDebugSite(t, django)
+	c, dir, views, url := s.c, s.dir, s.views, s.url
 	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	viewLine := testenv.LineOf(t, views, "return HttpResponse(")
 	templateLine := testenv.LineOf(t, template, "{{ title }}")
 	bps := fakedap.Breakpoints{views: {viewLine}, template: {templateLine}}
@@ -396,13 +411,8 @@ func TestDebugNeverRefusesARequest(t *testing.T) {
 }
 
 func debugNeverRefusesARequest(t *testing.T, django testenv.Django) {
-	debugPython(t, django.Python)
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, port), dir)
-	views := filepath.Join(dir, "polls", "views.py")
-	url := fmt.Sprintf("http://127.0.0.1:%d/hello/", port)
+	s := newDebugSite(t, django)
+	c, views, port, url := s.c, s.views, s.port, s.url+"hello/"
 	line := testenv.LineOf(t, views, "return HttpResponse(")
 
 	from := c.Mark()

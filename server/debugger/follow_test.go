@@ -336,6 +336,9 @@ func TestRelayBreakpointsSetBetweenProcessesJoinTheReplay(t *testing.T) {
 	if err := d.Attach(fakedap.Breakpoints{"/p/views.py": {3}, "/p/urls.py": {1}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := d.AwaitEvent(0, "thread"); err != nil { // started: the process runs
+		t.Fatal(err)
+	}
 	mark := d.Mark()
 	ad1.exit()
 	r.End()

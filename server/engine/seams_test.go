@@ -304,9 +304,13 @@ func TestReloadWaitsOnlyForAnAttachedDebugger(t *testing.T) {
 	if !slices.Contains(p2.spec.Env, waits) {
 		t.Errorf("with a debugger attached, the reload does not wait for its breakpoints (%s): %q", waits, p2.spec.Env)
 	}
+	from = r.rec.mark()
 	r.debugged(t, p2, 2)
+	r.rec.awaitStatus(t, from, "the reload running", func(st protocol.Status) bool {
+		return st.State == protocol.StateRunning && st.PID == p2.pid
+	})
 	r.relays.update(func() { relay.relay.sessions = 0 }) // the developer detached
-	r.save(t, views, "v2\n")
+	r.save(t, views, "v2, detached\n")
 	p3 := r.launch.proc(t, 3)
 	if !slices.Contains(p3.spec.Env, contract.DebugWaitEnv+"=0") {
 		t.Errorf("with no debugger attached, the reload waits for one: %q", p3.spec.Env)

@@ -24,7 +24,8 @@ type request struct {
 }
 
 // fakeAdapter speaks DAP as debugpy's adapter does to its one client:
-// telemetry output on connect; initialized once attached, and the reply to
+// telemetry output on connect; debugpyWaitingForServer and initialized
+// once attached, and the reply to
 // attach after configurationDone; breakpoints verified. Requests it has no
 // answer for wait for the test's.
 type fakeAdapter struct {
@@ -94,6 +95,7 @@ func (a *fakeAdapter) serve(conn net.Conn) {
 			a.respond(r.Seq, r.Command, map[string]any{"supportsConfigurationDoneRequest": true})
 		case "attach":
 			a.attach = r.Seq
+			a.event("debugpyWaitingForServer", map[string]any{"host": "127.0.0.1", "port": 1})
 			a.event("initialized", nil)
 		case "setBreakpoints":
 			var args struct{ Breakpoints []any }
@@ -288,8 +290,10 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 			t.Errorf("the editor heard a later adapter's telemetry: %s", m.Body)
 		}
 	}
-	if n := countEvents(d, "initialized"); n != 1 {
-		t.Errorf("the editor heard initialized %d times, want once", n)
+	for _, once := range []string{"initialized", "debugpyWaitingForServer"} {
+		if n := countEvents(d, once); n != 1 {
+			t.Errorf("the editor heard %s %d times, want once: the relay's attach is its own", once, n)
+		}
 	}
 
 	// The editor's disconnect ends its session: later processes run

@@ -532,6 +532,10 @@ func (s *session) fromAdapterEvent(l *leg, body []byte, m message) {
 		if l.replayed && b.Category == "telemetry" {
 			return // said by the first process's adapter already
 		}
+	case "debugpyWaitingForServer":
+		if l.replayed {
+			return // part of the relay's attach, not the editor's
+		}
 	case "thread", "stopped":
 		s.mu.Lock()
 		if b.Reason == "exited" {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/django-runserver/django-runserver/server/framing"
 )
 
 // message is the part of a DAP message the relay reads.
@@ -33,6 +35,23 @@ type threadBody struct {
 	Threads             []struct {
 		ID int `json:"id"`
 	} `json:"threads"`
+}
+
+// readMessages reads DAP messages from r until it ends or a frame is bad,
+// and calls each with every one that is JSON (one that is not means
+// nothing to either side). header and body are valid until each returns.
+func readMessages(r io.Reader, each func(header, body []byte, m message)) {
+	fr := framing.NewReader(r, MaxMessage)
+	for {
+		header, body, err := fr.Read()
+		if err != nil {
+			return
+		}
+		var m message
+		if json.Unmarshal(body, &m) == nil {
+			each(header, body, m)
+		}
+	}
 }
 
 // writeFrame writes body framed as DAP frames it.

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/django-runserver/django-runserver/server/framing"
 )
 
 // ownSeqBase numbers the requests the relay sends an adapter itself when
@@ -97,16 +95,9 @@ func newSession(r *Relay, client net.Conn) *session {
 
 // readEditor passes the editor's messages on until it ends its connection.
 func (s *session) readEditor() {
-	fr := framing.NewReader(s.client, MaxMessage)
-	for {
-		header, body, err := fr.Read()
-		if err != nil {
-			break
-		}
-		var m message
-		_ = json.Unmarshal(body, &m)
+	readMessages(s.client, func(header, body []byte, m message) {
 		s.fromEditor(queued{slices.Clone(header), slices.Clone(body), m})
-	}
+	})
 	s.end()
 }
 
@@ -436,18 +427,7 @@ func (s *session) sendOwn(l *leg, command string, args json.RawMessage) (<-chan 
 
 // readAdapter passes l's adapter's messages on until its connection ends.
 func (s *session) readAdapter(l *leg) {
-	fr := framing.NewReader(l.conn, MaxMessage)
-	for {
-		_, body, err := fr.Read()
-		if err != nil {
-			return
-		}
-		var m message
-		if json.Unmarshal(body, &m) != nil {
-			continue // nothing an editor could read either
-		}
-		s.fromAdapter(l, body, m)
-	}
+	readMessages(l.conn, func(_, body []byte, m message) { s.fromAdapter(l, body, m) })
 }
 
 func (s *session) fromAdapter(l *leg, body []byte, m message) {

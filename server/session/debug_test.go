@@ -175,7 +175,7 @@ func awaitServing(c *fakeeditor.Env, from, pid int) protocol.Status {
 // followed waits for the process that follows old, and checks that the
 // session d, attached once, went on with it: on the same address, told of
 // the new process by a process event, never ended. It returns once the new
-// process serves.
+// process serves, with the debugger attached.
 func followed(t *testing.T, c *fakeeditor.Env, d *fakedap.Client, from, mark int, old protocol.DebugReadyParams) protocol.DebugReadyParams {
 	t.Helper()
 	r := awaitDebugReady(c, from, old.PID)
@@ -190,7 +190,10 @@ func followed(t *testing.T, c *fakeeditor.Env, d *fakedap.Client, from, mark int
 	}); err != nil {
 		t.Fatalf("the session attached once did not follow the new process %d: %v", r.PID, err)
 	}
-	awaitServing(c, from, r.PID)
+	// Attached once the relay's replayed configurationDone is in.
+	c.AwaitStatusWithin(fakedap.Timeout, from, "", fmt.Sprintf("pid %d running, attached", r.PID), func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == r.PID && s.Debug != nil && s.Debug.Attached
+	})
 	return r
 }
 

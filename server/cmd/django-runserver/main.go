@@ -127,7 +127,7 @@ func newRunFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.BoolVar(&o.noBrowserReload, "no-browser-reload", false, "in fast mode, leave HTML pages as Django made them: no script that reloads the open page")
 	fs.StringVar(&o.preload, "preload", "auto", "fork reloads from a preloaded interpreter: auto (Linux), on (also macOS) or off")
 	fs.StringVar(&o.editor, "editor", "", "command that opens a traceback frame clicked in the browser, with {file} and {line}, run as argv without a shell, e.g. 'code -g {file}:{line}' (default: the click copies file:line)")
-	fs.BoolVar(&o.debug, "debug", false, "run each server process under debugpy, and print where a debugger (DAP) attaches; it serves at once")
+	fs.BoolVar(&o.debug, "debug", false, "run each server process under debugpy, and print where a debugger (DAP) attaches, once: its session follows every reload; it serves at once")
 	fs.BoolVar(&o.debugWait, "debug-wait", false, "as -debug, and the first process waits until a debugger attaches before it serves (requests wait meanwhile), as debugpy --wait-for-client")
 	return fs, o
 }

@@ -11,10 +11,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/django-runserver/django-runserver/internal/requestpoll"
 	"github.com/django-runserver/django-runserver/server/contract"
 )
 
@@ -26,10 +25,6 @@ import (
 // stream failed, the first time; a stream that was open and ended is
 // reconnected at once.
 const reconnectAfterFailure = 250 * time.Millisecond
-
-// failPoll is the pause between two requests of the client that counts
-// failures: a page requested every 10 ms, as in the acceptance test.
-const failPoll = 10 * time.Millisecond
 
 var pageIDRE = regexp.MustCompile(`data-page="([^"]+)"`)
 
@@ -136,46 +131,19 @@ func (p *openPage) awaitReload(ctx context.Context) error {
 	}
 }
 
-// counter sends a request every failPoll, each on its own connection and
-// without waiting for the one before (one that waits for the next process
-// would hide the failures of the others), and counts the failures.
-type counter struct {
-	total, failed atomic.Int64
-	done          chan struct{}
-	wg            sync.WaitGroup
-}
+// counter counts the requests that fail while a server reloads: a page
+// requested every 10 ms (requestpoll), as in the acceptance test, each
+// answer other than 200, or none within httpClient's timeout, a failure.
+type counter struct{ p *requestpoll.Poller }
 
 func countRequests(url string) *counter {
-	c := &counter{done: make(chan struct{})}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		tick := time.NewTicker(failPoll)
-		defer tick.Stop()
-		for {
-			select {
-			case <-c.done:
-				return
-			case <-tick.C:
-			}
-			c.total.Add(1)
-			c.wg.Add(1)
-			go func() {
-				defer c.wg.Done()
-				if _, err := get(url); err != nil {
-					c.failed.Add(1)
-				}
-			}()
-		}
-	}()
-	return c
+	return &counter{requestpoll.Start(url, httpClient.Timeout, requestpoll.OnlyOK)}
 }
 
 // stop stops sending, and returns once every request sent has its answer.
 func (c *counter) stop() (total, failed int64) {
-	close(c.done)
-	c.wg.Wait()
-	return c.total.Load(), c.failed.Load()
+	ok, failed, _ := c.p.Stop()
+	return ok + failed, failed
 }
 
 // runBrowser measures, for a saved view: ours, until the open page has
@@ -190,9 +158,8 @@ func runBrowser(cfg *config, env *env, r *report) {
 		return
 	}
 	// As a user runs it: preloading as the default has it.
-	srv, port, err := startOurs(env, site.dir, "auto")
-	if err != nil {
-		r.fail("browser, ours: %v", err)
+	srv, port := startOursOr(env, r, "browser, ours", site.dir, "auto")
+	if srv == nil {
 		return
 	}
 	defer srv.close()

@@ -50,39 +50,26 @@ func runDaphne(cfg *config, env *env, r *report) {
 		return
 	}
 	progress("daphne: ours warm and cold, StatReloader and the floor on copies of testdata/livesite under Daphne")
-	copies := map[string]*site{}
-	for _, key := range daphneServers {
-		s, err := newDaphneSite(cfg, "daphne-"+key)
-		if err != nil {
-			r.fail("daphne: %v", err)
-			return
-		}
-		copies[key] = s
+	copies, err := newCopies(daphneServers, func(key string) (*site, error) { return newDaphneSite(cfg, "daphne-"+key) })
+	if err != nil {
+		r.fail("daphne: %v", err)
+		return
 	}
 	var trials []*trial
 	for _, run := range []struct{ key, preload string }{{"warm", "auto"}, {"cold", "off"}} {
-		o, port, err := startOurs(env, copies[run.key].dir, run.preload)
-		if err != nil {
-			r.fail("daphne, ours %s: %v", run.key, err)
+		o, port := startOursOr(env, r, "daphne, ours "+run.key, copies[run.key].dir, run.preload)
+		if o == nil {
 			return
 		}
 		defer o.close()
 		trials = append(trials, newTrial("daphne/"+run.key, o, copies[run.key].pyEdit(port), port))
 	}
-	var plains []*plain
-	defer func() {
-		for _, p := range plains {
-			p.close()
-		}
-	}()
-	if !eachDjango(env, r, "daphne", []string{stat, noreload},
-		func(key string) (*site, error) { return copies[key], nil }, startPlainEditing(env),
-		func(key string, p *plain, s *site, port int) {
-			plains = append(plains, p)
-			trials = append(trials, newTrial("daphne/"+key, p, s.pyEdit(port), port))
-		}) {
+	plains, closePlains, ok := plainTrials(env, r, "daphne", []string{stat, noreload}, copies)
+	defer closePlains()
+	if !ok {
 		return
 	}
+	trials = append(trials, plains...)
 	last := map[int]time.Time{}
 	runRounds("daphne", trials, cfg.reps, last)
 	r.putTrials(trials)
@@ -111,25 +98,26 @@ func (r *report) daphneMarkdown(b *strings.Builder) {
 		"section 1. Ours warm forks from the preloaders, which leave Daphne's server module and Twisted's reactor\n" +
 		"to each server; cold starts a fresh interpreter. Django's StatReloader restarts Daphne's runserver\n" +
 		"itself; the floor is `--noreload`, killed and started cold.\n\n")
-	r.table(b, []row{
+	rows := []row{
 		{"ours, `fast`, warm (`preload: auto`), didSave", "daphne/warm"},
 		{"ours, `fast`, cold (`preload: off`), didSave", "daphne/cold"},
 		{"Daphne under Django StatReloader", "daphne/stat"},
 		{"Daphne, " + describe(noreload), "daphne/floor"},
-	}, []anchor{{"floor", "daphne/floor"}, {"StatReloader", "daphne/stat"}}, true, nil)
+	}
+	r.table(b, rows, []anchor{{"floor", "daphne/floor"}, {"StatReloader", "daphne/stat"}}, true, nil)
 	b.WriteString("\nFailed requests: after the timed rounds, the same number of saves again, with a request for `/version`\n" +
 		"every 10 ms to each server (each on a new connection, without waiting for the one before) throughout.\n\n")
 	b.WriteString("| server | requests | failed |\n|---|---|---|\n")
-	for _, key := range daphneServers {
+	for _, row := range rows {
 		found := false
 		for _, t := range r.failedTotals {
-			if t.key == "daphne/"+key {
-				fmt.Fprintf(b, "| %s | %d | **%d** |\n", key, t.total, t.failed)
+			if t.key == row.key {
+				fmt.Fprintf(b, "| %s | %d | **%d** |\n", row.label, t.total, t.failed)
 				found = true
 			}
 		}
 		if !found {
-			fmt.Fprintf(b, "| %s | %s | |\n", key, orNotMeasured(r.unavail["daphne/"+key]))
+			fmt.Fprintf(b, "| %s | %s | |\n", row.label, orNotMeasured(r.unavail[row.key]))
 		}
 	}
 	b.WriteString("\n")

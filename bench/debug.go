@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -43,10 +42,7 @@ func runDebug(cfg *config, env *env, r *report) {
 			r.fail("debug: %v", err)
 			return
 		}
-		b, err := startBackend(env.bin, s.dir, map[string]any{
-			"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
-			"preload": d.preload,
-		})
+		b, err := startBackend(env.bin, s.dir, oursSettings(env, port, d.preload))
 		if err != nil {
 			r.fail("%s: %v", key, err)
 			return

@@ -302,6 +302,15 @@ func idleRows(r *report, prefix string, settle, window time.Duration, cold, warm
 	}
 }
 
+// oursSettings are the settings of our server in every section: fast mode
+// on port, with preload, failing rather than moving off a taken port.
+func oursSettings(env *env, port int, preload string) map[string]any {
+	return map[string]any{
+		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
+		"preload": preload,
+	}
+}
+
 // startOurs starts our backend on a folder and its server in fast mode,
 // with preload auto or off (cold).
 func startOurs(env *env, dir, preload string) (*ours, int, error) {
@@ -309,11 +318,7 @@ func startOurs(env *env, dir, preload string) (*ours, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	settings := map[string]any{
-		"python": env.python, "address": fmt.Sprintf("127.0.0.1:%d", port), "reload": "fast", "onPortConflict": "fail",
-		"preload": preload,
-	}
-	b, err := startBackend(env.bin, dir, settings)
+	b, err := startBackend(env.bin, dir, oursSettings(env, port, preload))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -374,6 +379,50 @@ func eachDjango[S any](env *env, r *report, what string, reloaders []string,
 	return true
 }
 
+// newCopies makes a site for each of keys with newSite, all before any
+// server runs, so that each server sees only its own edits.
+func newCopies(keys []string, newSite func(key string) (*site, error)) (map[string]*site, error) {
+	copies := map[string]*site{}
+	for _, key := range keys {
+		s, err := newSite(key)
+		if err != nil {
+			return nil, err
+		}
+		copies[key] = s
+	}
+	return copies, nil
+}
+
+// startOursOr starts ours on dir as startOurs does; on an error it fails
+// the report for what, and returns nil.
+func startOursOr(env *env, r *report, what, dir, preload string) (*ours, int) {
+	o, port, err := startOurs(env, dir, preload)
+	if err != nil {
+		r.fail("%s: %v", what, err)
+		return nil, 0
+	}
+	return o, port
+}
+
+// plainTrials starts Django's runserver under each of reloaders on the copy
+// of its row's key, as eachDjango does, and returns a Python-edit trial on
+// each, named section/key, and what closes them all; ok is false when the
+// report failed.
+func plainTrials(env *env, r *report, section string, reloaders []string, copies map[string]*site) (trials []*trial, closeAll func(), ok bool) {
+	var plains []*plain
+	ok = eachDjango(env, r, section, reloaders,
+		func(key string) (*site, error) { return copies[key], nil }, startPlainEditing(env),
+		func(key string, p *plain, s *site, port int) {
+			plains = append(plains, p)
+			trials = append(trials, newTrial(section+"/"+key, p, s.pyEdit(port), port))
+		})
+	return trials, func() {
+		for _, p := range plains {
+			p.close()
+		}
+	}, ok
+}
+
 // rowKey names each of Django's ways in sample keys.
 var rowKey = map[string]string{stat: "stat", watchman: "watchman", noreload: "floor"}
 
@@ -394,14 +443,14 @@ func runEdits(cfg *config, env *env, r *report) {
 		tplTrials = append(tplTrials, newTrial("tpl/"+key, srv, s.tplEdit(port), port))
 	}
 
-	oursSite, err := newSampleSite(cfg, "mysite-ours")
+	copies, err := newCopies([]string{"ours", "warm"}, func(key string) (*site, error) { return newSampleSite(cfg, "mysite-"+key) })
 	if err != nil {
 		r.fail("edits: %v", err)
 		return
 	}
-	save, oursPort, err := startOurs(env, oursSite.dir, "off")
-	if err != nil {
-		r.fail("edits, ours: %v", err)
+	oursSite, warmSite := copies["ours"], copies["warm"]
+	save, oursPort := startOursOr(env, r, "edits, ours", oursSite.dir, "off")
+	if save == nil {
 		return
 	}
 	b, watch := save.b, &ours{b: save.b}
@@ -409,14 +458,8 @@ func runEdits(cfg *config, env *env, r *report) {
 	add("fast-save", save, oursSite, oursPort)
 
 	// Warm: Python edits only, since a template edit restarts nothing.
-	warmSite, err := newSampleSite(cfg, "mysite-warm")
-	if err != nil {
-		r.fail("edits: %v", err)
-		return
-	}
-	warm, warmPort, err := startOurs(env, warmSite.dir, "auto")
-	if err != nil {
-		r.fail("edits, ours warm: %v", err)
+	warm, warmPort := startOursOr(env, r, "edits, ours warm", warmSite.dir, "auto")
+	if warm == nil {
 		return
 	}
 	wb := warm.b

@@ -20,44 +20,33 @@ func runHeavy(cfg *config, env *env, r *report) {
 	r.heavyLeftOut = leftOut
 	progress("heavy: generated in %s", time.Since(t0).Round(time.Millisecond))
 
-	// One copy per server, made before any runs, so each server sees only
-	// its own edits.
-	copies := map[string]*site{}
-	for _, key := range []string{"stat", "floor", "warm"} {
-		if copies[key], err = heavy.clone(filepath.Join(cfg.tmp, "heavy-"+key)); err != nil {
-			r.fail("heavy: %v", err)
-			return
-		}
-	}
-	o, port, err := startOurs(env, heavy.dir, "off")
+	// One copy per server but the cold one, which runs on heavy itself.
+	copies, err := newCopies([]string{"stat", "floor", "warm"}, func(key string) (*site, error) {
+		return heavy.clone(filepath.Join(cfg.tmp, "heavy-"+key))
+	})
 	if err != nil {
-		r.fail("heavy, ours: %v", err)
+		r.fail("heavy: %v", err)
+		return
+	}
+	o, port := startOursOr(env, r, "heavy, ours", heavy.dir, "off")
+	if o == nil {
 		return
 	}
 	defer o.close()
 	trials := []*trial{newTrial("heavy/fast-save", o, heavy.pyEdit(port), port)}
 	warmSite := copies["warm"]
-	warm, warmPort, err := startOurs(env, warmSite.dir, "auto")
-	if err != nil {
-		r.fail("heavy, ours warm: %v", err)
+	warm, warmPort := startOursOr(env, r, "heavy, ours warm", warmSite.dir, "auto")
+	if warm == nil {
 		return
 	}
 	defer warm.close()
 	trials = append(trials, newTrial("heavy/warm-save", warm, warmSite.pyEdit(warmPort), warmPort))
-	var plains []*plain
-	defer func() {
-		for _, p := range plains {
-			p.close()
-		}
-	}()
-	if !eachDjango(env, r, "heavy", []string{stat, noreload},
-		func(key string) (*site, error) { return copies[key], nil }, startPlainEditing(env),
-		func(key string, p *plain, s *site, port int) {
-			plains = append(plains, p)
-			trials = append(trials, newTrial("heavy/"+key, p, s.pyEdit(port), port))
-		}) {
+	plains, closePlains, ok := plainTrials(env, r, "heavy", []string{stat, noreload}, copies)
+	defer closePlains()
+	if !ok {
 		return
 	}
+	trials = append(trials, plains...)
 	runRounds("heavy", trials, cfg.reps, map[int]time.Time{})
 	r.putTrials(trials)
 	putMemMB(r, "rss/heavy", o.b.pid(), "VmHWM")

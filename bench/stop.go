@@ -25,9 +25,7 @@ func runStop(cfg *config, env *env, r *report) {
 		return
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	b, err := startBackend(env.bin, site.dir, map[string]any{
-		"python": env.python, "address": addr, "reload": "fast", "onPortConflict": "fail",
-	})
+	b, err := startBackend(env.bin, site.dir, oursSettings(env, port, "auto")) // auto: the default
 	if err != nil {
 		r.fail("stop, ours: %v", err)
 		return

@@ -19,7 +19,6 @@ import (
 	"github.com/django-runserver/django-runserver/server/errorpage"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/listener"
-	"github.com/django-runserver/django-runserver/server/portcheck"
 	"github.com/django-runserver/django-runserver/server/reloader"
 )
 
@@ -79,7 +78,7 @@ func nextEvent(resp *http.Response) string {
 // and once more when the fix serves: never in a loop.
 func TestFailedReloadCycle(t *testing.T) {
 	dir := testenv.Project(t, "livesite")
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	a := testenv.FreeAddress(t)
 	ln, err := listener.Listen(a)
 	if err != nil {
 		t.Fatal(err)

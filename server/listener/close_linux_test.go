@@ -15,7 +15,7 @@ import (
 // A copy of the kept socket, as a child holds from its fork to its exec,
 // doesn't keep the address taken once the listener is closed.
 func TestCloseFreesTheAddressDespiteACopy(t *testing.T) {
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	a := testenv.FreeAddress(t)
 	l, err := Listen(a)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestCloseFreesTheAddressWhileChildrenStart(t *testing.T) {
 		}()
 	}
 	defer func() { close(stop); wg.Wait() }()
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	a := testenv.FreeAddress(t)
 	for i := range rounds {
 		l, err := Listen(a)
 		if err != nil {

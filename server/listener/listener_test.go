@@ -26,7 +26,7 @@ import (
 // test's end.
 func listenLoopback(t *testing.T) (*Listener, portcheck.Address) {
 	t.Helper()
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	a := testenv.FreeAddress(t)
 	l, err := Listen(a)
 	if err != nil {
 		t.Fatal(err)

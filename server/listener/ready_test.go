@@ -15,7 +15,7 @@ import (
 // A process that bound the address itself says ready and sends its socket:
 // the backend adopts it and can serve on it.
 func TestReadySendsTheSocket(t *testing.T) {
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	a := testenv.FreeAddress(t)
 	bound, err := portcheck.Listen(a)
 	if err != nil {
 		t.Fatal(err)

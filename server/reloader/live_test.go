@@ -110,7 +110,7 @@ func (s *liveServer) changed(t *testing.T, path string) {
 
 func liveListener(t *testing.T) (*listener.Listener, string) {
 	t.Helper()
-	a := portcheck.Address{Host: "127.0.0.1", Port: testenv.FreePort(t)}
+	a := testenv.FreeAddress(t)
 	ln, err := listener.Listen(a)
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,42 @@ def page(request):
 	return dir, views, page
 }
 
+// ratioServer is a server running on a ratioSite, with its editor.
+type ratioServer struct {
+	c                *fakeeditor.Env
+	url, views, page string
+}
+
+// startRatio starts a server with settings on a new ratioSite and waits
+// until it runs.
+func startRatio(t *testing.T, settings map[string]any) ratioServer {
+	t.Helper()
+	dir, views, page := ratioSite(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(settings, dir)
+	return ratioServer{c: c, url: c.StartRunning("").URL, views: views, page: page}
+}
+
+// fixView makes the view divide by at least 1, and returns the mark before
+// the change, for the caller to save it its own way.
+func (r ratioServer) fixView(t *testing.T) int {
+	t.Helper()
+	from := r.c.Mark()
+	testenv.Rewrite(t, r.views, "(1 / d)", "(1 / max(d, 1))")
+	return from
+}
+
+// awaitFixed waits for the server to run the fixed view after from: the
+// view's diagnostic is cleared, /ratio/ succeeds, and the shim's report
+// never reached Django's output.
+func (r ratioServer) awaitFixed(t *testing.T, from int) {
+	t.Helper()
+	r.c.AwaitState(from, "", protocol.StateRunning)
+	awaitCleared(r.c, r.views)
+	wantStatus(t, r.url+"ratio/", http.StatusOK)
+	noReportShown(t, r.c)
+}
+
 func appendTo(t *testing.T, path, text string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -118,39 +154,31 @@ func noReportShown(t *testing.T, c *fakeeditor.Env) {
 // succeeding clears it, and so does the reload that fixes it.
 func TestRequestErrorOnTheView(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		dir, views, _ := ratioSite(t)
-		c := fakeeditor.New(t, Serve)
-		c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-		running := c.StartRunning("")
+		r := startRatio(t, onDjango(django, testenv.FreePort(t)))
+		c, views := r.c, r.views
 		divide := testenv.LineOf(t, views, "(1 / d)")
 
-		wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
+		wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
 		d := awaitRequestError(t, c, views, divide, "ZeroDivisionError: division by zero", "GET /ratio/")
 		if len(d.RelatedInformation) != 1 {
 			t.Errorf("related information = %+v, want the request alone: no other frame is the project's", d.RelatedInformation)
 		}
-		wantStatus(t, running.URL+"ratio/?d=2", http.StatusOK)
+		wantStatus(t, r.url+"ratio/?d=2", http.StatusOK)
 		awaitCleared(c, views)
 
-		wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
+		wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
 		awaitRequestError(t, c, views, divide, "ZeroDivisionError", "GET /ratio/")
-		from := c.Mark()
-		testenv.Rewrite(t, views, "(1 / d)", "(1 / max(d, 1))")
+		from := r.fixView(t)
 		c.Save(views)
-		c.AwaitState(from, "", protocol.StateRunning)
-		awaitCleared(c, views)
-		wantStatus(t, running.URL+"ratio/", http.StatusOK)
-		noReportShown(t, c)
+		r.awaitFixed(t, from)
 	})
 }
 
 // A process forked from a preloader reports as a cold one does: the shim
 // connects its receiver in the child.
 func TestRequestErrorInAWarmProcess(t *testing.T) {
-	dir, views, _ := ratioSite(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(settings(t, testenv.FreePort(t)), dir)
-	running := c.StartRunning("")
+	r := startRatio(t, settings(t, testenv.FreePort(t)))
+	c, views := r.c, r.views
 	deadline := time.Now().Add(fakeeditor.AwaitTimeout)
 	for i := 0; ; i++ { // a reload before the preloader is ready starts cold
 		from := c.Mark()
@@ -162,7 +190,7 @@ func TestRequestErrorInAWarmProcess(t *testing.T) {
 			t.Fatalf("no reload was warm within %s; the last was %s: %s", fakeeditor.AwaitTimeout, st.Start, st.ColdReason)
 		}
 	}
-	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
+	wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
 	awaitRequestError(t, c, views, testenv.LineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
 }
 
@@ -172,13 +200,11 @@ func TestRequestErrorInAWarmProcess(t *testing.T) {
 // so the next success of the path clears it.
 func TestRequestErrorOnTheTemplate(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
-		dir, views, page := ratioSite(t)
-		c := fakeeditor.New(t, Serve)
-		c.Initialize(onDjango(django, testenv.FreePort(t)), dir)
-		running := c.StartRunning("")
+		r := startRatio(t, onDjango(django, testenv.FreePort(t)))
+		c, views, page := r.c, r.views, r.page
 		render := testenv.LineOf(t, views, "polls/ratio.html")
 
-		wantStatus(t, running.URL+"page/", http.StatusInternalServerError)
+		wantStatus(t, r.url+"page/", http.StatusInternalServerError)
 		d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
 		relatedOn(t, d, views, render)
 
@@ -186,7 +212,7 @@ func TestRequestErrorOnTheTemplate(t *testing.T) {
 		testenv.Rewrite(t, page, "{{ ratio }}", "{% no_such_tag %}")
 		c.Save(page)
 		c.Await(from, fakeeditor.LogContains("served without a restart"))
-		wantStatus(t, running.URL+"page/?d=1", http.StatusInternalServerError)
+		wantStatus(t, r.url+"page/?d=1", http.StatusInternalServerError)
 		d = awaitRequestError(t, c, page, 2, "django.template.exceptions.TemplateSyntaxError: Invalid block tag on line 2: 'no_such_tag'", "GET /page/")
 		relatedOn(t, d, views, render)
 
@@ -194,7 +220,7 @@ func TestRequestErrorOnTheTemplate(t *testing.T) {
 		testenv.Rewrite(t, page, "{% no_such_tag %}", "{{ ratio }}")
 		c.Save(page)
 		c.Await(from, fakeeditor.LogContains("served without a restart"))
-		wantStatus(t, running.URL+"page/?d=1", http.StatusOK)
+		wantStatus(t, r.url+"page/?d=1", http.StatusOK)
 		awaitCleared(c, page)
 		noReportShown(t, c)
 	})
@@ -203,35 +229,25 @@ func TestRequestErrorOnTheTemplate(t *testing.T) {
 // Under Django's own reloader the serving child reports too, and its
 // restart clears what the old code raised.
 func TestRequestErrorDjangoMode(t *testing.T) {
-	dir, views, _ := ratioSite(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(settings(t, testenv.FreePort(t), "reload", "django", "env", hideWatchman(t)), dir)
-	running := c.StartRunning("")
+	r := startRatio(t, settings(t, testenv.FreePort(t), "reload", "django", "env", hideWatchman(t)))
 
-	wantStatus(t, running.URL+"ratio/", http.StatusInternalServerError)
-	awaitRequestError(t, c, views, testenv.LineOf(t, views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
-	from := c.Mark()
-	testenv.Rewrite(t, views, "(1 / d)", "(1 / max(d, 1))")
-	saveUntil(c, from, views, protocol.StateReloading)
-	c.AwaitState(from, "", protocol.StateRunning)
-	awaitCleared(c, views)
-	wantStatus(t, running.URL+"ratio/", http.StatusOK)
-	noReportShown(t, c)
+	wantStatus(t, r.url+"ratio/", http.StatusInternalServerError)
+	awaitRequestError(t, r.c, r.views, testenv.LineOf(t, r.views, "(1 / d)"), "ZeroDivisionError: division by zero", "GET /ratio/")
+	from := r.fixView(t)
+	saveUntil(r.c, from, r.views, protocol.StateReloading)
+	r.awaitFixed(t, from)
 }
 
 // With reload off the process serves as in fast mode: a template's error
 // is reported, and cleared by the path's next success.
 func TestRequestErrorReloadOff(t *testing.T) {
-	dir, views, page := ratioSite(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(settings(t, testenv.FreePort(t), "reload", "off"), dir)
-	running := c.StartRunning("")
+	r := startRatio(t, settings(t, testenv.FreePort(t), "reload", "off"))
 
-	wantStatus(t, running.URL+"page/", http.StatusInternalServerError)
-	d := awaitRequestError(t, c, page, 2, "ZeroDivisionError: division by zero", "GET /page/")
-	relatedOn(t, d, views, testenv.LineOf(t, views, "polls/ratio.html"))
-	wantStatus(t, running.URL+"page/?d=1", http.StatusOK)
-	awaitCleared(c, page)
+	wantStatus(t, r.url+"page/", http.StatusInternalServerError)
+	d := awaitRequestError(t, r.c, r.page, 2, "ZeroDivisionError: division by zero", "GET /page/")
+	relatedOn(t, d, r.views, testenv.LineOf(t, r.views, "polls/ratio.html"))
+	wantStatus(t, r.url+"page/?d=1", http.StatusOK)
+	awaitCleared(r.c, r.page)
 }
 
 // hideWatchman is an environment in which pywatchman does not import.

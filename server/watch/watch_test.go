@@ -32,6 +32,17 @@ func (r *recorder) paths() map[string]bool {
 	return out
 }
 
+// tempRoot is a new temporary folder by its real path, as the watcher
+// reports paths (macOS's temporary folder is behind a symlink).
+func tempRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -44,7 +55,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestWatcherReportsChangesAndSkipsNoise(t *testing.T) {
-	root, _ := filepath.EvalSymlinks(t.TempDir())
+	root := tempRoot(t)
 	for _, d := range []string{"app", ".git", "node_modules", "app/__pycache__", "static/build"} {
 		os.MkdirAll(filepath.Join(root, d), 0o755)
 	}
@@ -85,7 +96,7 @@ func TestWatcherReportsChangesAndSkipsNoise(t *testing.T) {
 }
 
 func TestWatcherBatchesABurst(t *testing.T) {
-	root, _ := filepath.EvalSymlinks(t.TempDir())
+	root := tempRoot(t)
 	r := &recorder{}
 	// A quiet longer than a loaded machine's pauses: the writes must merge
 	// by the rule, not by how fast this machine writes.
@@ -107,7 +118,7 @@ func TestWatcherBatchesABurst(t *testing.T) {
 }
 
 func TestWatcherReportsTheRootGone(t *testing.T) {
-	parent, _ := filepath.EvalSymlinks(t.TempDir())
+	parent := tempRoot(t)
 	root := filepath.Join(parent, "proj")
 	os.MkdirAll(root, 0o755)
 	gone := make(chan struct{}, 1)

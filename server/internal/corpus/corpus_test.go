@@ -13,6 +13,7 @@ import (
 
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/internal/procfs"
+	"github.com/django-runserver/django-runserver/internal/requestpoll"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/fileuri"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
@@ -180,7 +181,7 @@ const mailmanStatic = "mailman3/static/hyperkitty/img/button_back.png"
 func TestMailmanLosesNoRequest(t *testing.T) {
 	s := serve(t, testenv.Mailman(t), fakeeditor.New(t, session.Serve))
 	testenv.WaitServed(t, s.url+mailmanStatic, 30*time.Second, "a PNG", func(body string) bool { return strings.HasPrefix(body, "\x89PNG") })
-	p := testenv.Poll(s.url+mailmanStatic, testenv.OnlyOK)
+	p := testenv.Poll(s.url+mailmanStatic, requestpoll.OnlyOK)
 	const reloads = 10
 	for i := 1; i <= reloads; i++ {
 		s.editRedirect(i)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
+	"github.com/django-runserver/django-runserver/internal/requestpoll"
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/session"
@@ -99,7 +100,7 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 // POST reaches the view exactly once.
 func reloadUnderRequests(t *testing.T, s *server, d testenv.Django) {
 	t.Helper()
-	p := testenv.Poll(s.base+"/version", testenv.OnlyOK)
+	p := testenv.Poll(s.base+"/version", requestpoll.OnlyOK)
 	const reloads = 20
 	var posted <-chan string
 	for i := 1; i <= reloads; i++ {
@@ -137,7 +138,7 @@ func reloadUnderRequests(t *testing.T, s *server, d testenv.Django) {
 func TestNoRequestLostFromFailedToRunning(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, d testenv.Django) {
 		s := serve(t, d)
-		p := testenv.Poll(s.base+"/version", testenv.Answered)
+		p := testenv.Poll(s.base+"/version", requestpoll.Answered)
 		const rounds = 20
 		for i := 1; i <= rounds; i++ {
 			v := fmt.Sprintf("v%d", i)

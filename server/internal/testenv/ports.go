@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/django-runserver/django-runserver/server/portcheck"
 )
 
 // A port the system hands out for a bind to port 0, or as the local end of a
@@ -62,6 +64,12 @@ func FreePort(t testing.TB) int {
 	}
 	t.Fatalf("no free block of %d ports between %d and %d on 127.0.0.1", portBlock, lo, hi)
 	return 0
+}
+
+// FreeAddress is 127.0.0.1 at a FreePort: where a test's listener binds.
+func FreeAddress(t testing.TB) portcheck.Address {
+	t.Helper()
+	return portcheck.Address{Host: "127.0.0.1", Port: FreePort(t)}
 }
 
 // blockFree reports whether each port of the block starting at start can be

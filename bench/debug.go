@@ -28,8 +28,9 @@ var debugServers = []struct {
 
 // runDebug measures the Python-edit reload with the debugger attached
 // against the same without it, in the same rounds: a backend on a copy of
-// testdata/mysite each, one started with debug: true and attached to after
-// each reload as an editor does (initialize, attach, configurationDone).
+// testdata/mysite each, one started with debug: true and attached to once
+// as an editor does (initialize, attach, configurationDone); the relay
+// configures each new process for that session.
 // What the debugger costs is the difference from the same start, warm or
 // cold, without it.
 func runDebug(cfg *config, env *env, r *report) {
@@ -50,7 +51,7 @@ func runDebug(cfg *config, env *env, r *report) {
 		o := &ours{b: b, save: true}
 		defer o.close()
 		if debug {
-			go attachEach(b)
+			go attachOnce(b)
 		}
 		var st protocol.Status
 		if err := b.Call(protocol.MethodStart, protocol.StartParams{Debug: debug}, &st); err != nil {
@@ -71,37 +72,35 @@ func runDebug(cfg *config, env *env, r *report) {
 	r.putTrials(trials)
 }
 
-// attachEach attaches a debugger to every process the backend announces,
-// until the backend exits. Each connection ends with its process.
-func attachEach(b *backend) {
-	seen := 0
-	for {
-		var ready protocol.DebugReadyParams
-		err := b.Await(24*time.Hour, seen, fakeeditor.Expectation{
-			Description: "runserver/debugReady",
-			Check: func(msgs []fakeeditor.Message) fakeeditor.Verdict {
-				for i, m := range msgs {
-					if m.Method == protocol.MethodDebugReady && json.Unmarshal(m.Params, &ready) == nil {
-						seen += i + 1
-						return fakeeditor.Met
-					}
+// attachOnce attaches a debugger to the first process the backend
+// announces, as an editor does, and stays attached: the session follows
+// each new process, which the relay configures before it serves. The
+// session ends with the backend.
+func attachOnce(b *backend) {
+	var ready protocol.DebugReadyParams
+	err := b.Await(24*time.Hour, 0, fakeeditor.Expectation{
+		Description: "runserver/debugReady",
+		Check: func(msgs []fakeeditor.Message) fakeeditor.Verdict {
+			for _, m := range msgs {
+				if m.Method == protocol.MethodDebugReady && json.Unmarshal(m.Params, &ready) == nil {
+					return fakeeditor.Met
 				}
-				return fakeeditor.Unmet
-			},
-		})
-		if err != nil {
-			return // the backend is gone
-		}
-		d, err := fakedap.Dial(net.JoinHostPort(ready.Host, strconv.Itoa(ready.Port)))
-		if err != nil {
-			progress("debug: cannot attach to pid %d: %v", ready.PID, err)
-			continue
-		}
-		if err := d.Attach(nil); err != nil {
-			progress("debug: cannot attach to pid %d: %v", ready.PID, err)
-			d.Close()
-			continue
-		}
-		go func() { <-d.Done(); d.Close() }()
+			}
+			return fakeeditor.Unmet
+		},
+	})
+	if err != nil {
+		return // the backend is gone
 	}
+	d, err := fakedap.Dial(net.JoinHostPort(ready.Host, strconv.Itoa(ready.Port)))
+	if err != nil {
+		progress("debug: cannot attach to %s:%d: %v", ready.Host, ready.Port, err)
+		return
+	}
+	if err := d.Attach(nil); err != nil {
+		progress("debug: cannot attach to %s:%d: %v", ready.Host, ready.Port, err)
+		d.Close()
+		return
+	}
+	go func() { <-d.Done(); d.Close() }()
 }

@@ -375,12 +375,13 @@ func (r *report) markdown() string {
 	}, nil, false, nil)
 	b.WriteString("## 9. Under the debugger\n\n")
 	b.WriteString("The Python edit of section 1 (didSave), on four more copies of mysite measured in the same rounds:\n" +
-		"two servers started with `debug: true` and attached to after every reload as an editor does (DAP\n" +
-		"initialize, attach, configurationDone, through the backend's relay), one cold (`preload: off`) and\n" +
+		"two servers started with `debug: true` and attached to once as an editor does (DAP initialize,\n" +
+		"attach, configurationDone, through the backend's relay, which replays them to each new process),\n" +
+		"one cold (`preload: off`) and\n" +
 		"one warm (the default: forked from the preloader, which imported debugpy and never started it),\n" +
 		"and the same two without the debugger. The difference from the row without is what debugpy costs a\n" +
 		"reload: its adapter (a new Python process), tracing the server thread's checks and URLconf\n" +
-		"import, and the editor's attach.\n\n")
+		"import, and the relay's replay of the session.\n\n")
 	r.table(&b, []row{
 		{"ours, `fast`, without the debugger, cold (`preload: off`)", "debug/cold"},
 		{"ours, `fast`, without the debugger, warm (`preload: auto`)", "debug/warm"},

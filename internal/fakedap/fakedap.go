@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -173,19 +174,8 @@ func (c *Client) Attach(bps Breakpoints) error {
 		return err
 	}
 	for file, lines := range bps {
-		var list []map[string]int
-		for _, l := range lines {
-			list = append(list, map[string]int{"line": l})
-		}
-		r, err := c.Request("setBreakpoints", map[string]any{"source": map[string]string{"path": file}, "breakpoints": list})
-		if err != nil {
+		if err := c.SetBreakpoints(file, lines...); err != nil {
 			return err
-		}
-		var b struct {
-			Breakpoints []struct{ Verified bool } `json:"breakpoints"`
-		}
-		if err := json.Unmarshal(r.Body, &b); err != nil || len(b.Breakpoints) != len(lines) {
-			return fmt.Errorf("setBreakpoints in %s answered %s", file, r.Body)
 		}
 	}
 	if _, err := c.Request("configurationDone", nil); err != nil {
@@ -193,6 +183,25 @@ func (c *Client) Attach(bps Breakpoints) error {
 	}
 	_, err = c.Response(attach)
 	return err
+}
+
+// SetBreakpoints sets the breakpoints of file to lines.
+func (c *Client) SetBreakpoints(file string, lines ...int) error {
+	var list []map[string]int
+	for _, l := range lines {
+		list = append(list, map[string]int{"line": l})
+	}
+	r, err := c.Request("setBreakpoints", map[string]any{"source": map[string]string{"path": file}, "breakpoints": list})
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Breakpoints []struct{ Verified bool } `json:"breakpoints"`
+	}
+	if err := json.Unmarshal(r.Body, &b); err != nil || len(b.Breakpoints) != len(lines) {
+		return fmt.Errorf("setBreakpoints in %s answered %s", file, r.Body)
+	}
+	return nil
 }
 
 // Frame is where a stopped thread is.
@@ -244,4 +253,11 @@ func (c *Client) AwaitStop(from int) (Frame, error) {
 func (c *Client) Continue(threadID int) error {
 	_, err := c.Request("continue", map[string]any{"threadId": threadID})
 	return err
+}
+
+// Messages is every message received so far.
+func (c *Client) Messages() []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.msgs)
 }

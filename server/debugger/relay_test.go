@@ -1,4 +1,4 @@
-package debugger
+package debugger_test
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/django-runserver/django-runserver/server/debugger"
 )
 
 const wait = 30 * time.Second
@@ -55,11 +57,11 @@ func read(t *testing.T, r io.Reader, want string) {
 func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	target, accepted := adapter(t)
 	paused, attached := make(chan bool, 8), make(chan bool, 8)
-	r, err := Listen()
+	r, err := debugger.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Target(target, Events{Paused: func(p bool) { paused <- p }, Attached: func(a bool) { attached <- a }})
+	r.Target(target, debugger.Events{Paused: func(p bool) { paused <- p }, Attached: func(a bool) { attached <- a }})
 	defer r.Close()
 	host, port := r.Addr()
 	if host != "127.0.0.1" {
@@ -85,10 +87,15 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	read(t, ad, conf)
 	expect(t, attached, true)
 
-	stopped := frame(`{"seq":1,"type":"event","event":"stopped","body":{"threadId":7,"reason":"breakpoint"}}`)
+	// The editor reads each message as the adapter wrote it, numbered
+	// after the last it read.
+	stoppedAs := func(seq int) string {
+		return frame(fmt.Sprintf(`{"seq":%d,"type":"event","event":"stopped","body":{"threadId":7,"reason":"breakpoint"}}`, seq))
+	}
+	stopped := stoppedAs(1)
 	ad.Write([]byte(stopped))
 	br := bufio.NewReader(client)
-	read(t, br, stopped)
+	read(t, br, stoppedAs(1))
 	expect(t, paused, true)
 
 	// Running again once the reply to continue has passed, not before.
@@ -106,7 +113,7 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	expect(t, paused, false)
 
 	ad.Write([]byte(stopped))
-	read(t, br, stopped)
+	read(t, br, stoppedAs(3))
 	expect(t, paused, true)
 	ad.Write([]byte(frame(`{"seq":3,"type":"event","event":"continued","body":{"threadId":7,"allThreadsContinued":true}}`)))
 	expect(t, paused, false)
@@ -120,14 +127,15 @@ func TestRelayWatchesPausesAndPassesBytes(t *testing.T) {
 	expect(t, attached, false)
 }
 
-// Closing the relay ends the editor's connection: its debug session ends.
+// Closing the relay ends the editor's session: it hears terminated, then
+// its connection ends.
 func TestRelayCloseEndsTheSession(t *testing.T) {
 	target, accepted := adapter(t)
-	r, err := Listen()
+	r, err := debugger.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Target(target, Events{})
+	r.Target(target, debugger.Events{})
 	host, port := r.Addr()
 	client, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -141,69 +149,39 @@ func TestRelayCloseEndsTheSession(t *testing.T) {
 	}
 	r.Close()
 	client.SetReadDeadline(time.Now().Add(wait))
+	read(t, client, frame(`{"seq":1,"body":{},"event":"terminated","type":"event"}`))
 	if n, err := client.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read %d bytes, %v after Close; want EOF", n, err)
 	}
 }
 
-// The relay's address outlives each process: End ends the sessions of the
-// process that went, a debugger that connects before the next process's
-// adapter is known waits for it, and then reaches it through the same
-// address; the old target's events stay its own.
-func TestRelayKeepsItsAddressAcrossTargets(t *testing.T) {
-	r, err := Listen()
+// An editor that attaches between two processes, and the server stops
+// before the next: its requests are answered, and it hears terminated.
+func TestRelayCloseAnswersAWaitingSession(t *testing.T) {
+	r, err := debugger.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
 	host, port := r.Addr()
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	first, accepted := adapter(t)
-	attached1 := make(chan bool, 4)
-	r.Target(first, Events{Attached: func(a bool) { attached1 <- a }})
-	c1, err := net.Dial("tcp", addr)
+	client, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c1.Close()
-	var ad1 net.Conn
-	select {
-	case ad1 = <-accepted:
-	case <-time.After(wait):
-		t.Fatal("the relay did not connect to the first adapter")
+	defer client.Close()
+	client.Write([]byte(frame(`{"seq":1,"type":"request","command":"initialize","arguments":{}}`)))
+	deadline := time.Now().Add(wait)
+	for !debugger.Waiting(r) {
+		if time.Now().After(deadline) {
+			t.Fatal("the relay did not queue the request")
+		}
+		time.Sleep(time.Millisecond)
 	}
-	conf := frame(`{"seq":1,"type":"request","command":"configurationDone"}`)
-	c1.Write([]byte(conf))
-	read(t, ad1, conf)
-	expect(t, attached1, true)
-
-	r.End() // the first process is gone
-	c1.SetReadDeadline(time.Now().Add(wait))
-	if n, err := c1.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("read %d bytes, %v after End; want EOF", n, err)
-	}
-	expect(t, attached1, false)
-
-	// Between two processes: the debugger connects and sends at once.
-	c2, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("the relay refused a debugger between two processes: %v", err)
-	}
-	defer c2.Close()
-	c2.Write([]byte(conf))
-	second, accepted2 := adapter(t)
-	attached2 := make(chan bool, 4)
-	r.Target(second, Events{Attached: func(a bool) { attached2 <- a }})
-	select {
-	case ad2 := <-accepted2:
-		read(t, ad2, conf)
-	case <-time.After(wait):
-		t.Fatal("the waiting debugger did not reach the next adapter")
-	}
-	expect(t, attached2, true)
-	select {
-	case a := <-attached1:
-		t.Fatalf("the first target heard attached=%v of the second's debugger", a)
-	default:
+	r.Close()
+	client.SetReadDeadline(time.Now().Add(wait))
+	br := bufio.NewReader(client)
+	read(t, br, frame(`{"seq":1,"body":{"error":{"format":"The server stopped, and with it the debug session.","id":1,"showUser":false}},"command":"initialize","message":"The server stopped, and with it the debug session.","request_seq":1,"success":false,"type":"response"}`))
+	read(t, br, frame(`{"seq":2,"body":{},"event":"terminated","type":"event"}`))
+	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read %d bytes, %v after Close; want EOF", n, err)
 	}
 }

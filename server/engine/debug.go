@@ -80,7 +80,9 @@ func (e *Engine) debugLine(r *run, line string) bool {
 // debugListening points the server's relay at the debugpy adapter of r's
 // process, and tells the editor where to attach. The relay starts with
 // the first process; the terminal's one line about it says where a
-// debugger attaches, the same address after every reload.
+// debugger attaches, once for the whole run: a session attached there
+// follows each new process itself (the relay replays its configuration).
+// debugReady still names each process, for editors that track them.
 func (e *Engine) debugListening(r *run, target string) {
 	if r != e.run || r.debugged || !e.dbg.on {
 		return
@@ -92,7 +94,7 @@ func (e *Engine) debugListening(r *run, target string) {
 			return
 		}
 		e.dbg.relay = relay
-		e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger: attach to %s (Debug Adapter Protocol, as to debugpy); the address stays the same after every reload", e.name(), e.debugAddr()))
+		e.log(protocol.MessageInfo, fmt.Sprintf("%s debugger: attach once to %s (Debug Adapter Protocol, as to a debugpy adapter); the session stays attached across reloads, on this address for the whole run", e.name(), e.debugAddr()))
 	}
 	e.dbg.relay.Target(target, debugger.Events{
 		Paused:   func(p bool) { e.post(func() { e.debugPaused(r, p) }) },
@@ -124,7 +126,9 @@ func (e *Engine) debugAttached(r *run, attached bool) {
 	}
 	r.attached = attached
 	if attached {
-		e.dbg.wait = DebugAttachWait // the editor attaches after each reload: wait for it
+		// A debugger is attached: each new process waits for the relay to
+		// replay its breakpoints before it serves.
+		e.dbg.wait = DebugAttachWait
 	}
 	e.notify()
 }
@@ -158,16 +162,19 @@ func (e *Engine) debugHolds(ts []trigger) bool {
 	return true
 }
 
-// debugExited ends the debugging of r's process, which is gone: the
-// editor's session with it ends.
+// debugExited ends the debugging of r's process, which is gone. The
+// editor's session stays, waiting in the relay for the next process; it
+// ends only when the relay closes (the server stops, or runs on without
+// the debugger).
 func (e *Engine) debugExited(r *run) {
 	if !r.debugged {
 		e.closeRelayUnlessDebugging()
 		return
 	}
 	r.debugged, r.attached, r.paused = false, false, false
-	// Said before the session ends, so an editor tells this end from a
-	// user who stopped debugging.
+	// Said before the relay leaves the process (its threads exit in the
+	// editor's session), so an editor that tracks processes tells this
+	// end from a user who stopped debugging.
 	e.n.DebugGone(protocol.DebugGoneParams{Folder: e.uri, PID: r.proc.PID()})
 	e.dbg.relay.End()
 	e.closeRelayUnlessDebugging()

@@ -252,7 +252,7 @@ type fakeTarget struct {
 	relay  *fakeRelay
 	target string
 	ev     debugger.Events
-	ended  bool // on the board: its process's sessions ended
+	ended  bool // on the board: the relay left its process
 }
 
 func (r *fakeRelay) Addr() (string, int) { return "127.0.0.1", r.port }

@@ -146,8 +146,11 @@ type Relay interface {
 	Addr() (host string, port int)
 	// Target relays to the adapter of a new process, reporting on ev.
 	Target(addr string, ev debugger.Events)
-	// End ends the debug sessions of the process that went.
+	// End leaves the process that went: the sessions stay, for the next
+	// Target.
 	End()
+	// Close ends every session: the server stops, or runs on without the
+	// debugger.
 	Close()
 }
 

@@ -223,7 +223,7 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 	if !p2.wasStopped() || p3.loaded[views] != "v2\n" {
 		t.Errorf("restart: old stopped %v, new process loaded %q; want it at once, with the held change", p2.wasStopped(), p3.loaded[views])
 	}
-	r.relays.await(t, "the stopped process's debug sessions ended", func() bool { return relay2.ended })
+	r.relays.await(t, "the relay to leave the stopped process", func() bool { return relay2.ended })
 	relay3 := r.debugged(t, p3, 3)
 	running := r.rec.awaitStatus(t, from, "the restarted process running", func(st protocol.Status) bool {
 		return st.State == protocol.StateRunning && st.PID == p3.pid
@@ -233,7 +233,7 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 	if relay2.relay != relay.relay || relay3.relay != relay.relay || running.Debug == nil || running.Debug.Port != relay.relay.port {
 		t.Errorf("the debugger's address changed across reloads: status %+v", running.Debug)
 	}
-	if texts := r.rec.texts(); strings.Count(texts, "debugger: attach to 127.0.0.1:40000") != 1 || strings.Contains(texts, "debugpy adapter listening") {
+	if texts := r.rec.texts(); strings.Count(texts, "debugger: attach once to 127.0.0.1:40000") != 1 || strings.Contains(texts, "debugpy adapter listening") {
 		t.Errorf("want one line that says where to attach, and no bootstrap line: %s", texts)
 	}
 	if running.Debug == nil || running.Debug.Paused || running.Debug.ReloadPending {

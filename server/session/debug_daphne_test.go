@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/django-runserver/django-runserver/internal/fakedap"
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
@@ -15,8 +14,8 @@ import (
 // The Debug Server under Daphne's runserver (testdata/livesite with
 // LIVESITE_RUNSERVER=daphne), which never calls runserver's basehttp.run:
 // the debugger listens before Daphne's reactor runs, a breakpoint in a
-// view is hit, and after a reload the editor attaches to the new process
-// and hits it in the new code.
+// view is hit, and after a reload the session attached once follows the
+// new process and hits it in the new code.
 func TestDebugUnderDaphne(t *testing.T) {
 	testenv.RunDjangos(t, func(t *testing.T, django testenv.Django) {
 		debugPython(t, django.Python)
@@ -32,10 +31,8 @@ func TestDebugUnderDaphne(t *testing.T) {
 		url := fmt.Sprintf("http://127.0.0.1:%d/version", port)
 
 		from := c.Mark()
-		var st protocol.Status
-		c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
-		r, d := reattach(t, c, from, 0, bps)
-		st = c.AwaitStatusWithin(fakedap.Timeout, from, "", "Daphne's runserver", func(s protocol.Status) bool {
+		r, d := startDebugged(t, c, bps)
+		st := c.AwaitStatusWithin(fakedap.Timeout, from, "", "Daphne's runserver", func(s protocol.Status) bool {
 			return s.State == protocol.StateRunning && s.Runserver != nil
 		})
 		if st.Runserver.Server != protocol.ServerDaphne {
@@ -45,16 +42,10 @@ func TestDebugUnderDaphne(t *testing.T) {
 			t.Fatalf("body %q, want v1", b)
 		}
 
-		from = c.Mark()
+		from, mark := c.Mark(), d.Mark()
 		testenv.Rewrite(t, views, `VERSION = "v1"`, `VERSION = "v2"`)
 		c.Save(views)
-		old, oldSession := r.PID, d
-		_, d = reattach(t, c, from, old, bps)
-		select {
-		case <-oldSession.Done():
-		case <-time.After(fakedap.Timeout):
-			t.Fatalf("the debug session of pid %d did not end with its process", old)
-		}
+		followed(t, c, d, from, mark, r)
 		if b := hit(t, d, url, views, line); b != "v2" {
 			t.Fatalf("after the reload: body %q, want v2", b)
 		}

@@ -2,10 +2,8 @@ package session
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,32 +43,32 @@ func debugpyAdapters(dir string) []int {
 // Under the debugger a reload forks warm from the preloader, which
 // imported debugpy and never started it: the child starts its own debug
 // server before it imports the project's code, so a breakpoint in
-// views.py's module-level code is hit; then its view's. From Django set
-// up ahead (a view changed), and from the modules alone (a model changed
-// too, so the set-up is stale).
+// views.py's module-level code is hit, in the session attached once; then
+// its view's. From Django set up ahead (a view changed), and from the
+// modules alone (a model changed too, so the set-up is stale).
 func TestDebugWarmReloadHitsModuleLevelBreakpoints(t *testing.T) {
 	testenv.RunDjangos(t, debugWarmReloadHitsModuleLevelBreakpoints)
 }
 
 func debugWarmReloadHitsModuleLevelBreakpoints(t *testing.T, django testenv.Django) {
-	debugPython(t, django.Python)
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, port), dir)
-	views := filepath.Join(dir, "polls", "views.py")
+	s := newDebugSite(t, django)
+	c, dir, views, url := s.c, s.dir, s.views, s.url+"hello/"
 	models := filepath.Join(dir, "polls", "models.py")
-	url := fmt.Sprintf("http://127.0.0.1:%d/hello/", port)
+	testenv.Rewrite(t, views, "def hello(request):", "MODULE_LEVEL = 0\n\n\ndef hello(request):")
+	moduleLine := testenv.LineOf(t, views, "MODULE_LEVEL = ")
+	viewLine := testenv.LineOf(t, views, "return HttpResponse(")
 
 	from := c.Mark()
-	var st protocol.Status
-	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
-	r, _ := reattach(t, c, from, 0, nil)
+	r, d := startDebugged(t, c, nil)
 	awaitSetUp(c, from) // both preload levels are ready
+	// Set once the first process serves, its module-level code run: the
+	// breakpoints reach each later process with the session.
+	if err := d.SetBreakpoints(views, moduleLine, viewLine); err != nil {
+		t.Fatal(err)
+	}
 
-	testenv.Rewrite(t, views, "def hello(request):", "MODULE_LEVEL = 0\n\n\ndef hello(request):")
 	for i, setUpAhead := range []bool{true, false} {
-		from = c.Mark()
+		from, mark := c.Mark(), d.Mark()
 		if !setUpAhead { // written first, saved with the view: one reload
 			testenv.Rewrite(t, models, "class Question(", "# a model changed\nclass Question(")
 		}
@@ -79,25 +77,12 @@ func debugWarmReloadHitsModuleLevelBreakpoints(t *testing.T, django testenv.Djan
 			c.Save(models)
 		}
 		c.Save(views)
-		moduleLine := testenv.LineOf(t, views, "MODULE_LEVEL = ")
-		viewLine := testenv.LineOf(t, views, "return HttpResponse(")
-		next := awaitDebugReady(c, from, r.PID)
-		d, err := fakedap.Dial(net.JoinHostPort(next.Host, strconv.Itoa(next.Port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(d.Close)
-		mark := d.Mark()
-		if err := d.Attach(fakedap.Breakpoints{views: {moduleLine, viewLine}}); err != nil {
-			t.Fatal(err)
-		}
 		f := expectStop(t, d, mark, views, moduleLine)
 		if err := d.Continue(f.ThreadID); err != nil {
 			t.Fatal(err)
 		}
-		running := c.AwaitStatusWithin(fakedap.Timeout, from, "", "running", func(s protocol.Status) bool {
-			return s.State == protocol.StateRunning && s.PID == next.PID
-		})
+		r = followed(t, c, d, from, mark, r)
+		running := awaitServing(c, from, r.PID)
 		if running.Start != protocol.StartWarm || running.SetUpAhead != setUpAhead {
 			t.Fatalf("reload %d: started %s (%s), set up ahead %v; want warm under the debugger, set up ahead %v",
 				i+1, running.Start, running.ColdReason, running.SetUpAhead, setUpAhead)
@@ -106,12 +91,11 @@ func debugWarmReloadHitsModuleLevelBreakpoints(t *testing.T, django testenv.Djan
 			t.Fatalf("reload %d: body %q", i+1, b)
 		}
 		if running.LastReloadMs != nil {
-			t.Logf("reload %d: warm under the debugger in %.0f ms, set up ahead %v (the attach included)", i+1, *running.LastReloadMs, setUpAhead)
+			t.Logf("reload %d: warm under the debugger in %.0f ms, set up ahead %v (the relay's replay included)", i+1, *running.LastReloadMs, setUpAhead)
 		}
-		r = next
 	}
-	// Each process's adapter ends with its sessions: only the live one's
-	// is left.
+	// Each process's adapter ends once the relay leaves it: only the live
+	// one's is left.
 	testenv.Eventually(t, 10*time.Second, "the adapters of the processes that went to exit", func() bool {
 		return len(debugpyAdapters(dir)) <= 1
 	})
@@ -127,18 +111,14 @@ func TestDebugBackendKilledAfterWarmReloadLeavesNothing(t *testing.T) {
 	c := fakeeditor.NewBinary(t, testenv.Binary(t))
 	c.Initialize(settings(t, testenv.FreePort(t), "python", py), dir)
 	from := c.Mark()
-	var st protocol.Status
-	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
-	first, _ := reattach(t, c, from, 0, nil)
+	first, d := startDebugged(t, c, nil)
 	awaitSetUp(c, from)
 	preloaders := procfs.Tree(c.PID())
-	from = c.Mark()
+	from, mark := c.Mark(), d.Mark()
 	testenv.Rewrite(t, views, "hello from the view", "hello before the kill")
 	c.Save(views)
-	ready, d := reattach(t, c, from, first.PID, nil)
-	warm := c.AwaitStatusWithin(fakedap.Timeout, from, "", "running", func(s protocol.Status) bool {
-		return s.State == protocol.StateRunning && s.PID == ready.PID
-	})
+	ready := followed(t, c, d, from, mark, first)
+	warm := awaitServing(c, from, ready.PID)
 	if warm.Start != protocol.StartWarm {
 		t.Fatalf("the reload started %s (%s), want warm", warm.Start, warm.ColdReason)
 	}

@@ -126,16 +126,71 @@ func hit(t *testing.T, d *fakedap.Client, url, file string, line int) string {
 	return body(t, reply)
 }
 
-// reattach waits for the process that follows old, attaches to it as an
-// editor does after a reload, and waits until it serves.
-func reattach(t *testing.T, c *fakeeditor.Env, from, old int, bps fakedap.Breakpoints) (protocol.DebugReadyParams, *fakedap.Client) {
+// debugSite is a copy of mysite with an editor initialized on it, to serve
+// on django under the debugger; not started yet.
+type debugSite struct {
+	c          *fakeeditor.Env
+	dir, views string
+	port       int
+	url        string // the server's root
+}
+
+func newDebugSite(t *testing.T, django testenv.Django) debugSite {
 	t.Helper()
-	r := awaitDebugReady(c, from, old)
+	debugPython(t, django.Python)
+	dir := testenv.Project(t, "mysite")
+	port := testenv.FreePort(t)
+	c := fakeeditor.New(t, Serve)
+	c.Initialize(onDjango(django, port), dir)
+	return debugSite{c: c, dir: dir, port: port, views: filepath.Join(dir, "polls", "views.py"),
+		url: fmt.Sprintf("http://127.0.0.1:%d/", port)}
+}
+
+// startDebugged starts c's server under the debugger, attaches a DAP
+// client to where debugReady says, once, with breakpoints, and waits until
+// the server serves.
+func startDebugged(t *testing.T, c *fakeeditor.Env, bps fakedap.Breakpoints) (protocol.DebugReadyParams, *fakedap.Client) {
+	t.Helper()
+	from := c.Mark()
+	var st protocol.Status
+	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
+	if st.State != protocol.StateStarting || st.Debug == nil {
+		t.Fatalf("start replied %+v, want starting under the debugger", st)
+	}
+	r := awaitDebugReady(c, from, 0)
 	d := attach(t, r, bps)
-	c.AwaitStatusWithin(fakedap.Timeout, from, "", fmt.Sprintf("running in pid %d", r.PID), func(s protocol.Status) bool {
-		return s.State == protocol.StateRunning && s.PID == r.PID
-	})
+	awaitServing(c, from, r.PID)
 	return r, d
+}
+
+// awaitServing waits until the process pid serves.
+func awaitServing(c *fakeeditor.Env, from, pid int) protocol.Status {
+	c.T.Helper()
+	return c.AwaitStatusWithin(fakedap.Timeout, from, "", fmt.Sprintf("running in pid %d", pid), func(s protocol.Status) bool {
+		return s.State == protocol.StateRunning && s.PID == pid
+	})
+}
+
+// followed waits for the process that follows old, and checks that the
+// session d, attached once, went on with it: on the same address, told of
+// the new process by a process event, never ended. It returns once the new
+// process serves.
+func followed(t *testing.T, c *fakeeditor.Env, d *fakedap.Client, from, mark int, old protocol.DebugReadyParams) protocol.DebugReadyParams {
+	t.Helper()
+	r := awaitDebugReady(c, from, old.PID)
+	if r.Host != old.Host || r.Port != old.Port {
+		t.Fatalf("the debugger's address moved from %s:%d to %s:%d", old.Host, old.Port, r.Host, r.Port)
+	}
+	if _, err := d.Await(mark, fmt.Sprintf("a process event of pid %d", r.PID), func(m fakedap.Message) bool {
+		var p struct {
+			PID int `json:"systemProcessId"`
+		}
+		return m.Event == "process" && json.Unmarshal(m.Body, &p) == nil && p.PID == r.PID
+	}); err != nil {
+		t.Fatalf("the session attached once did not follow the new process %d: %v", r.PID, err)
+	}
+	awaitServing(c, from, r.PID)
+	return r
 }
 
 // The Debug Server at the level of the Debug Adapter Protocol, with real
@@ -147,26 +202,16 @@ func TestDebugBreakpointsSurviveReloads(t *testing.T) {
 }
 
 func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
-	debugPython(t, django.Python)
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, port), dir)
-	views := filepath.Join(dir, "polls", "views.py")
+	s := newDebugSite(t, django)
+	c, dir, views, url := s.c, s.dir, s.views, s.url
 	template := filepath.Join(dir, "polls", "templates", "polls", "index.html")
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	viewLine := testenv.LineOf(t, views, "return HttpResponse(")
 	templateLine := testenv.LineOf(t, template, "{{ title }}")
 	bps := fakedap.Breakpoints{views: {viewLine}, template: {templateLine}}
 
 	// Start under the debugger: debugReady, attach, then the server serves.
-	from := c.Mark()
+	r, d := startDebugged(t, c, bps)
 	var st protocol.Status
-	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
-	if st.State != protocol.StateStarting || st.Debug == nil {
-		t.Fatalf("start replied %+v, want starting under the debugger", st)
-	}
-	r, d := reattach(t, c, from, 0, bps)
 	c.Call(protocol.MethodStatus, protocol.FolderParams{}, &st)
 	if st.Debug == nil || !st.Debug.Attached || st.Debug.Port != r.Port {
 		t.Fatalf("running status %+v (debug %+v), want attached on port %d", st, st.Debug, r.Port)
@@ -180,24 +225,16 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 		t.Fatalf("body %q", b)
 	}
 
-	// Five edits: each reload is a new process, the editor attaches again,
-	// and the breakpoint is hit in the new code.
+	// Five edits: each reload is a new process, which the debugger,
+	// attached once, follows on the same address, and the breakpoint is
+	// hit in the new code.
 	text := "hello from the view"
 	for i := 1; i <= 5; i++ {
 		next := fmt.Sprintf("hello from edit %d", i)
-		from = c.Mark()
+		from, mark := c.Mark(), d.Mark()
 		testenv.Rewrite(t, views, text, next)
 		c.Save(views)
-		old, oldSession, oldPort := r.PID, d, r.Port
-		r, d = reattach(t, c, from, old, bps)
-		if r.Port != oldPort {
-			t.Fatalf("edit %d: the debugger's address moved from port %d to %d", i, oldPort, r.Port)
-		}
-		select {
-		case <-oldSession.Done():
-		case <-time.After(fakedap.Timeout):
-			t.Fatalf("edit %d: the debug session of pid %d did not end with its process", i, old)
-		}
+		r = followed(t, c, d, from, mark, r)
 		if b := hit(t, d, url+"hello/", views, viewLine); b != next {
 			t.Fatalf("edit %d: body %q, want %q", i, b, next)
 		}
@@ -212,7 +249,7 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	mark := d.Mark()
 	reply := get(url + "hello/")
 	f := expectStop(t, d, mark, views, viewLine)
-	from = c.Mark()
+	from := c.Mark()
 	testenv.Rewrite(t, views, text, "hello after the pause")
 	c.Save(views)
 	pending := c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
@@ -227,14 +264,14 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	if st.PID != r.PID || testenv.ProcessGone(r.PID) || st.State != protocol.StateRunning {
 		t.Fatalf("a save while paused restarted the process: %+v", st)
 	}
-	from = c.Mark()
+	from, mark = c.Mark(), d.Mark()
 	if err := d.Continue(f.ThreadID); err != nil {
 		t.Fatal(err)
 	}
 	if b := body(t, reply); b != text {
 		t.Fatalf("the paused request answered %q, want the old code's %q", b, text)
 	}
-	r, d = reattach(t, c, from, r.PID, bps)
+	r = followed(t, c, d, from, mark, r)
 	if b := hit(t, d, url+"hello/", views, viewLine); b != "hello after the pause" {
 		t.Fatalf("after the pending reload: body %q", b)
 	}
@@ -243,7 +280,7 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	mark = d.Mark()
 	reply = get(url + "hello/")
 	expectStop(t, d, mark, views, viewLine)
-	from = c.Mark()
+	from, mark = c.Mark(), d.Mark()
 	testenv.Rewrite(t, views, "hello after the pause", "hello after the restart")
 	c.Save(views)
 	c.AwaitStatusWithin(fakedap.Timeout, from, "", "reload pending", func(s protocol.Status) bool {
@@ -252,7 +289,7 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 	restarted := time.Now()
 	c.Call(protocol.MethodRestart, protocol.FolderParams{}, &st)
 	old := r.PID
-	r, d = reattach(t, c, from, old, bps)
+	r = followed(t, c, d, from, mark, r)
 	t.Logf("restart while paused: the new process serves %s after the request", time.Since(restarted).Round(time.Millisecond))
 	if !testenv.ProcessGone(old) {
 		t.Errorf("the paused process %d outlived the restart", old)
@@ -262,11 +299,19 @@ func debugBreakpointsSurviveReloads(t *testing.T, django testenv.Django) {
 		t.Fatalf("after the restart: body %q", b)
 	}
 
-	// Stop: the debug session ends, and no process is left, debugpy's
-	// adapter included.
+	// Stop: the debug session ends, terminated, and no process is left,
+	// debugpy's adapter included. Until then, it never ended.
+	for _, m := range d.Messages() {
+		if m.Event == "terminated" || m.Event == "exited" {
+			t.Fatalf("the session attached once heard %s before the server stopped", m.Event)
+		}
+	}
 	adapter := debugpyAdapter(t, dir)
-	from = c.Mark()
+	from, mark = c.Mark(), d.Mark()
 	c.Stop("")
+	if _, err := d.AwaitEvent(mark, "terminated"); err != nil {
+		t.Fatalf("the debug session did not hear terminated when the server stopped: %v", err)
+	}
 	select {
 	case <-d.Done():
 	case <-time.After(fakedap.Timeout):
@@ -359,37 +404,33 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 // Under the debugger no request is refused: one sent as soon as the editor
 // hears where to attach, before it has, waits in the socket's queue and
 // stops at its breakpoint once the debugger set it; so does one sent right
-// after configurationDone. At a start, and after a reload.
+// after configurationDone. At a start, and after a reload, where the
+// relay configures the new process for the session attached once.
 func TestDebugNeverRefusesARequest(t *testing.T) {
 	testenv.RunDjangos(t, debugNeverRefusesARequest)
 }
 
 func debugNeverRefusesARequest(t *testing.T, django testenv.Django) {
-	debugPython(t, django.Python)
-	dir := testenv.Project(t, "mysite")
-	port := testenv.FreePort(t)
-	c := fakeeditor.New(t, Serve)
-	c.Initialize(onDjango(django, port), dir)
-	views := filepath.Join(dir, "polls", "views.py")
-	url := fmt.Sprintf("http://127.0.0.1:%d/hello/", port)
+	s := newDebugSite(t, django)
+	c, views, port, url := s.c, s.views, s.port, s.url+"hello/"
 	line := testenv.LineOf(t, views, "return HttpResponse(")
 
 	from := c.Mark()
 	var st protocol.Status
 	c.Call(protocol.MethodStart, protocol.StartParams{Debug: true}, &st)
 	r := awaitDebugReady(c, from, 0)
+	early := sendNow(t, port, "/hello/") // connected before the attach, or refused
+	d, err := fakedap.Dial(net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	mark := d.Mark()
+	if err := d.Attach(fakedap.Breakpoints{views: {line}}); err != nil {
+		t.Fatal(err)
+	}
 	want := "hello from the view"
 	for _, what := range []string{"at the start", "after a reload"} {
-		early := sendNow(t, port, "/hello/") // connected before the attach, or refused
-		d, err := fakedap.Dial(net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(d.Close)
-		mark := d.Mark()
-		if err := d.Attach(fakedap.Breakpoints{views: {line}}); err != nil {
-			t.Fatal(err)
-		}
 		f := expectStop(t, d, mark, views, line)
 		if err := d.Continue(f.ThreadID); err != nil {
 			t.Fatal(err)
@@ -401,11 +442,12 @@ func debugNeverRefusesARequest(t *testing.T, django testenv.Django) {
 			t.Fatalf("%s: the request sent after configurationDone got %q", what, b)
 		}
 		if want == "hello from the view" {
-			from = c.Mark()
+			from, mark = c.Mark(), d.Mark()
 			want = "hello after a reload"
 			testenv.Rewrite(t, views, "hello from the view", want)
 			c.Save(views)
 			r = awaitDebugReady(c, from, r.PID)
+			early = sendNow(t, port, "/hello/") // before the relay has configured the new process
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // attachLine is the terminal's line that says where a debugger attaches.
-var attachLine = regexp.MustCompile(`debugger: attach to (127\.0\.0\.1:\d+) \(Debug Adapter Protocol, as to debugpy\); the address stays the same after every reload`)
+var attachLine = regexp.MustCompile(`debugger: attach once to (127\.0\.0\.1:\d+) \(Debug Adapter Protocol, as to a debugpy adapter\); the session stays attached across reloads, on this address for the whole run`)
 
 // startDebugTerminal runs the terminal with flag (-debug or -debug-wait),
 // and returns the address its line says a debugger attaches to.
@@ -51,15 +51,13 @@ func TestTerminalDebugSaysWhereToAttach(t *testing.T) {
 	d := dialDebugger(t, addr, fakedap.Breakpoints{views: {line}})
 	stopAndContinue(t, d, url, views, line)
 
-	// A reload: the session of the process that went ends; a debugger
-	// attaches again where it did, and stops in the new code.
+	// A reload: the debugger, attached once, stays, and stops in the new
+	// process's code.
+	mark := d.Mark()
 	testenv.Rewrite(t, views, "hello from the view", "hello after a reload")
-	select {
-	case <-d.Done():
-	case <-time.After(fakedap.Timeout):
-		t.Fatalf("the debug session outlived its process\n%s", out.String())
+	if _, err := d.AwaitEvent(mark, "process"); err != nil {
+		t.Fatalf("the session did not follow the new process: %v\n%s", err, out.String())
 	}
-	d = dialDebugger(t, addr, fakedap.Breakpoints{views: {line}})
 	testenv.Eventually(t, fakedap.Timeout, "the reload's status line", func() bool { return strings.Contains(out.String(), "reloaded in") })
 	stopAndContinue(t, d, url, views, line)
 	// One line says where to attach; nothing else names an address.

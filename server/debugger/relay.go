@@ -83,6 +83,14 @@ func (r *Relay) Addr() (host string, port int) {
 	return a.IP.String(), a.Port
 }
 
+// Sessions is how many editors' sessions are on the relay: attached, or
+// waiting for a process to attach to.
+func (r *Relay) Sessions() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
+
 // Target joins every session, those attached and those to come, to the
 // adapter at addr (host:port), reporting on ev.
 func (r *Relay) Target(addr string, ev Events) {

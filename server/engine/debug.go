@@ -35,12 +35,29 @@ type debugState struct {
 	wait time.Duration
 }
 
-// debugArgs wraps a server's argv and environment in the debug bootstrap.
-func (e *Engine) debugArgs(args []string, env []string) ([]string, []string) {
-	for k, v := range reloader.DebugEnv(e.dbg.wait) {
+// debugArgs wraps a server's argv and environment in the debug bootstrap,
+// and says how long the process waits for a debugger.
+func (e *Engine) debugArgs(args []string, env []string) ([]string, []string, time.Duration) {
+	wait := e.debugWait()
+	for k, v := range reloader.DebugEnv(wait) {
 		env = append(env, k+"="+v)
 	}
-	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env
+	return reloader.DebugArgs(reloader.DebugBootstrap(e.shim), args), env, wait
+}
+
+// debugWait is how long the next process waits for a debugger. Once the
+// relay runs, a reload waits only while a debugger's session is on it: that
+// session follows the new process, which serves once the relay has
+// replayed its breakpoints. With none (the developer detached), nobody
+// attaches because of a reload, and the process serves at once.
+func (e *Engine) debugWait() time.Duration {
+	if e.dbg.relay == nil || e.dbg.wait == DebugWaitForever {
+		return e.dbg.wait
+	}
+	if e.dbg.relay.Sessions() > 0 {
+		return DebugAttachWait
+	}
+	return 0
 }
 
 // debugOptions are the interpreter options of a server's processes, and

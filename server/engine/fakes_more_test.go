@@ -242,9 +242,10 @@ func (f *fakeRelays) nth(t *testing.T, n int) *fakeTarget {
 }
 
 type fakeRelay struct {
-	f      *fakeRelays
-	port   int
-	closed bool // on f's board
+	f        *fakeRelays
+	port     int
+	closed   bool // on f's board
+	sessions int  // debuggers attached, as the test sets it; on f's board
 }
 
 // fakeTarget is one process's adapter, as the relay was told it.
@@ -256,7 +257,11 @@ type fakeTarget struct {
 }
 
 func (r *fakeRelay) Addr() (string, int) { return "127.0.0.1", r.port }
-func (r *fakeRelay) Close()              { r.f.update(func() { r.closed = true }) }
+func (r *fakeRelay) Sessions() (n int) {
+	r.f.update(func() { n = r.sessions })
+	return n
+}
+func (r *fakeRelay) Close() { r.f.update(func() { r.closed = true }) }
 func (r *fakeRelay) Target(addr string, ev debugger.Events) {
 	r.f.update(func() { r.f.targets = append(r.f.targets, &fakeTarget{relay: r, target: addr, ev: ev}) })
 }

@@ -164,8 +164,9 @@ func (e *Engine) spawn(p plan, ev event) {
 	args, env := reloader.Args(e.shim, s.Reload, e.managePy, addr.String(), s.Args), slices.Concat(e.serverEnv(p), h.env)
 	timeout := time.Duration(s.StartupTimeout * float64(time.Second))
 	if e.dbg.on {
-		args, env = e.debugArgs(args, env)
-		timeout += max(e.dbg.wait, 0) // the process serves once a debugger attached, or this passed (DebugWaitForever: see debugListening)
+		var wait time.Duration
+		args, env, wait = e.debugArgs(args, env)
+		timeout += max(wait, 0) // the process serves once a debugger attached, or this passed (DebugWaitForever: see debugListening)
 	}
 	r := &run{out: newOutput(s.Reload), inflight: map[string]trigger{}, underDebugger: e.dbg.on}
 	// The new process loads the files as they are now, changes held until

@@ -144,6 +144,9 @@ type Relays interface {
 // life (see debugger.Relay).
 type Relay interface {
 	Addr() (host string, port int)
+	// Sessions is how many debuggers are attached, each following every
+	// new process.
+	Sessions() int
 	// Target relays to the adapter of a new process, reporting on ev.
 	Target(addr string, ev debugger.Events)
 	// End leaves the process that went: the sessions stay, for the next

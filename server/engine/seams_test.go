@@ -11,6 +11,7 @@ import (
 	"github.com/django-runserver/django-runserver/protocol"
 	"github.com/django-runserver/django-runserver/server/contract"
 	"github.com/django-runserver/django-runserver/server/preload"
+	"github.com/django-runserver/django-runserver/server/reloader"
 )
 
 // The branches of a fast reload that need more than a process: forks from
@@ -280,5 +281,34 @@ func TestNoDebuggerCameIsOneMessage(t *testing.T) {
 	p2 := r.launch.proc(t, 2)
 	if !slices.Contains(p2.spec.Env, contract.DebugWaitEnv+"=0") {
 		t.Errorf("after no debugger came, the next process waits: %q", p2.spec.Env)
+	}
+}
+
+// A reload waits for the debugger only while one is attached to the
+// relay: its session follows the new process, which serves once the
+// breakpoints are replayed. Once the developer detached, nobody attaches
+// because of a reload: the next process serves at once.
+func TestReloadWaitsOnlyForAnAttachedDebugger(t *testing.T) {
+	r := newRig(t, nil, nil, "views.py")
+	views := filepath.Join(r.folder, "views.py")
+	from := r.rec.mark()
+	r.e.Debug("", DebugAttachWait)
+	p1 := r.launch.proc(t, 1)
+	relay := r.debugged(t, p1, 1)
+	r.rec.awaitState(t, from, protocol.StateRunning)
+	r.relays.update(func() { relay.relay.sessions = 1 })
+	relay.ev.Attached(true)
+	r.save(t, views, "v1\n")
+	p2 := r.launch.proc(t, 2)
+	waits := contract.DebugWaitEnv + "=" + reloader.DebugEnv(DebugAttachWait)[contract.DebugWaitEnv]
+	if !slices.Contains(p2.spec.Env, waits) {
+		t.Errorf("with a debugger attached, the reload does not wait for its breakpoints (%s): %q", waits, p2.spec.Env)
+	}
+	r.debugged(t, p2, 2)
+	r.relays.update(func() { relay.relay.sessions = 0 }) // the developer detached
+	r.save(t, views, "v2\n")
+	p3 := r.launch.proc(t, 3)
+	if !slices.Contains(p3.spec.Env, contract.DebugWaitEnv+"=0") {
+		t.Errorf("with no debugger attached, the reload waits for one: %q", p3.spec.Env)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/django-runserver/django-runserver/internal/fakedap"
 	"github.com/django-runserver/django-runserver/internal/fakeeditor"
 	"github.com/django-runserver/django-runserver/protocol"
+	"github.com/django-runserver/django-runserver/server/engine"
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 	"github.com/django-runserver/django-runserver/server/reloader"
 )
@@ -478,3 +479,52 @@ func sendNow(t *testing.T, port int, path string) <-chan string {
 
 // dirOf is the project folder of one of its files: two levels up (app, project).
 func dirOf(path string) string { return filepath.Dir(filepath.Dir(path)) }
+
+// A debugger that disconnects ends its session, and the server runs on:
+// the next reload serves at once, with nobody attached to wait for. One
+// that attaches again, to the same address, joins the process that runs,
+// and follows the reloads after it.
+func TestDebugDetachThenAttachAgain(t *testing.T) {
+	s := newDebugSite(t, testenv.Django{Python: testenv.Python(t)})
+	c, views, url := s.c, s.views, s.url+"hello/"
+	line := testenv.LineOf(t, views, "return HttpResponse(")
+	bps := fakedap.Breakpoints{views: {line}}
+	r, d := startDebugged(t, c, bps)
+	if _, err := d.Request("disconnect", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.Done():
+	case <-time.After(fakedap.Timeout):
+		t.Fatal("the session outlived the debugger's disconnect")
+	}
+
+	from := c.Mark()
+	testenv.Rewrite(t, views, "hello from the view", "hello after the detach")
+	c.Save(views)
+	r = awaitDebugReady(c, from, r.PID)
+	running := awaitServing(c, from, r.PID)
+	if b, err := testenv.Get(url); err != nil || b != "hello after the detach" {
+		t.Fatalf("with no debugger attached: %q, %v", b, err)
+	}
+	for _, m := range c.Since(from) {
+		if m.Method == protocol.MethodShowMessage && strings.Contains(string(m.Params), "No debugger attached") {
+			t.Fatalf("the reload after the detach waited for a debugger: %s", m.Params)
+		}
+	}
+	if running.LastReloadMs != nil && *running.LastReloadMs >= float64(engine.DebugAttachWait.Milliseconds()) {
+		t.Fatalf("the reload after the detach took %.0f ms: it waited for a debugger", *running.LastReloadMs)
+	}
+
+	d = attach(t, r, bps)
+	if b := hit(t, d, url, views, line); b != "hello after the detach" {
+		t.Fatalf("attached again: body %q", b)
+	}
+	from, mark := c.Mark(), d.Mark()
+	testenv.Rewrite(t, views, "hello after the detach", "hello attached again")
+	c.Save(views)
+	followed(t, c, d, from, mark, r)
+	if b := hit(t, d, url, views, line); b != "hello attached again" {
+		t.Fatalf("after a reload: body %q", b)
+	}
+}

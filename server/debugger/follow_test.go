@@ -225,6 +225,7 @@ func TestRelaySessionFollowsNewProcesses(t *testing.T) {
 	// Between two processes the editor asks; the request waits for the
 	// next process, which the relay configures first.
 	threads, _ := d.Send("threads", nil)
+	awaitWaiting(t, r)
 	ad2 := newFakeAdapter(t)
 	ev2, _, attached2 := events()
 	r.Target(ad2.addr, ev2)
@@ -322,4 +323,57 @@ func countEvents(d *fakedap.Client, name string) int {
 		}
 	}
 	return n
+}
+
+// Breakpoints the editor sets between two processes reach the next one
+// before configurationDone, as the editor's own requests (it gets their
+// replies), in place of those they replace.
+func TestRelayBreakpointsSetBetweenProcessesJoinTheReplay(t *testing.T) {
+	r, addr := relayAddr(t)
+	ad1 := newFakeAdapter(t)
+	r.Target(ad1.addr, debugger.Events{})
+	d := dial(t, addr)
+	if err := d.Attach(fakedap.Breakpoints{"/p/views.py": {3}, "/p/urls.py": {1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.AwaitEvent(0, "thread"); err != nil { // started: the process runs
+		t.Fatal(err)
+	}
+	mark := d.Mark()
+	ad1.exit()
+	r.End()
+	if _, err := d.Await(mark, "thread 1 exited", func(m fakedap.Message) bool {
+		return m.Event == "thread" && strings.Contains(string(m.Body), "exited")
+	}); err != nil { // the relay has left the process
+		t.Fatal(err)
+	}
+	moved, _ := d.Send("setBreakpoints", map[string]any{"source": map[string]string{"path": "/p/views.py"}, "breakpoints": []map[string]int{{"line": 9}}})
+	awaitWaiting(t, r)
+	ad2 := newFakeAdapter(t)
+	r.Target(ad2.addr, debugger.Events{})
+	ad2.next("initialize")
+	ad2.next("attach")
+	if got := ad2.next("setBreakpoints"); !strings.Contains(string(got.Arguments), "/p/urls.py") {
+		t.Errorf("replayed first %s, want the breakpoints of urls.py, which nothing replaced", got.Arguments)
+	}
+	if got := ad2.next("setBreakpoints"); got.Seq != moved || !strings.Contains(string(got.Arguments), `"line":9`) {
+		t.Errorf("then %d %s, want the editor's own request %d, views.py at line 9", got.Seq, got.Arguments, moved)
+	}
+	ad2.next("configurationDone")
+	if _, err := d.Response(moved); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitWaiting waits until a request of the editor's waits in r for the
+// next process.
+func awaitWaiting(t *testing.T, r *debugger.Relay) {
+	t.Helper()
+	deadline := time.Now().Add(fakedap.Timeout)
+	for !debugger.Waiting(r) {
+		if time.Now().After(deadline) {
+			t.Fatal("the relay did not queue the request")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -172,10 +172,12 @@ func (r *Relay) nextTarget(s *session, last *target) *target {
 // process went while the adapter was dialled), or s or the relay ended.
 func (r *Relay) join(s *session, l *leg) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed || s.ended || r.target != l.t {
+		r.mu.Unlock()
 		return false
 	}
+	s.cur.Store(l) // from now on End and Close reach it
+	r.mu.Unlock()
 	s.mu.Lock()
 	s.leg = l
 	s.mu.Unlock()

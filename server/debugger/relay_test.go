@@ -169,13 +169,7 @@ func TestRelayCloseAnswersAWaitingSession(t *testing.T) {
 	}
 	defer client.Close()
 	client.Write([]byte(frame(`{"seq":1,"type":"request","command":"initialize","arguments":{}}`)))
-	deadline := time.Now().Add(wait)
-	for !debugger.Waiting(r) {
-		if time.Now().After(deadline) {
-			t.Fatal("the relay did not queue the request")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(t, r)
 	r.Close()
 	client.SetReadDeadline(time.Now().Add(wait))
 	br := bufio.NewReader(client)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/django-runserver/django-runserver/server/framing"
@@ -36,6 +37,10 @@ type session struct {
 
 	wmu sync.Mutex // serialises writes to the editor, in seq order
 	seq int        // the last seq the editor was sent; under wmu
+
+	// cur is leg, for what must close it without waiting for mu: the
+	// relay's End, under Relay.mu, in the engine's loop.
+	cur atomic.Pointer[leg]
 
 	mu             sync.Mutex
 	leg            *leg     // the current process's adapter; nil between processes
@@ -74,13 +79,14 @@ type leg struct {
 	done        chan struct{} // closed once the adapter's connection has ended
 
 	// Under session.mu:
-	ready      bool                 // replayed: the editor's messages go straight to the adapter
-	configured bool                 // configurationDone was sent
-	pending    map[int]string       // the editor's requests awaiting their reply: command by seq
-	resuming   map[int]threadBody   // requests that resume threads, by seq, until their reply
-	replies    map[int]chan message // the relay's own requests, by seq
-	threads    map[int]bool         // the process's threads the editor heard of
-	reverse    map[int]int          // the adapter's requests: its seq by the editor's
+	ready      bool                  // replayed: the editor's messages go straight to the adapter
+	configured bool                  // configurationDone was sent
+	pending    map[int]string        // the editor's requests awaiting their reply: command by seq
+	resuming   map[int]threadBody    // requests that resume threads, by seq, until their reply
+	replies    map[int]chan message  // the relay's own requests, by seq
+	awaited    map[int]chan struct{} // the editor's requests the replay waits for, by seq
+	threads    map[int]bool          // the process's threads the editor heard of
+	reverse    map[int]int           // the adapter's requests: its seq by the editor's
 
 	stopped map[int]bool // stopped threads; under Relay.mu
 }
@@ -168,17 +174,7 @@ func (c *config) record(m message) {
 	case "attach":
 		c.attach = m.Arguments
 	case "setBreakpoints":
-		var a struct {
-			Source struct {
-				Path string `json:"path"`
-				Name string `json:"name"`
-			} `json:"source"`
-		}
-		_ = json.Unmarshal(m.Arguments, &a)
-		key := a.Source.Path
-		if key == "" {
-			key = a.Source.Name
-		}
+		key := sourceKey(m.Arguments)
 		if key == "" {
 			return // a sourceReference alone names a source of one process only
 		}
@@ -193,6 +189,35 @@ func (c *config) record(m message) {
 	case "configurationDone":
 		c.configured = true
 	}
+}
+
+// sourceKey names the source of setBreakpoints' arguments by its path,
+// else its name.
+func sourceKey(args json.RawMessage) string {
+	var a struct {
+		Source struct {
+			Path string `json:"path"`
+			Name string `json:"name"`
+		} `json:"source"`
+	}
+	_ = json.Unmarshal(args, &a)
+	if a.Source.Path != "" {
+		return a.Source.Path
+	}
+	return a.Source.Name
+}
+
+// configures reports whether m is one of the editor's requests that
+// configure breakpoints, which the relay replays.
+func configures(m message) bool {
+	if m.Type != "request" {
+		return false
+	}
+	switch m.Command {
+	case "setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints":
+		return true
+	}
+	return false
 }
 
 // follow joins each new target, for the session's life.
@@ -216,7 +241,7 @@ func (s *session) join(t *target) {
 		return // the process is going: the session waits for the next
 	}
 	l := &leg{t: t, conn: conn, initialized: make(chan struct{}), done: make(chan struct{}),
-		pending: map[int]string{}, resuming: map[int]threadBody{}, replies: map[int]chan message{},
+		pending: map[int]string{}, resuming: map[int]threadBody{}, replies: map[int]chan message{}, awaited: map[int]chan struct{}{},
 		threads: map[int]bool{}, reverse: map[int]int{}, stopped: map[int]bool{}}
 	s.mu.Lock()
 	l.replayed = s.cfg.initialize != nil
@@ -266,10 +291,6 @@ func (s *session) prepare(l *leg) {
 func (s *session) replay(l *leg) error {
 	s.mu.Lock()
 	cfg, saw := s.cfg, s.sawInitialized
-	bps := make([]json.RawMessage, 0, len(cfg.sources))
-	for _, k := range cfg.sources {
-		bps = append(bps, cfg.breakpoints[k])
-	}
 	s.mu.Unlock()
 	if cfg.initialize == nil {
 		return nil // the editor's own handshake goes to this adapter
@@ -295,18 +316,29 @@ func (s *session) replay(l *leg) error {
 	case <-time.After(replayTimeout):
 		return fmt.Errorf("debugpy's adapter did not say initialized within %s", replayTimeout)
 	}
-	for _, a := range bps {
-		if _, err := s.ask(l, "setBreakpoints", a); err != nil {
-			return err
+	// What the editor set between the two processes goes in before
+	// configurationDone too, as its own requests (their replies are the
+	// editor's), and the configuration it replaces is not replayed.
+	early, replaced := s.takeQueuedConfiguration()
+	for _, k := range cfg.sources {
+		if !replaced["setBreakpoints "+k] {
+			if _, err := s.ask(l, "setBreakpoints", cfg.breakpoints[k]); err != nil {
+				return err
+			}
 		}
 	}
-	if cfg.functionBreakpoints != nil {
+	if cfg.functionBreakpoints != nil && !replaced["setFunctionBreakpoints"] {
 		if _, err := s.ask(l, "setFunctionBreakpoints", cfg.functionBreakpoints); err != nil {
 			return err
 		}
 	}
-	if cfg.exceptionBreakpoints != nil {
+	if cfg.exceptionBreakpoints != nil && !replaced["setExceptionBreakpoints"] {
 		if _, err := s.ask(l, "setExceptionBreakpoints", cfg.exceptionBreakpoints); err != nil {
+			return err
+		}
+	}
+	for _, q := range early {
+		if err := s.forwardAndWait(l, q); err != nil {
 			return err
 		}
 	}
@@ -319,6 +351,48 @@ func (s *session) replay(l *leg) error {
 	s.r.setAttached(l.t, 1)
 	_, err = s.ask(l, "configurationDone", nil)
 	return err
+}
+
+// takeQueuedConfiguration takes the editor's waiting requests that
+// configure breakpoints out of the queue, and names what they replace.
+func (s *session) takeQueuedConfiguration() (taken []queued, replaced map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	replaced = map[string]bool{}
+	rest := s.queue[:0]
+	for _, q := range s.queue {
+		if !configures(q.m) {
+			rest = append(rest, q)
+			continue
+		}
+		taken = append(taken, q)
+		key := q.m.Command
+		if key == "setBreakpoints" {
+			key += " " + sourceKey(q.m.Arguments)
+		}
+		replaced[key] = true
+	}
+	s.queue = rest
+	return taken, replaced
+}
+
+// forwardAndWait sends an editor's request to l's adapter before l is
+// ready, and waits for its reply, which goes to the editor.
+func (s *session) forwardAndWait(l *leg, q queued) error {
+	answered := make(chan struct{})
+	s.mu.Lock()
+	l.awaited[q.m.Seq] = answered
+	after := s.forward(l, q)
+	s.mu.Unlock()
+	after()
+	select {
+	case <-answered:
+		return nil
+	case <-l.done:
+		return errLeft
+	case <-time.After(replayTimeout):
+		return fmt.Errorf("debugpy's adapter did not answer %s within %s", q.m.Command, replayTimeout)
+	}
 }
 
 // ask sends the relay's own request to l's adapter and waits for its
@@ -383,9 +457,11 @@ func (s *session) fromAdapter(l *leg, body []byte, m message) {
 	case "event":
 		s.fromAdapterEvent(l, body, m)
 	case "request": // the adapter's own, to the editor: its reply is renumbered back
-		s.mu.Lock()
-		l.reverse[s.send(body)] = m.Seq
-		s.mu.Unlock()
+		s.sendNoting(body, func(seq int) {
+			s.mu.Lock()
+			l.reverse[seq] = m.Seq
+			s.mu.Unlock()
+		})
 	default:
 		s.send(body)
 	}
@@ -400,6 +476,10 @@ func (s *session) fromAdapterResponse(l *leg, body []byte, m message) {
 		return
 	}
 	delete(l.pending, m.RequestSeq)
+	if answered, ok := l.awaited[m.RequestSeq]; ok {
+		delete(l.awaited, m.RequestSeq)
+		close(answered)
+	}
 	a, resuming := l.resuming[m.RequestSeq]
 	delete(l.resuming, m.RequestSeq)
 	if m.Command == "threads" {
@@ -489,6 +569,7 @@ func (s *session) left(l *leg) {
 	if s.leg == l {
 		s.leg = nil
 	}
+	s.cur.CompareAndSwap(l, nil)
 	pending, threads, configured, detaching := l.pending, l.threads, l.configured, s.disconnecting
 	l.pending = map[int]string{}
 	s.mu.Unlock()
@@ -532,10 +613,7 @@ func (s *session) left(l *leg) {
 // leave closes the session's connection to the process that went; its
 // reader ends the leg. Called under Relay.mu.
 func (s *session) leave() {
-	s.mu.Lock()
-	l := s.leg
-	s.mu.Unlock()
-	if l != nil {
+	if l := s.cur.Load(); l != nil {
 		l.conn.Close()
 	}
 }
@@ -565,20 +643,22 @@ func (s *session) terminate() {
 func (s *session) end() {
 	s.r.forget(s)
 	s.client.Close()
-	s.mu.Lock()
-	l := s.leg
-	s.mu.Unlock()
-	if l != nil {
-		l.conn.Close()
-	}
+	s.leave()
 }
 
 // send writes a message to the editor, numbered after the last, and
 // returns its seq.
-func (s *session) send(body []byte) int {
+func (s *session) send(body []byte) int { return s.sendNoting(body, nil) }
+
+// sendNoting is send, telling note the seq before the message goes: the
+// editor's reply may come back at once.
+func (s *session) sendNoting(body []byte, note func(seq int)) int {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.seq++
+	if note != nil {
+		note(s.seq)
+	}
 	_ = writeFrame(s.client, withNumber(body, "seq", s.seq))
 	return s.seq
 }

@@ -575,7 +575,9 @@ type StartParams struct {
 
 // DebugReadyParams is the params of runserver/debugReady: the server
 // process PID waits for a debugger on Host:Port, a Debug Adapter Protocol
-// server (attach to it as to debugpy's adapter).
+// server (attach to it as to debugpy's adapter). Host:Port stays the same
+// for the server's life: a debugger attached there already has PID in its
+// session, and attaches nothing more.
 type DebugReadyParams struct {
 	Folder string `json:"folder"`
 	PID    int    `json:"pid"`
@@ -584,7 +586,8 @@ type DebugReadyParams struct {
 }
 
 // DebugGoneParams is the params of runserver/debugGone: the process PID,
-// announced by runserver/debugReady, is gone, and so is its debug session.
+// announced by runserver/debugReady, is gone. Its threads leave the debug
+// session, which stays attached for the next process.
 type DebugGoneParams struct {
 	Folder string `json:"folder"`
 	PID    int    `json:"pid"`

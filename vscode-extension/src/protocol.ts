@@ -632,7 +632,9 @@ export interface StartParams {
 /**
  * DebugReadyParams is the params of runserver/debugReady: the server
  * process PID waits for a debugger on Host:Port, a Debug Adapter Protocol
- * server (attach to it as to debugpy's adapter).
+ * server (attach to it as to debugpy's adapter). Host:Port stays the same
+ * for the server's life: a debugger attached there already has PID in its
+ * session, and attaches nothing more.
  */
 export interface DebugReadyParams {
     folder: string;
@@ -643,7 +645,8 @@ export interface DebugReadyParams {
 
 /**
  * DebugGoneParams is the params of runserver/debugGone: the process PID,
- * announced by runserver/debugReady, is gone, and so is its debug session.
+ * announced by runserver/debugReady, is gone. Its threads leave the debug
+ * session, which stays attached for the next process.
  */
 export interface DebugGoneParams {
     folder: string;

@@ -106,19 +106,30 @@ export class CodeServer {
 
     /** extensionLogs returns the extension's output channels, as VS Code wrote them to disk. */
     extensionLogs(): string {
-        const found: string[] = [];
+        return this.logFiles((p, name) => /Django Runserver|djangoRunserver|django-runserver/i.test(p) || name === "exthost.log")
+            .map(({ file, text }) => `--- ${path.relative(this.userDataDir, file)} ---\n${text.slice(-20_000)}`)
+            .join("\n");
+    }
+
+    /** outputChannel returns the whole of one output channel of the extension, as written to disk so far. */
+    outputChannel(name: string): string {
+        const wanted = (file: string) => file === `${name}.log` || file.endsWith(`-${name}.log`);
+        return this.logFiles((_, file) => wanted(file)).map(({ text }) => text).join("\n");
+    }
+
+    /** logFiles reads the files under VS Code's logs folder that `match` picks. */
+    private logFiles(match: (file: string, name: string) => boolean): { file: string; text: string }[] {
+        const found: { file: string; text: string }[] = [];
         const walk = (dir: string) => {
             if (!existsSync(dir)) return;
             for (const name of readdirSync(dir)) {
                 const p = path.join(dir, name);
                 if (statSync(p).isDirectory()) walk(p);
-                else if (/Django Runserver|djangoRunserver|django-runserver/i.test(p) || name === "exthost.log") {
-                    found.push(`--- ${path.relative(this.userDataDir, p)} ---\n${readFileSync(p, "utf8").slice(-20_000)}`);
-                }
+                else if (match(p, name)) found.push({ file: p, text: readFileSync(p, "utf8") });
             }
         };
         walk(path.join(this.userDataDir, "logs"));
-        return found.join("\n");
+        return found;
     }
 
     async stop(): Promise<void> {

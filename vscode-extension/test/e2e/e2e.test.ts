@@ -323,7 +323,45 @@ describe("Django Runserver in VS Code", () => {
         return Number(m[1]);
     }
 
-    step("07 Django: Debug Server stops at a breakpoint in the view, reload after reload, and stopping the session stops the server", async () => {
+    /**
+     * watchDebugToolbar records, in the page, every time VS Code's floating debug toolbar shows or
+     * hides, as it happens: a session that ends and restarts between two checks still leaves its
+     * trace. The returned function reads the record.
+     */
+    async function watchDebugToolbar(): Promise<() => Promise<boolean[]>> {
+        // Runs in the page, as a string: the test itself compiles without the DOM's types.
+        await page.evaluate(`(() => {
+            const seen = [];
+            window.debugToolbarSeen = seen;
+            const visible = () => {
+                const bar = document.querySelector(".monaco-workbench .debug-toolbar");
+                return !!bar && bar.isConnected && bar.style.display !== "none";
+            };
+            const record = () => {
+                const now = visible();
+                if (seen.length === 0 ? now : seen[seen.length - 1] !== now) seen.push(now);
+            };
+            new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["style"] });
+            record();
+        })()`);
+        return () => page.evaluate<boolean[]>("[...window.debugToolbarSeen]");
+    }
+
+    /** debugLog returns what the extension logged about debug sessions since `from` (a length of its log). */
+    function debugLog(from: number): string {
+        return codeServer!.outputChannel("Django Runserver").slice(from);
+    }
+
+    /** assertOneSession checks the Call Stack: VS Code lists the threads of a lone session at its top, and a row per session once there are two. */
+    async function assertOneSession(when: string): Promise<void> {
+        const callStack = page.locator(".debug-call-stack");
+        assert.ok((await callStack.locator(".thread").count()) > 0, `the Call Stack lists threads ${when}`);
+        assert.equal(await callStack.locator(".session").count(), 0, `the Call Stack shows one session, not a session per process, ${when}`);
+    }
+
+    step("07 Django: Debug Server keeps one debug session through 3 reloads, stops at a breakpoint after each, and stopping the session stops the server", async () => {
+        const logStart = codeServer!.outputChannel("Django Runserver").length;
+        const toolbar = await watchDebugToolbar();
         // The breakpoint on hello()'s return, set before the server starts: VS Code sends it on attach.
         await openAt("polls/views.py", 10);
         await page.keyboard.press("F9");
@@ -332,43 +370,59 @@ describe("Django Runserver in VS Code", () => {
         await waitForItem(`:${port} under the debugger`, (t) => t.includes(`:${port}`));
 
         let reply = request(`${url()}hello/`);
-        const first = await pausedPid();
+        const pids = [await pausedPid()];
         await waitForItem("paused", (t) => t.includes("paused"));
+        await assertOneSession("at the first breakpoint");
         await screenshot("07-paused-at-breakpoint");
         await page.keyboard.press("F5");
         assert.equal((await reply).body, "hello from the view");
+        const session = await waitUntil("the extension to log its debug session", async () =>
+            /Debug session (\S+) started/.exec(debugLog(logStart))?.[1], stepTimeout, () => debugLog(logStart));
+        assert.deepEqual(await toolbar(), [true], "the debug toolbar shows once the session starts");
 
-        // Edit and save the view: a new process, attached by itself, stops at the same line.
+        // Edit and save the view, 3 times: each new process joins the session and stops at the same line.
         const views = path.join(project.dir, "polls", "views.py");
-        await openAt("polls/views.py", 10);
-        await page.keyboard.press("End");
-        await page.keyboard.press("Shift+Home");
-        await page.keyboard.type("return HttpResponse('hello from the debugger')");
-        await page.keyboard.press("Control+S");
-        await waitUntil("views.py saved to disk", async () =>
-            readFileSync(views, "utf8").includes("hello from the debugger") ? true : undefined, stepTimeout);
-        const second = await waitUntil("a paused request in the new process", async () => {
-            reply = request(`${url()}hello/`);
-            const paused = page.locator(".codicon-debug-stackframe").first().waitFor({ state: "visible", timeout: stepTimeout });
-            if ((await Promise.race([reply.then(() => "answered"), paused.then(() => "paused", () => "not paused")])) !== "paused") return undefined;
-            const pid = await pausedPid();
-            if (pid !== first) return pid;
-            // The request reached the old process before the save's reload, which now waits for
-            // execution to continue: continue, so that it applies, and ask again.
+        for (let reload = 1; reload <= 3; reload++) {
+            const text = `hello from the debugger, reload ${reload}`;
+            await openAt("polls/views.py", 10);
+            await page.keyboard.press("End");
+            await page.keyboard.press("Shift+Home");
+            await page.keyboard.type(`return HttpResponse('${text}')`);
+            await page.keyboard.press("Control+S");
+            await waitUntil("views.py saved to disk", async () =>
+                readFileSync(views, "utf8").includes(text) ? true : undefined, stepTimeout);
+            const pid = await waitUntil(`a paused request in the process of reload ${reload}`, async () => {
+                reply = request(`${url()}hello/`);
+                const paused = page.locator(".codicon-debug-stackframe").first().waitFor({ state: "visible", timeout: stepTimeout });
+                if ((await Promise.race([reply.then(() => "answered"), paused.then(() => "paused", () => "not paused")])) !== "paused") return undefined;
+                const pid = await pausedPid();
+                if (!pids.includes(pid)) return pid;
+                // The request reached the old process before the save's reload, which now waits for
+                // execution to continue: continue, so that it applies, and ask again.
+                await page.keyboard.press("F5");
+                await reply;
+                return undefined;
+            }, stepTimeout);
+            pids.push(pid);
+            await assertOneSession(`after reload ${reload}`);
+            await screenshot(`08-paused-after-reload-${reload}`);
             await page.keyboard.press("F5");
-            await reply;
-            return undefined;
-        }, stepTimeout);
-        assert.notEqual(second, first);
-        await screenshot("08-paused-after-reload");
-        await page.keyboard.press("F5");
-        assert.equal((await reply).body, "hello from the debugger");
+            assert.equal((await reply).body, text);
+            await waitUntil(`the extension to log that pid ${pid} joined the session`, async () =>
+                debugLog(logStart).includes(`pid ${pid} joins the debug session`) ? true : undefined, stepTimeout, () => debugLog(logStart));
+        }
+        // One session all along: started once, never ended, its toolbar never hidden.
+        const log = debugLog(logStart);
+        assert.deepEqual([...log.matchAll(/Debug session (\S+) started/g)].map((m) => m[1]), [session], log);
+        assert.doesNotMatch(log, /Debug session \S+ ended/, log);
+        assert.equal((log.match(/Attaching the debugger/g) ?? []).length, 1, log);
+        assert.deepEqual(await toolbar(), [true], "the debug toolbar stayed through the reloads");
 
         // Stopping the debug session stops the server: the port is free, no Django process is left.
         await page.keyboard.press("Shift+F5");
         await waitForItem("Run Server after the debug session stopped", (t) => t.includes("Run Server"));
         await waitUntil(`port ${port} to be free`, async () => ((await portIsFree(port)) ? true : undefined), stepTimeout);
-        for (const pid of [first, second]) {
+        for (const pid of pids) {
             await waitUntil(`process ${pid} to be gone`, async () => {
                 try {
                     process.kill(pid, 0);
@@ -378,6 +432,8 @@ describe("Django Runserver in VS Code", () => {
                 }
             }, stepTimeout);
         }
+        assert.match(debugLog(logStart), new RegExp(`Debug session ${session} ended`));
+        await waitUntil("the debug toolbar to hide", async () => ((await toolbar()).at(-1) === false ? true : undefined), stepTimeout);
         await screenshot("09-debug-stopped");
     });
 

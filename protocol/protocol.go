@@ -99,8 +99,8 @@ var (
 	// DebugReadyNotification says where a debugger attaches to a new server
 	// process.
 	DebugReadyNotification = NotificationType[DebugReadyParams]{MethodDebugReady}
-	// DebugGoneNotification says a process announced by debugReady is gone,
-	// and its debug session with it.
+	// DebugGoneNotification says a process announced by debugReady is gone;
+	// the debug session stays attached for the next one.
 	DebugGoneNotification = NotificationType[DebugGoneParams]{MethodDebugGone}
 )
 

@@ -99,8 +99,8 @@ export const LogNotification = new NotificationType<LogParams>("runserver/log");
  */
 export const DebugReadyNotification = new NotificationType<DebugReadyParams>("runserver/debugReady");
 /**
- * DebugGoneNotification says a process announced by debugReady is gone,
- * and its debug session with it.
+ * DebugGoneNotification says a process announced by debugReady is gone;
+ * the debug session stays attached for the next one.
  */
 export const DebugGoneNotification = new NotificationType<DebugGoneParams>("runserver/debugGone");
 

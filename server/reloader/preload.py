@@ -1,6 +1,6 @@
 """django-runserver's preloader: a warm interpreter that new servers fork from.
 
-The backend runs:  python preload.py SHIM MANAGE_PY WORKSPACE MODULES [LEVEL]
+The backend runs:  python preload.py SHIM MANAGE_PY WORKSPACE MODULES [LEVEL [debug]]
 
 with the server's environment, plus DJANGO_RUNSERVER_PRELOAD_SOCKET, the
 path of a unix socket the backend listens on. LEVEL is "modules" (the
@@ -13,7 +13,9 @@ default) or "setup"; the backend keeps one preloader of each. The preloader
   the shim) that lie outside WORKSPACE or inside a site-packages folder:
   Django and third-party code, never the project's own, and with
   DJANGO_SETTINGS_MODULE hidden, so nothing that needs the project's
-  settings loads here;
+  settings loads here; with "debug" (its children run under the
+  debugger), then what the debug bootstrap's debugpy.listen imports
+  (DEBUG_IMPORTS);
 * at LEVEL "setup", then sets Django up (django.setup(): the settings, the
   apps and their models, which is project code), and imports the listed
   modules that needed it;
@@ -55,11 +57,16 @@ MAX_FDS = 8
 LIST_TIMEOUT = 30  # seconds
 # The debug bootstrap, beside the shim: a fork under the debugger runs it.
 DEBUG_BOOTSTRAP = "debug.py"
+# What debugpy.listen imports: its API and pydevd, a third of a second.
+# They start no thread, open nothing, and patch only what debugpy.listen
+# would in the child anyway (breakpoint()'s hook).
+DEBUG_IMPORTS = ["debugpy.server.api"]
 
 
 def main():
     shim_path, manage, workspace, modules_file = sys.argv[1:5]
     level = sys.argv[5] if len(sys.argv) > 5 else "modules"
+    debug = sys.argv[6:7] == ["debug"]
     # No collection here: it would leave holes in pages the children share.
     # The fork freezes what is loaded by then (see _fork).
     gc.disable()
@@ -73,6 +80,8 @@ def main():
     sys.argv = [manage]
     sys.path[0] = os.path.dirname(os.path.abspath(manage))
     settings, names = _preloadable(modules_file, workspace)
+    if debug:  # last, as a debugged server imports them once it listens
+        names += DEBUG_IMPORTS
     _server_only_in()
     origins = _Origins(workspace, (shim_path,))
     imported = _import_all(names, origins)

@@ -15,7 +15,8 @@ default) or "setup"; the backend keeps one preloader of each. The preloader
   DJANGO_SETTINGS_MODULE hidden, so nothing that needs the project's
   settings loads here; with "debug" (its children run under the
   debugger), then what the debug bootstrap's debugpy.listen imports
-  (DEBUG_IMPORTS);
+  (DEBUG_IMPORTS), and, once loaded, resolves every module's path as
+  pydevd would (_resolve_for_the_debugger);
 * at LEVEL "setup", then sets Django up (django.setup(): the settings, the
   apps and their models, which is project code), and imports the listed
   modules that needed it;
@@ -93,6 +94,8 @@ def main():
             imported += _import_all(names, origins)  # those that needed the settings
             _check_models_ahead()
             _close_databases()
+    if debug:
+        _resolve_for_the_debugger()
     origins.stop()
     plan = None
     if not unsafe:
@@ -310,6 +313,25 @@ def _set_up(settings, origins):
         return ("Django's set-up failed in the preloader: %s: %s" % (type(e).__name__, e),
                 "A cold start shows the same error, if it is one."), []
     return None, sorted(read)
+
+
+def _resolve_for_the_debugger():
+    """Resolve, as pydevd does, the path of every module file loaded here.
+    pydevd resolves the file of each code object it first traces (abspath,
+    realpath, case) and keeps the answer for the process's life: done here,
+    once, every child inherits the answers, instead of computing them while
+    its server starts traced. They depend only on the files, which the
+    stamps cover."""
+    resolve = getattr(sys.modules.get("pydevd_file_utils"), "get_abs_path_real_path_and_base_from_file", None)
+    if resolve is None:
+        return  # pydevd not loaded, or another one's insides: each child resolves for itself
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and os.path.isabs(path):
+            try:
+                resolve(path)
+            except Exception:  # noqa: BLE001 - the child resolves it, as without this
+                pass
 
 
 def _close_databases():

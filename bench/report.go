@@ -377,11 +377,11 @@ func (r *report) markdown() string {
 	b.WriteString("The Python edit of section 1 (didSave), on four more copies of mysite measured in the same rounds:\n" +
 		"two servers started with `debug: true` and attached to once as an editor does (DAP initialize,\n" +
 		"attach, configurationDone, through the backend's relay, which replays them to each new process),\n" +
-		"one cold (`preload: off`) and\n" +
-		"one warm (the default: forked from the preloader, which imported debugpy and never started it),\n" +
-		"and the same two without the debugger. The difference from the row without is what debugpy costs a\n" +
-		"reload: its adapter (a new Python process), tracing the server thread's checks and URLconf\n" +
-		"import, and the relay's replay of the session.\n\n")
+		"one cold (`preload: off`) and one warm (the default: forked from the preloader, which imported\n" +
+		"debugpy and pydevd and never started them), and the same two without the debugger. The difference\n" +
+		"from the row without is what debugpy costs a reload: its adapter (a new Python process), pydevd's\n" +
+		"connection to it, the relay's replay of the session, and tracing Django's start, checks and URLconf\n" +
+		"import and the first request (design.md's Debug Server, Cost, has the parts).\n\n")
 	r.table(&b, []row{
 		{"ours, `fast`, without the debugger, cold (`preload: off`)", "debug/cold"},
 		{"ours, `fast`, without the debugger, warm (`preload: auto`)", "debug/warm"},

@@ -260,7 +260,7 @@ func (e *Engine) startPreloader(l int) {
 		Python: p.python, Dir: p.dir, Env: append(append([]string(nil), p.env...), contract.ModulesEnv+"="+list),
 		Options: e.debugOptions(),
 		Script:  w.script, Shim: e.shim, ManagePy: e.managePy, Workspace: e.folder,
-		Modules: list, Setup: l == levelSetup,
+		Modules: list, Setup: l == levelSetup, Debug: e.dbg.on,
 	})
 	if err != nil {
 		w.missed = err.Error()

@@ -44,6 +44,9 @@ func TestReloadsForkFromTheDeepestReadyPreloader(t *testing.T) {
 	if modules.spec.Setup {
 		t.Fatal("the first preloader sets Django up; it should import the modules only")
 	}
+	if modules.spec.Debug || len(modules.spec.Options) > 0 {
+		t.Fatalf("a server without the debugger has a preloader for it: debug %v, options %q", modules.spec.Debug, modules.spec.Options)
+	}
 
 	// Still importing: cold, and why.
 	st := r.reloadOnce(t, views, "v1\n", 2)
@@ -244,6 +247,27 @@ func TestPausedDebuggerHoldsTheReload(t *testing.T) {
 
 // debugged makes p's debugpy adapter listen, waits for the relay's nth
 // target, and makes p serve.
+// A server under the debugger has preloaders for it: with the
+// bootstrap's interpreter options, and importing what debugpy.listen
+// imports, so no warm reload pays for it. Both levels.
+func TestDebuggedServersPreloadTheDebugger(t *testing.T) {
+	r := newRigWith(t, []rigOption{withPreload}, nil, nil, "views.py")
+	from := r.rec.mark()
+	if st := r.e.Debug("", DebugAttachWait); st.State != protocol.StateStarting {
+		t.Fatalf("debug = %s %+v", st.State, st.Error)
+	}
+	r.debugged(t, r.launch.proc(t, 1), 1)
+	r.rec.awaitState(t, from, protocol.StateRunning)
+	modules := r.pre.nth(t, 1)
+	modules.becomeReady()
+	for _, p := range []*fakePreloader{modules, r.pre.nth(t, 2)} {
+		if !p.spec.Debug || !slices.Equal(p.spec.Options, reloader.DebugOptions) {
+			t.Errorf("preloader (set up: %v) under the debugger: debug %v, options %q; want debug, options %q",
+				p.spec.Setup, p.spec.Debug, p.spec.Options, reloader.DebugOptions)
+		}
+	}
+}
+
 func (r *rig) debugged(t *testing.T, p *fakeProc, n int) *fakeTarget {
 	t.Helper()
 	p.stderr("django-runserver: debugpy adapter listening on 127.0.0.1:5678")

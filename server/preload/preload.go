@@ -64,6 +64,14 @@ type Spec struct {
 	// code), so a fork from it skips that too; it is stale once any of
 	// those changed.
 	Setup bool
+	// Debug makes a preloader for a server under the debugger: it also
+	// imports what the debug bootstrap's debugpy.listen imports (pydevd),
+	// so that no child pays for it. The server's list can't be relied on
+	// for it (the first process lists its modules as it starts to serve,
+	// while that import may still run in its server thread), and a
+	// preloader without the debugger must never import it (debugpy
+	// replaces breakpoint()'s hook).
+	Debug bool
 }
 
 // Preloader is a running preloader process.
@@ -109,9 +117,13 @@ func Start(s Spec) (*Preloader, error) {
 	if s.Setup {
 		level = "setup"
 	}
+	args := append(slices.Clone(s.Options), s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules, level)
+	if s.Debug {
+		args = append(args, "debug")
+	}
 	proc, err := supervisor.Start(supervisor.Spec{
 		Path:          s.Python,
-		Args:          append(slices.Clone(s.Options), s.Script, s.Shim, s.ManagePy, s.Workspace, s.Modules, level),
+		Args:          args,
 		Dir:           s.Dir,
 		Env:           append(append([]string(nil), s.Env...), contract.PreloadSocketEnv+"="+sock),
 		OnParentDeath: supervisor.KillOnParentDeath,

@@ -1,6 +1,6 @@
 """django-runserver's preloader: a warm interpreter that new servers fork from.
 
-The backend runs:  python preload.py SHIM MANAGE_PY WORKSPACE MODULES [LEVEL]
+The backend runs:  python preload.py SHIM MANAGE_PY WORKSPACE MODULES [LEVEL [debug]]
 
 with the server's environment, plus DJANGO_RUNSERVER_PRELOAD_SOCKET, the
 path of a unix socket the backend listens on. LEVEL is "modules" (the
@@ -13,7 +13,10 @@ default) or "setup"; the backend keeps one preloader of each. The preloader
   the shim) that lie outside WORKSPACE or inside a site-packages folder:
   Django and third-party code, never the project's own, and with
   DJANGO_SETTINGS_MODULE hidden, so nothing that needs the project's
-  settings loads here;
+  settings loads here; with "debug" (its children run under the
+  debugger), then what the debug bootstrap's debugpy.listen imports
+  (DEBUG_IMPORTS), and, once loaded, resolves every module's path as
+  pydevd would (_resolve_for_the_debugger);
 * at LEVEL "setup", then sets Django up (django.setup(): the settings, the
   apps and their models, which is project code), and imports the listed
   modules that needed it;
@@ -55,11 +58,16 @@ MAX_FDS = 8
 LIST_TIMEOUT = 30  # seconds
 # The debug bootstrap, beside the shim: a fork under the debugger runs it.
 DEBUG_BOOTSTRAP = "debug.py"
+# What debugpy.listen imports: its API and pydevd, a third of a second.
+# They start no thread, open nothing, and patch only what debugpy.listen
+# would in the child anyway (breakpoint()'s hook).
+DEBUG_IMPORTS = ["debugpy.server.api"]
 
 
 def main():
     shim_path, manage, workspace, modules_file = sys.argv[1:5]
     level = sys.argv[5] if len(sys.argv) > 5 else "modules"
+    debug = sys.argv[6:7] == ["debug"]
     # No collection here: it would leave holes in pages the children share.
     # The fork freezes what is loaded by then (see _fork).
     gc.disable()
@@ -73,6 +81,8 @@ def main():
     sys.argv = [manage]
     sys.path[0] = os.path.dirname(os.path.abspath(manage))
     settings, names = _preloadable(modules_file, workspace)
+    if debug:  # last, as a debugged server imports them once it listens
+        names += DEBUG_IMPORTS
     _server_only_in()
     origins = _Origins(workspace, (shim_path,))
     imported = _import_all(names, origins)
@@ -84,6 +94,8 @@ def main():
             imported += _import_all(names, origins)  # those that needed the settings
             _check_models_ahead()
             _close_databases()
+    if debug:
+        _resolve_for_the_debugger()
     origins.stop()
     plan = None
     if not unsafe:
@@ -301,6 +313,25 @@ def _set_up(settings, origins):
         return ("Django's set-up failed in the preloader: %s: %s" % (type(e).__name__, e),
                 "A cold start shows the same error, if it is one."), []
     return None, sorted(read)
+
+
+def _resolve_for_the_debugger():
+    """Resolve, as pydevd does, the path of every module file loaded here.
+    pydevd resolves the file of each code object it first traces (abspath,
+    realpath, case) and keeps the answer for the process's life: done here,
+    once, every child inherits the answers, instead of computing them while
+    its server starts traced. They depend only on the files, which the
+    stamps cover."""
+    resolve = getattr(sys.modules.get("pydevd_file_utils"), "get_abs_path_real_path_and_base_from_file", None)
+    if resolve is None:
+        return  # pydevd not loaded, or another one's insides: each child resolves for itself
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and os.path.isabs(path):
+            try:
+                resolve(path)
+            except Exception:  # noqa: BLE001 - the child resolves it, as without this
+                pass
 
 
 def _close_databases():

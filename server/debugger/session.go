@@ -427,7 +427,7 @@ func (s *session) sendOwn(l *leg, command string, args json.RawMessage) (<-chan 
 
 // readAdapter passes l's adapter's messages on until its connection ends.
 func (s *session) readAdapter(l *leg) {
-	readMessages(l.conn, func(_, body []byte, m message) { s.fromAdapter(l, body, m) })
+	readMessages(quickAcks(l.conn), func(_, body []byte, m message) { s.fromAdapter(l, body, m) })
 }
 
 func (s *session) fromAdapter(l *leg, body []byte, m message) {

@@ -12,7 +12,7 @@ import (
 func runHeavy(cfg *config, env *env, r *report) {
 	progress("heavy: generating every contrib app + %d apps × %d models", heavyApps, heavyModels)
 	t0 := time.Now()
-	heavy, leftOut, err := newHeavySite(cfg, env.python)
+	heavy, leftOut, err := newHeavySite(cfg, env.python, "heavy-ours")
 	if err != nil {
 		r.fail("heavy: %v", err)
 		return

@@ -171,10 +171,10 @@ var contribNeeds = map[string]string{
 	"postgres": "import psycopg2",
 }
 
-// newHeavySite generates the heavier project, and says which contrib apps
-// it left out and why.
-func newHeavySite(cfg *config, py string) (*site, []string, error) {
-	dir := filepath.Join(cfg.tmp, "heavy-ours")
+// newHeavySite generates the heavier project in cfg.tmp/name, and says
+// which contrib apps it left out and why.
+func newHeavySite(cfg *config, py, name string) (*site, []string, error) {
+	dir := filepath.Join(cfg.tmp, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}

@@ -374,20 +374,24 @@ func (r *report) markdown() string {
 		{"heavier project: rebuild after a settings.py edit", "preload/heavy/rebuild"},
 	}, nil, false, nil)
 	b.WriteString("## 9. Under the debugger\n\n")
-	b.WriteString("The Python edit of section 1 (didSave), on four more copies of mysite measured in the same rounds:\n" +
-		"two servers started with `debug: true` and attached to once as an editor does (DAP initialize,\n" +
+	b.WriteString("The Python edit of section 1 (didSave), on four more copies each of mysite and of the heavier\n" +
+		"project, measured in the same rounds: two servers started with `debug: true` and attached to once\n" +
+		"as an editor does (DAP initialize,\n" +
 		"attach, configurationDone, through the backend's relay, which replays them to each new process),\n" +
 		"one cold (`preload: off`) and one warm (the default: forked from the preloader, which imported\n" +
 		"debugpy and pydevd and never started them), and the same two without the debugger. The difference\n" +
 		"from the row without is what debugpy costs a reload: its adapter (a new Python process), pydevd's\n" +
 		"connection to it, the relay's replay of the session, and tracing Django's start, checks and URLconf\n" +
 		"import and the first request (design.md's Debug Server, Cost, has the parts).\n\n")
-	r.table(&b, []row{
-		{"ours, `fast`, without the debugger, cold (`preload: off`)", "debug/cold"},
-		{"ours, `fast`, without the debugger, warm (`preload: auto`)", "debug/warm"},
-		{"ours, `fast`, debugger attached, cold (`preload: off`)", "debug/attached-cold"},
-		{"ours, `fast`, debugger attached, warm (`preload: auto`)", "debug/attached"},
-	}, []anchor{{"cold without", "debug/cold"}}, false, nil)
+	for _, p := range debugProjects {
+		fmt.Fprintf(&b, "%s:\n\n", p.label)
+		r.table(&b, []row{
+			{"ours, `fast`, without the debugger, cold (`preload: off`)", p.prefix + "cold"},
+			{"ours, `fast`, without the debugger, warm (`preload: auto`)", p.prefix + "warm"},
+			{"ours, `fast`, debugger attached, cold (`preload: off`)", p.prefix + "attached-cold"},
+			{"ours, `fast`, debugger attached, warm (`preload: auto`)", p.prefix + "attached"},
+		}, []anchor{{"cold without", p.prefix + "cold"}, {"warm without", p.prefix + "warm"}}, false, nil)
+	}
 
 	r.realMarkdown(&b)
 	r.daphneMarkdown(&b)

@@ -27,11 +27,8 @@ func TestDebugBootstrapConnectsWithoutWaiting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := `
-import importlib.util, os, socket, sys, threading, time
-spec = importlib.util.spec_from_file_location("debug", os.path.join(os.path.dirname(sys.argv[1]), "debug.py"))
-debug = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(debug)
+	script := loadOurs("debug") + `
+import socket, threading, time
 import debugpy
 from debugpy.server import api
 import pydevd

@@ -2,6 +2,7 @@ package reloader
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,6 +11,16 @@ import (
 	"github.com/django-runserver/django-runserver/server/internal/testenv"
 )
 
+// loadOurs is Python that loads our module name, written beside the shim
+// (whose path is the script's first argument), as a variable of that name.
+func loadOurs(name string) string {
+	return fmt.Sprintf(`import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location(%[1]q, os.path.join(os.path.dirname(sys.argv[1]), %[1]q + ".py"))
+%[1]s = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(%[1]s)
+`, name)
+}
+
 // A request thread may import a module while the shim copies sys.modules;
 // the copy then raises, and must not take the server down with it.
 func TestShimModulesSurvivesAConcurrentImport(t *testing.T) {
@@ -17,12 +28,7 @@ func TestShimModulesSurvivesAConcurrentImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := `
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("shim", sys.argv[1])
-shim = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(shim)
-
+	script := loadOurs("shim") + `
 class ChangedDuringCopy(dict):
     copies = 0
     def items(self):
@@ -56,11 +62,7 @@ func TestStreamAskedWhileReloadingEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := `
-import importlib.util, os, sys
-spec = importlib.util.spec_from_file_location("page", os.path.join(os.path.dirname(sys.argv[1]), "page.py"))
-page = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(page)
+	script := loadOurs("page") + `
 page.end_streams()
 chunks = list(page._stream(page.PROCESS_ID))
 assert chunks == [(page.STREAM_OPEN + "\n\n").encode()], chunks
